@@ -13,7 +13,7 @@ use crate::MAX_WIRE_MESSAGE_BYTES;
 #[derive(Debug, Error)]
 pub enum NetError {
     /// `zmq_socket` or an option failed.
-    #[error("cannot create {kind} socket: {source}")]
+    #[error("cannot create {kind} socket")]
     Create {
         /// Socket type name.
         kind: &'static str,
@@ -21,7 +21,7 @@ pub enum NetError {
         source: zmq::Error,
     },
     /// `zmq_bind` failed (address in use, bad address…).
-    #[error("cannot bind {endpoint}: {source}")]
+    #[error("cannot bind {endpoint}")]
     Bind {
         /// The endpoint.
         endpoint: String,
@@ -29,7 +29,7 @@ pub enum NetError {
         source: zmq::Error,
     },
     /// `zmq_connect` failed (malformed address, unresolvable host…).
-    #[error("cannot connect to {endpoint}: {source}")]
+    #[error("cannot connect to {endpoint}")]
     Connect {
         /// The endpoint.
         endpoint: String,

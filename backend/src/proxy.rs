@@ -1,0 +1,151 @@
+//! The pub/sub proxy: XSUB (servers publish) / XPUB (clients subscribe), with a gate.
+//!
+//! A plain `zmq::proxy` would let any subscriber subscribe to the empty prefix and receive
+//! everything, direct messages included. This proxy puts its XPUB in *manual* mode
+//! (`ZMQ_XPUB_MANUAL`): subscriptions are not applied automatically; the proxy applies only
+//! those that name one whole topic ([`zchat_protocol::topic::is_allowed_subscription`]),
+//! and forwards only those upstream. Since inbox topics carry 128 secret bits, a client can
+//! receive a user's DMs only by knowing that session's inbox id.
+
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result};
+use zchat_protocol::net::{self, Exposure};
+use zchat_protocol::topic;
+
+use crate::shutdown::Shutdown;
+
+/// Where the proxy listens.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// Subscriber-facing XPUB endpoint, e.g. `tcp://*:5557`.
+    pub xpub: String,
+    /// Publisher-facing XSUB endpoint, e.g. `tcp://*:5558`.
+    pub xsub: String,
+}
+
+/// A running proxy.
+pub struct Proxy {
+    xpub: String,
+    xsub: String,
+    stop: Shutdown,
+    thread: Option<JoinHandle<()>>,
+}
+
+const ZMQ_XPUB_MANUAL: i32 = 71;
+
+fn set_xpub_manual(socket: &mut zmq::Socket) -> Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: the pointer is a live socket owned by `socket`; the option value is a c_int
+    // that outlives the call, with its exact size passed.
+    let rc = unsafe {
+        zmq_sys::zmq_setsockopt(
+            socket.as_mut_ptr(),
+            ZMQ_XPUB_MANUAL,
+            &on as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>(),
+        )
+    };
+    if rc != 0 {
+        anyhow::bail!("cannot set ZMQ_XPUB_MANUAL: {}", zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() }));
+    }
+    Ok(())
+}
+
+impl Proxy {
+    /// Binds both sockets (failing fast if an address is taken) and starts the gate thread.
+    pub fn start(ctx: &zmq::Context, config: &ProxyConfig) -> Result<Proxy> {
+        let mut xpub = net::socket(ctx, zmq::XPUB, Exposure::Public)?;
+        set_xpub_manual(&mut xpub)?;
+        net::bind(&xpub, &config.xpub).context("proxy xpub")?;
+        let xsub = net::socket(ctx, zmq::XSUB, Exposure::Internal)?;
+        net::bind(&xsub, &config.xsub).context("proxy xsub")?;
+        let xpub_ep = net::last_endpoint(&xpub);
+        let xsub_ep = net::last_endpoint(&xsub);
+        let stop = Shutdown::new();
+        let stop2 = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("proxy".into())
+            .spawn(move || run_gate(xpub, xsub, stop2))
+            .context("spawn proxy thread")?;
+        tracing::info!(xpub = %xpub_ep, xsub = %xsub_ep, "proxy listening");
+        Ok(Proxy {
+            xpub: xpub_ep,
+            xsub: xsub_ep,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The XPUB endpoint actually bound.
+    pub fn xpub_endpoint(&self) -> &str {
+        &self.xpub
+    }
+
+    /// The XSUB endpoint actually bound.
+    pub fn xsub_endpoint(&self) -> &str {
+        &self.xsub
+    }
+
+    /// Stops the gate and waits for its thread.
+    pub fn stop(mut self) {
+        self.stop.trigger();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        tracing::info!("proxy stopped");
+    }
+}
+
+fn run_gate(xpub: zmq::Socket, xsub: zmq::Socket, stop: Shutdown) {
+    let mut refused: u64 = 0;
+    while !stop.is_triggered() {
+        let mut items = [
+            xsub.as_poll_item(zmq::POLLIN),
+            xpub.as_poll_item(zmq::POLLIN),
+        ];
+        if let Err(e) = zmq::poll(&mut items, 100) {
+            tracing::error!("proxy poll failed: {e}");
+            return;
+        }
+        let (from_pub, from_sub) = (items[0].is_readable(), items[1].is_readable());
+        if from_pub {
+            // Publications: forward as-is, all frames, without blocking the loop.
+            while let Ok(frames) = xsub.recv_multipart(zmq::DONTWAIT) {
+                if let Err(e) = xpub.send_multipart(frames, zmq::DONTWAIT) {
+                    tracing::warn!("proxy dropped a publication: {e}");
+                }
+            }
+        }
+        if from_sub {
+            while let Ok(frames) = xpub.recv_multipart(zmq::DONTWAIT) {
+                let Some(msg) = frames.first() else { continue };
+                let (kind, topic_bytes) = match msg.split_first() {
+                    Some((k @ (0 | 1), rest)) if frames.len() == 1 => (*k, rest),
+                    _ => continue, // not a subscription message: ignore
+                };
+                if !topic::is_allowed_subscription(topic_bytes) {
+                    refused += 1;
+                    tracing::debug!(
+                        topic = %String::from_utf8_lossy(topic_bytes),
+                        refused,
+                        "refused subscription (not a whole topic)"
+                    );
+                    continue;
+                }
+                let applied = if kind == 1 {
+                    xpub.set_subscribe(topic_bytes)
+                } else {
+                    xpub.set_unsubscribe(topic_bytes)
+                };
+                if let Err(e) = applied {
+                    tracing::warn!("cannot apply subscription: {e}");
+                    continue;
+                }
+                if let Err(e) = xsub.send(msg.as_slice(), zmq::DONTWAIT) {
+                    tracing::warn!("cannot forward subscription upstream: {e}");
+                }
+            }
+        }
+    }
+}

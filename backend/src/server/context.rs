@@ -1,0 +1,133 @@
+//! What every request handler gets: storage, the outbound link, auth helpers, and the error
+//! type that becomes `Reply::Error`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use zchat_protocol::{codec, topic, ErrorCode, Event, EventEnvelope, Message, Reply};
+
+use crate::auth::{self, Hasher, LoginThrottle};
+use crate::store::{SessionRow, Store, StoreError};
+use crate::zmq_bridge::{Outbound, OutboundSender};
+
+/// A failed request: becomes `Reply::Error { code, message }`; the request changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// Stable code.
+    pub code: ErrorCode,
+    /// Readable text.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error with a code and message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// An internal failure: logged in full, reported vaguely.
+    pub fn internal(what: impl std::fmt::Display) -> Self {
+        tracing::error!("internal error: {what}");
+        ApiError::new(ErrorCode::Internal, "internal server error; nothing was changed")
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(m) => ApiError::new(ErrorCode::NotFound, m),
+            StoreError::AlreadyExists(m) => ApiError::new(ErrorCode::AlreadyExists, m),
+            StoreError::Forbidden(m) => ApiError::new(ErrorCode::Forbidden, m),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<zchat_protocol::validate::ValidationError> for ApiError {
+    fn from(e: zchat_protocol::validate::ValidationError) -> Self {
+        use zchat_protocol::validate::ValidationError as V;
+        let code = match e {
+            V::UserName(_) | V::ChannelName(_) | V::Target(_) => ErrorCode::InvalidName,
+            V::Password => ErrorCode::InvalidPassword,
+            V::EmptyText
+            | V::TextTooLong(_)
+            | V::ControlCharacters
+            | V::DescriptionTooLong => ErrorCode::InvalidText,
+        };
+        ApiError::new(code, e.to_string())
+    }
+}
+
+/// The outcome of a handler.
+pub type ApiResult = Result<Reply, ApiError>;
+
+/// Shared server state, one per server process.
+pub struct Ctx {
+    /// Storage.
+    pub store: Arc<Store>,
+    /// Replies and publications.
+    pub out: OutboundSender,
+    /// Password hashing pool.
+    pub hasher: Hasher,
+    /// Failed-login slow-down.
+    pub throttle: LoginThrottle,
+    /// How long a session lives.
+    pub session_ttl: Duration,
+}
+
+impl Ctx {
+    /// Runs a storage call on the blocking pool.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || f(&store)).await {
+            Ok(r) => r.map_err(ApiError::from),
+            Err(e) => Err(ApiError::internal(format!("storage task failed: {e}"))),
+        }
+    }
+
+    /// The session behind a token, or `unauthorized`.
+    pub async fn authenticate(&self, token: Option<String>) -> Result<SessionRow, ApiError> {
+        let token = token.ok_or_else(|| {
+            ApiError::new(ErrorCode::Unauthorized, "this request needs a session token; log in first")
+        })?;
+        let hash = auth::token_hash(&token);
+        let now = zchat_protocol::now_millis();
+        self.db(move |s| s.session(&hash, now)).await?.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthorized,
+                "session token is unknown, expired or revoked; log in again",
+            )
+        })
+    }
+}
+
+/// Publishes an event on a topic.
+pub fn publish(out: &OutboundSender, topic: String, event: Event) {
+    match codec::encode(&EventEnvelope::new(event)) {
+        Ok(payload) => out.send(Outbound::Publish { topic, payload }),
+        Err(e) => tracing::error!("cannot encode event: {e}"),
+    }
+}
+
+/// Publishes a stored message where its readers listen: the channel topic, or the inboxes
+/// of both DM participants' live sessions.
+pub fn publish_message(out: &OutboundSender, message: &Message, inboxes: &[String]) {
+    let event = Event::Message {
+        message: message.clone(),
+    };
+    match &message.target {
+        zchat_protocol::Target::Channel(name) => publish(out, topic::channel(name), event),
+        zchat_protocol::Target::User(_) => {
+            for inbox in inboxes {
+                publish(out, topic::inbox(inbox), event.clone());
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! `login`: check the password and open a session.
+
+use zchat_protocol::{topic, ErrorCode, Reply};
+
+use super::{ApiError, ApiResult, Ctx};
+use crate::auth::{self, Verdict};
+
+/// Throttles repeated failures, verifies off the request path (against a decoy hash when
+/// the user does not exist, so timing does not reveal which names exist), then stores a new
+/// session and returns its token and private inbox topic.
+pub async fn handle(ctx: &Ctx, user: String, password: String) -> ApiResult {
+    let wrong = || ApiError::new(ErrorCode::WrongCredentials, "wrong user name or password");
+    if user.len() > 64 || password.len() > 1024 {
+        return Err(wrong());
+    }
+    match ctx.throttle.check(&user) {
+        Verdict::Locked => {
+            return Err(ApiError::new(
+                ErrorCode::RateLimited,
+                "too many failed logins for this user; try again in 15 minutes",
+            ))
+        }
+        Verdict::Proceed(delay) if !delay.is_zero() => tokio::time::sleep(delay).await,
+        Verdict::Proceed(_) => {}
+    }
+    let lookup = user.clone();
+    let found = ctx.db(move |s| s.user_credentials(&lookup)).await?;
+    let (row, phc) = match found {
+        Some((row, phc)) => (Some(row), Some(phc)),
+        None => (None, None),
+    };
+    let ok = ctx
+        .hasher
+        .verify(password, phc)
+        .await
+        .map_err(ApiError::internal)?;
+    let row = match (ok, row) {
+        (true, Some(row)) => row,
+        _ => {
+            ctx.throttle.failed(&user);
+            tracing::info!(user = %user, "failed login");
+            return Err(wrong());
+        }
+    };
+    ctx.throttle.succeeded(&user);
+    let token = auth::new_token();
+    let inbox = auth::new_inbox_id();
+    let now = zchat_protocol::now_millis();
+    let expires_at = now + ctx.session_ttl.as_millis() as i64;
+    let (hash, inbox2, user_id) = (auth::token_hash(&token), inbox.clone(), row.id);
+    ctx.db(move |s| s.create_session(user_id, &hash, &inbox2, now, expires_at))
+        .await?;
+    tracing::info!(user = %row.name, "logged in");
+    Ok(Reply::Session {
+        user: row.name,
+        token,
+        inbox: topic::inbox(&inbox),
+        expires_at,
+    })
+}

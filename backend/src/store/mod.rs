@@ -1,0 +1,724 @@
+//! Durable storage: users, sessions, channels, memberships, messages and read markers in one
+//! SQLite database (WAL) under the data dir.
+//!
+//! Why SQLite: embedded (nothing to run), transactional (a post is acknowledged only after
+//! its commit, so it survives `kill -9`), and quick to open at any size (nothing is replayed
+//! at start-up; queries use indexes). Writes go through one connection behind a mutex, so
+//! sequence numbers are assigned without races and publications leave in sequence order;
+//! reads use a small pool and never wait for writers (WAL). Several server processes may
+//! share one database file on one host (SQLite's file locks serialise their writes and every
+//! seq is assigned inside an IMMEDIATE transaction); it must not live on a network file
+//! system.
+
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use thiserror::Error;
+use zchat_protocol::{ChannelInfo, DmSummary, Message, Target, UserInfo};
+
+/// A storage failure, or a domain rule that the storage layer enforces inside a transaction.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// A user or channel does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A name is taken.
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// The caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// SQLite failed.
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    /// No pooled connection.
+    #[error("database pool error: {0}")]
+    Pool(#[from] r2d2::Error),
+}
+
+/// Result alias for storage calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A registered user (internal: includes the id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    /// Row id.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+}
+
+/// A live session looked up by token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    /// The user.
+    pub user: UserRow,
+    /// The session's inbox id (hex).
+    pub inbox: String,
+    /// Expiry, ms since the epoch.
+    pub expires_at: i64,
+}
+
+/// The outcome of storing a message: the message, and the inbox ids (of every live session
+/// of the participants) a direct message must be published to.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The message as stored.
+    pub message: Message,
+    /// False when a retried send with the same nonce found the original.
+    pub fresh: bool,
+    /// Inboxes to notify (direct messages only).
+    pub inboxes: Vec<String>,
+}
+
+/// Handle to the database. Cheap to share behind an `Arc`.
+pub struct Store {
+    writer: Mutex<Connection>,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    path: PathBuf,
+}
+
+/// The database file inside a data dir.
+pub fn db_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("zchat.db")
+}
+
+impl Store {
+    /// Opens (creating if needed) the database in `data_dir` and migrates it.
+    pub fn open(data_dir: &Path, fsync: bool) -> StoreResult<Store> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            StoreError::Db(rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
+        })?;
+        let path = db_path(data_dir);
+        let mut writer = Connection::open(&path)?;
+        schema::configure(&writer, fsync)?;
+        schema::migrate(&mut writer)?;
+        let manager = SqliteConnectionManager::file(&path).with_init(move |c| {
+            c.busy_timeout(std::time::Duration::from_secs(10))?;
+            c.pragma_update(None, "foreign_keys", "ON")
+        });
+        let readers = r2d2::Pool::builder()
+            .max_size(4)
+            .min_idle(Some(1))
+            .build(manager)?;
+        Ok(Store {
+            writer: Mutex::new(writer),
+            readers,
+            path,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let mut conn = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut conn)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let conn = self.readers.get()?;
+        f(&conn)
+    }
+
+    // ----- users -------------------------------------------------------------------------
+
+    /// Registers a user. Names are unique ignoring case.
+    pub fn create_user(&self, name: &str, pw_hash: &str, now: i64) -> StoreResult<UserRow> {
+        self.write(|c| {
+            let n = c.execute(
+                "INSERT INTO users (name, name_key, pw_hash, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(name_key) DO NOTHING",
+                params![name, name.to_lowercase(), pw_hash, now],
+            )?;
+            if n == 0 {
+                return Err(StoreError::AlreadyExists(format!(
+                    "user name {name:?} is taken"
+                )));
+            }
+            Ok(UserRow {
+                id: c.last_insert_rowid(),
+                name: name.to_string(),
+            })
+        })
+    }
+
+    /// A user and their password hash, for login. Case-insensitive.
+    pub fn user_credentials(&self, name: &str) -> StoreResult<Option<(UserRow, String)>> {
+        self.read(|c| {
+            Ok(c.prepare_cached("SELECT id, name, pw_hash FROM users WHERE name_key = ?1")?
+                .query_row([name.to_lowercase()], |r| {
+                    Ok((
+                        UserRow {
+                            id: r.get(0)?,
+                            name: r.get(1)?,
+                        },
+                        r.get(2)?,
+                    ))
+                })
+                .optional()?)
+        })
+    }
+
+    /// A user by name, case-insensitive.
+    pub fn user_by_name(&self, name: &str) -> StoreResult<Option<UserRow>> {
+        self.read(|c| user_by_name(c, name))
+    }
+
+    /// Every user, sorted by name. No secrets.
+    pub fn list_users(&self) -> StoreResult<Vec<UserInfo>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT name, created_at FROM users ORDER BY name_key")?;
+            let rows = st.query_map([], |r| {
+                Ok(UserInfo {
+                    name: r.get(0)?,
+                    created_at: r.get(1)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    // ----- sessions ----------------------------------------------------------------------
+
+    /// Stores a new session (by token hash).
+    pub fn create_session(
+        &self,
+        user_id: i64,
+        token_hash: &[u8],
+        inbox: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO sessions (token_hash, user_id, inbox, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![token_hash, user_id, inbox, now, expires_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The live session for a token hash, if it exists and has not expired.
+    pub fn session(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<SessionRow>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT u.id, u.name, s.inbox, s.expires_at FROM sessions s
+                 JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+            )?
+            .query_row(params![token_hash, now], |r| {
+                Ok(SessionRow {
+                    user: UserRow {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                    },
+                    inbox: r.get(2)?,
+                    expires_at: r.get(3)?,
+                })
+            })
+            .optional()?)
+        })
+    }
+
+    /// Revokes a session. Returns whether it existed.
+    pub fn delete_session(&self, token_hash: &[u8]) -> StoreResult<bool> {
+        self.write(|c| {
+            Ok(c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])? > 0)
+        })
+    }
+
+    /// Deletes expired sessions; returns how many.
+    pub fn purge_expired_sessions(&self, now: i64) -> StoreResult<usize> {
+        self.write(|c| Ok(c.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?))
+    }
+
+    // ----- channels ----------------------------------------------------------------------
+
+    /// Creates a channel; the creator becomes its first member.
+    pub fn create_channel(
+        &self,
+        user_id: i64,
+        name: &str,
+        description: &str,
+        now: i64,
+    ) -> StoreResult<ChannelInfo> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = tx.execute(
+                "INSERT INTO channels (name, description, created_by, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(name) DO NOTHING",
+                params![name, description, user_id, now],
+            )?;
+            if n == 0 {
+                return Err(StoreError::AlreadyExists(format!(
+                    "channel #{name} already exists"
+                )));
+            }
+            let channel_id = tx.last_insert_rowid();
+            tx.execute(
+                "INSERT INTO memberships (channel_id, user_id, joined_at) VALUES (?1, ?2, ?3)",
+                params![channel_id, user_id, now],
+            )?;
+            let info = channel_info(&tx, channel_id, user_id)?;
+            tx.commit()?;
+            Ok(info)
+        })
+    }
+
+    /// Joins a channel (idempotent). New members start with everything before now read.
+    pub fn join_channel(&self, user_id: i64, name: &str, now: i64) -> StoreResult<ChannelInfo> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let channel_id = channel_id(&tx, name)?;
+            tx.execute(
+                "INSERT INTO memberships (channel_id, user_id, joined_at, read_seq)
+                 SELECT ?1, ?2, ?3, last_seq FROM channels WHERE id = ?1
+                 ON CONFLICT DO NOTHING",
+                params![channel_id, user_id, now],
+            )?;
+            let info = channel_info(&tx, channel_id, user_id)?;
+            tx.commit()?;
+            Ok(info)
+        })
+    }
+
+    /// Leaves a channel (idempotent).
+    pub fn leave_channel(&self, user_id: i64, name: &str) -> StoreResult<ChannelInfo> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let channel_id = channel_id(&tx, name)?;
+            tx.execute(
+                "DELETE FROM memberships WHERE channel_id = ?1 AND user_id = ?2",
+                params![channel_id, user_id],
+            )?;
+            let info = channel_info(&tx, channel_id, user_id)?;
+            tx.commit()?;
+            Ok(info)
+        })
+    }
+
+    /// Every channel as seen by `user_id`, sorted by name.
+    pub fn list_channels(&self, user_id: i64) -> StoreResult<Vec<ChannelInfo>> {
+        self.read(|c| {
+            let ids: Vec<i64> = c
+                .prepare_cached("SELECT id FROM channels ORDER BY name")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            ids.into_iter()
+                .map(|id| channel_info(c, id, user_id))
+                .collect()
+        })
+    }
+
+    /// The channels `user_id` has joined, sorted by name.
+    pub fn joined_channels(&self, user_id: i64) -> StoreResult<Vec<ChannelInfo>> {
+        self.read(|c| {
+            let ids: Vec<i64> = c
+                .prepare_cached(
+                    "SELECT c.id FROM channels c JOIN memberships m ON m.channel_id = c.id
+                     WHERE m.user_id = ?1 ORDER BY c.name",
+                )?
+                .query_map([user_id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            ids.into_iter()
+                .map(|id| channel_info(c, id, user_id))
+                .collect()
+        })
+    }
+
+    // ----- messages ----------------------------------------------------------------------
+
+    /// Stores a channel message from a member and, still holding the write lock, hands it to
+    /// `publish` so that publications leave in sequence order. A repeated `nonce` from the
+    /// same sender returns the original message (`fresh == false`) and publishes nothing.
+    pub fn post_channel(
+        &self,
+        sender: &UserRow,
+        channel: &str,
+        text: &str,
+        nonce: Option<u64>,
+        now: i64,
+        publish: impl FnOnce(&Stored),
+    ) -> StoreResult<Stored> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let channel_id = channel_id(&tx, channel)?;
+            let member: bool = tx
+                .prepare_cached(
+                    "SELECT 1 FROM memberships WHERE channel_id = ?1 AND user_id = ?2",
+                )?
+                .exists(params![channel_id, sender.id])?;
+            if !member {
+                return Err(StoreError::Forbidden(format!(
+                    "join #{channel} before posting to it"
+                )));
+            }
+            let target = Target::Channel(channel.to_string());
+            if let Some(nonce) = nonce {
+                let existing = tx
+                    .prepare_cached(
+                        "SELECT seq, ts, text FROM channel_messages
+                         WHERE sender_id = ?1 AND nonce = ?2 AND channel_id = ?3",
+                    )?
+                    .query_row(params![sender.id, nonce as i64, channel_id], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+                    })
+                    .optional()?;
+                if let Some((seq, ts, text)) = existing {
+                    return Ok(Stored {
+                        message: Message {
+                            target,
+                            seq: seq as u64,
+                            ts,
+                            from: sender.name.clone(),
+                            text,
+                        },
+                        fresh: false,
+                        inboxes: vec![],
+                    });
+                }
+            }
+            let seq: i64 = tx
+                .prepare_cached("UPDATE channels SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq")?
+                .query_row([channel_id], |r| r.get(0))?;
+            tx.prepare_cached(
+                "INSERT INTO channel_messages (channel_id, seq, ts, sender_id, text, nonce)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![channel_id, seq, now, sender.id, text, nonce.map(|n| n as i64)])?;
+            tx.prepare_cached(
+                "UPDATE memberships SET read_seq = ?3 WHERE channel_id = ?1 AND user_id = ?2",
+            )?
+            .execute(params![channel_id, sender.id, seq])?;
+            tx.commit()?;
+            let stored = Stored {
+                message: Message {
+                    target,
+                    seq: seq as u64,
+                    ts: now,
+                    from: sender.name.clone(),
+                    text: text.to_string(),
+                },
+                fresh: true,
+                inboxes: vec![],
+            };
+            publish(&stored);
+            Ok(stored)
+        })
+    }
+
+    /// Stores a direct message; like [`Store::post_channel`], `publish` runs under the write
+    /// lock and `Stored::inboxes` lists every live session inbox of both participants.
+    pub fn send_dm(
+        &self,
+        sender: &UserRow,
+        recipient: &str,
+        text: &str,
+        nonce: Option<u64>,
+        now: i64,
+        publish: impl FnOnce(&Stored),
+    ) -> StoreResult<Stored> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let peer = user_by_name(&tx, recipient)?
+                .ok_or_else(|| StoreError::NotFound(format!("no user named {recipient:?}")))?;
+            let target = Target::User(peer.name.clone());
+            let conv_id = ensure_conversation(&tx, sender.id, peer.id)?;
+            if let Some(nonce) = nonce {
+                let existing = tx
+                    .prepare_cached(
+                        "SELECT seq, ts, text FROM dm_messages
+                         WHERE sender_id = ?1 AND nonce = ?2 AND conv_id = ?3",
+                    )?
+                    .query_row(params![sender.id, nonce as i64, conv_id], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+                    })
+                    .optional()?;
+                if let Some((seq, ts, text)) = existing {
+                    return Ok(Stored {
+                        message: Message {
+                            target,
+                            seq: seq as u64,
+                            ts,
+                            from: sender.name.clone(),
+                            text,
+                        },
+                        fresh: false,
+                        inboxes: vec![],
+                    });
+                }
+            }
+            let seq: i64 = tx
+                .prepare_cached(
+                    "UPDATE dm_conversations SET last_seq = last_seq + 1, last_ts = ?2
+                     WHERE id = ?1 RETURNING last_seq",
+                )?
+                .query_row(params![conv_id, now], |r| r.get(0))?;
+            tx.prepare_cached(
+                "INSERT INTO dm_messages (conv_id, seq, ts, sender_id, text, nonce)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![conv_id, seq, now, sender.id, text, nonce.map(|n| n as i64)])?;
+            tx.prepare_cached(
+                "INSERT INTO dm_read (conv_id, user_id, read_seq) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(conv_id, user_id) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq)",
+            )?
+            .execute(params![conv_id, sender.id, seq])?;
+            let inboxes = live_inboxes(&tx, &[sender.id, peer.id], now)?;
+            tx.commit()?;
+            let stored = Stored {
+                message: Message {
+                    target,
+                    seq: seq as u64,
+                    ts: now,
+                    from: sender.name.clone(),
+                    text: text.to_string(),
+                },
+                fresh: true,
+                inboxes,
+            };
+            publish(&stored);
+            Ok(stored)
+        })
+    }
+
+    /// A page of a conversation, oldest first, and whether more exist in that direction.
+    /// `after` wins over `before`; with neither, the newest `limit` messages.
+    pub fn history(
+        &self,
+        user: &UserRow,
+        target: &Target,
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: u32,
+    ) -> StoreResult<(Vec<Message>, bool)> {
+        self.read(|c| {
+            let (conv_sql, conv_id) = match target {
+                Target::Channel(name) => (CHANNEL_PAGE, channel_id(c, name)?),
+                Target::User(peer) => {
+                    let peer = user_by_name(c, peer)?
+                        .ok_or_else(|| StoreError::NotFound(format!("no user named {peer:?}")))?;
+                    match conversation_id(c, user.id, peer.id)? {
+                        Some(id) => (DM_PAGE, id),
+                        None => return Ok((vec![], false)),
+                    }
+                }
+            };
+            let take = i64::from(limit) + 1;
+            let (lo, hi, order) = match (after, before) {
+                (Some(a), _) => (a as i64, i64::MAX, "ASC"),
+                (None, Some(b)) => (0, b as i64, "DESC"),
+                (None, None) => (0, i64::MAX, "DESC"),
+            };
+            let sql = format!("{conv_sql} AND m.seq > ?2 AND m.seq < ?3 ORDER BY m.seq {order} LIMIT ?4");
+            let mut st = c.prepare_cached(&sql)?;
+            let mut msgs: Vec<Message> = st
+                .query_map(params![conv_id, lo, hi, take], |r| {
+                    row_to_message(r, target)
+                })?
+                .collect::<Result<_, _>>()?;
+            let has_more = msgs.len() as i64 == take;
+            msgs.truncate(limit as usize);
+            if order == "DESC" {
+                msgs.reverse();
+            }
+            Ok((msgs, has_more))
+        })
+    }
+
+    /// The user's direct conversations, most recent first.
+    pub fn list_dms(&self, user_id: i64) -> StoreResult<Vec<DmSummary>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT c.id, u.name, c.last_seq, coalesce(r.read_seq, 0)
+                 FROM dm_conversations c
+                 JOIN users u ON u.id = CASE WHEN c.user_a = ?1 THEN c.user_b ELSE c.user_a END
+                 LEFT JOIN dm_read r ON r.conv_id = c.id AND r.user_id = ?1
+                 WHERE c.user_a = ?1 OR c.user_b = ?1
+                 ORDER BY c.last_ts DESC",
+            )?;
+            let rows: Vec<(i64, String, i64, i64)> = st
+                .query_map([user_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+                .collect::<Result<_, _>>()?;
+            let mut out = Vec::with_capacity(rows.len());
+            for (conv_id, peer, last_seq, read_seq) in rows {
+                let target = Target::User(peer.clone());
+                let last = c
+                    .prepare_cached(&format!("{DM_PAGE} AND m.seq = ?2"))?
+                    .query_row(params![conv_id, last_seq], |r| row_to_message(r, &target))
+                    .optional()?;
+                let unread: i64 = c
+                    .prepare_cached(
+                        "SELECT count(*) FROM dm_messages WHERE conv_id = ?1 AND seq > ?2 AND sender_id <> ?3",
+                    )?
+                    .query_row(params![conv_id, read_seq, user_id], |r| r.get(0))?;
+                out.push(DmSummary {
+                    peer,
+                    last,
+                    last_seq: last_seq as u64,
+                    read_seq: read_seq as u64,
+                    unread: unread as u64,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Moves the user's read marker forward (never backwards, never past the newest
+    /// message). Returns the marker now stored and the user's live inboxes to notify.
+    pub fn mark_read(
+        &self,
+        user: &UserRow,
+        target: &Target,
+        seq: u64,
+        now: i64,
+    ) -> StoreResult<(u64, Vec<String>)> {
+        self.write(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let marker: i64 = match target {
+                Target::Channel(name) => {
+                    let channel_id = channel_id(&tx, name)?;
+                    tx.prepare_cached(
+                        "UPDATE memberships SET read_seq = max(read_seq, min(?3, (SELECT last_seq FROM channels WHERE id = ?1)))
+                         WHERE channel_id = ?1 AND user_id = ?2 RETURNING read_seq",
+                    )?
+                    .query_row(params![channel_id, user.id, seq as i64], |r| r.get(0))
+                    .optional()?
+                    .ok_or_else(|| StoreError::Forbidden(format!("you are not a member of #{name}")))?
+                }
+                Target::User(peer) => {
+                    let peer = user_by_name(&tx, peer)?
+                        .ok_or_else(|| StoreError::NotFound(format!("no user named {peer:?}")))?;
+                    let Some(conv_id) = conversation_id(&tx, user.id, peer.id)? else {
+                        return Ok((0, vec![]));
+                    };
+                    tx.prepare_cached(
+                        "INSERT INTO dm_read (conv_id, user_id, read_seq)
+                         VALUES (?1, ?2, min(?3, (SELECT last_seq FROM dm_conversations WHERE id = ?1)))
+                         ON CONFLICT(conv_id, user_id) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq)
+                         RETURNING read_seq",
+                    )?
+                    .query_row(params![conv_id, user.id, seq as i64], |r| r.get(0))?
+                }
+            };
+            let inboxes = live_inboxes(&tx, &[user.id], now)?;
+            tx.commit()?;
+            Ok((marker as u64, inboxes))
+        })
+    }
+}
+
+const CHANNEL_PAGE: &str = "SELECT m.seq, m.ts, u.name, NULL, m.text FROM channel_messages m
+     JOIN users u ON u.id = m.sender_id WHERE m.channel_id = ?1";
+
+const DM_PAGE: &str = "SELECT m.seq, m.ts, su.name, ru.name, m.text FROM dm_messages m
+     JOIN dm_conversations c ON c.id = m.conv_id
+     JOIN users su ON su.id = m.sender_id
+     JOIN users ru ON ru.id = CASE WHEN m.sender_id = c.user_a THEN c.user_b ELSE c.user_a END
+     WHERE m.conv_id = ?1";
+
+fn row_to_message(r: &rusqlite::Row<'_>, target: &Target) -> rusqlite::Result<Message> {
+    let recipient: Option<String> = r.get(3)?;
+    Ok(Message {
+        target: match (target, recipient) {
+            (Target::User(_), Some(to)) => Target::User(to),
+            _ => target.clone(),
+        },
+        seq: r.get::<_, i64>(0)? as u64,
+        ts: r.get(1)?,
+        from: r.get(2)?,
+        text: r.get(4)?,
+    })
+}
+
+fn user_by_name(c: &Connection, name: &str) -> StoreResult<Option<UserRow>> {
+    Ok(c.prepare_cached("SELECT id, name FROM users WHERE name_key = ?1")?
+        .query_row([name.to_lowercase()], |r| {
+            Ok(UserRow {
+                id: r.get(0)?,
+                name: r.get(1)?,
+            })
+        })
+        .optional()?)
+}
+
+fn channel_id(c: &Connection, name: &str) -> StoreResult<i64> {
+    c.prepare_cached("SELECT id FROM channels WHERE name = ?1")?
+        .query_row([name], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("no channel named #{name}")))
+}
+
+fn channel_info(c: &Connection, channel_id: i64, user_id: i64) -> StoreResult<ChannelInfo> {
+    let (name, description, last_seq, members, read_seq): (String, String, i64, i64, Option<i64>) = c
+        .prepare_cached(
+            "SELECT c.name, c.description, c.last_seq,
+                    (SELECT count(*) FROM memberships WHERE channel_id = c.id),
+                    (SELECT read_seq FROM memberships WHERE channel_id = c.id AND user_id = ?2)
+             FROM channels c WHERE c.id = ?1",
+        )?
+        .query_row(params![channel_id, user_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
+    let unread: i64 = match read_seq {
+        Some(read) => c
+            .prepare_cached(
+                "SELECT count(*) FROM channel_messages WHERE channel_id = ?1 AND seq > ?2 AND sender_id <> ?3",
+            )?
+            .query_row(params![channel_id, read, user_id], |r| r.get(0))?,
+        None => 0,
+    };
+    Ok(ChannelInfo {
+        name,
+        description,
+        members: members as u64,
+        last_seq: last_seq as u64,
+        joined: read_seq.is_some(),
+        read_seq: read_seq.unwrap_or(0) as u64,
+        unread: unread as u64,
+    })
+}
+
+fn conversation_id(c: &Connection, a: i64, b: i64) -> StoreResult<Option<i64>> {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    Ok(c.prepare_cached("SELECT id FROM dm_conversations WHERE user_a = ?1 AND user_b = ?2")?
+        .query_row(params![lo, hi], |r| r.get(0))
+        .optional()?)
+}
+
+fn ensure_conversation(c: &Connection, a: i64, b: i64) -> StoreResult<i64> {
+    if let Some(id) = conversation_id(c, a, b)? {
+        return Ok(id);
+    }
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    c.prepare_cached("INSERT INTO dm_conversations (user_a, user_b) VALUES (?1, ?2)")?
+        .execute(params![lo, hi])?;
+    Ok(c.last_insert_rowid())
+}
+
+fn live_inboxes(c: &Connection, users: &[i64], now: i64) -> StoreResult<Vec<String>> {
+    let mut out = Vec::new();
+    let mut st =
+        c.prepare_cached("SELECT inbox FROM sessions WHERE user_id = ?1 AND expires_at > ?2")?;
+    let mut seen = std::collections::HashSet::new();
+    for &u in users {
+        if !seen.insert(u) {
+            continue;
+        }
+        for inbox in st.query_map(params![u, now], |r| r.get::<_, String>(0))? {
+            out.push(inbox?);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,169 @@
+//! The thread that owns the server's ZeroMQ sockets, and its link to the async world.
+//!
+//! A zmq socket must stay on one thread, so one thread owns both the DEALER (requests from
+//! the broker, replies back) and the PUB (live events to the proxy). Requests go to tokio
+//! over a bounded channel (back-pressure: when handlers fall behind, the thread stops reading
+//! and libzmq queues). Replies and publications come back over a std channel plus a wake-up
+//! byte on a socketpair that the thread polls next to the zmq sockets, so nothing waits
+//! for a poll timeout and the 100 ms timeout only paces shutdown checks.
+
+use std::io::{Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result};
+use tokio::sync::mpsc;
+use zchat_protocol::net::{self, Exposure};
+
+use crate::shutdown::Shutdown;
+
+/// A request as received: the routing envelope to answer to, and the payload frame.
+#[derive(Debug)]
+pub struct Incoming {
+    /// Every frame before the payload (client identity, delimiter…), returned untouched.
+    pub envelope: Vec<Vec<u8>>,
+    /// The last frame: the MessagePack request.
+    pub body: Vec<u8>,
+}
+
+/// Something for the socket thread to send.
+#[derive(Debug)]
+pub enum Outbound {
+    /// A reply through the broker.
+    Reply {
+        /// The request's envelope.
+        envelope: Vec<Vec<u8>>,
+        /// The MessagePack response.
+        body: Vec<u8>,
+    },
+    /// A publication through the proxy.
+    Publish {
+        /// Topic frame.
+        topic: String,
+        /// MessagePack event frame.
+        payload: Vec<u8>,
+    },
+}
+
+/// Cloneable sender of [`Outbound`] messages to the socket thread. Never blocks.
+#[derive(Clone)]
+pub struct OutboundSender {
+    tx: std_mpsc::Sender<Outbound>,
+    wake: Arc<UnixStream>,
+}
+
+impl OutboundSender {
+    /// Queues a message and wakes the socket thread.
+    pub fn send(&self, msg: Outbound) {
+        if self.tx.send(msg).is_ok() {
+            // A full socketpair buffer means a wake-up is already pending: ignore it.
+            let _ = (&*self.wake).write(&[1]);
+        }
+    }
+}
+
+/// Endpoints the server connects to.
+#[derive(Debug, Clone)]
+pub struct BridgeConfig {
+    /// The broker's backend (DEALER) endpoint.
+    pub broker: String,
+    /// The proxy's XSUB endpoint.
+    pub proxy: String,
+}
+
+/// Connects the sockets (failing fast on malformed endpoints) and starts the socket thread.
+pub fn start(
+    ctx: &zmq::Context,
+    config: &BridgeConfig,
+    inbound: mpsc::Sender<Incoming>,
+    shutdown: Shutdown,
+) -> Result<(OutboundSender, JoinHandle<()>)> {
+    let dealer = net::socket(ctx, zmq::DEALER, Exposure::Internal)?;
+    net::connect(&dealer, &config.broker).context("server to broker")?;
+    let publisher = net::socket(ctx, zmq::PUB, Exposure::Internal)?;
+    net::connect(&publisher, &config.proxy).context("server to proxy")?;
+    let (wake_rx, wake_tx) = UnixStream::pair().context("socketpair")?;
+    wake_rx.set_nonblocking(true)?;
+    wake_tx.set_nonblocking(true)?;
+    let (tx, rx) = std_mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("zmq-bridge".into())
+        .spawn(move || run(dealer, publisher, wake_rx, rx, inbound, shutdown))
+        .context("spawn socket thread")?;
+    Ok((
+        OutboundSender {
+            tx,
+            wake: Arc::new(wake_tx),
+        },
+        thread,
+    ))
+}
+
+fn run(
+    dealer: zmq::Socket,
+    publisher: zmq::Socket,
+    mut wake: UnixStream,
+    outbound: std_mpsc::Receiver<Outbound>,
+    inbound: mpsc::Sender<Incoming>,
+    shutdown: Shutdown,
+) {
+    let wake_fd = wake.as_raw_fd();
+    let mut scratch = [0u8; 256];
+    loop {
+        let mut items = [
+            dealer.as_poll_item(zmq::POLLIN),
+            zmq::PollItem::from_fd(wake_fd, zmq::POLLIN),
+        ];
+        if let Err(e) = zmq::poll(&mut items, 100) {
+            tracing::error!("socket thread poll failed: {e}");
+            break;
+        }
+        if items[0].is_readable() {
+            while let Ok(mut frames) = dealer.recv_multipart(zmq::DONTWAIT) {
+                let Some(body) = frames.pop() else { continue };
+                if inbound
+                    .blocking_send(Incoming {
+                        envelope: frames,
+                        body,
+                    })
+                    .is_err()
+                {
+                    return; // the server loop is gone
+                }
+            }
+        }
+        if items[1].is_readable() {
+            while matches!(wake.read(&mut scratch), Ok(n) if n > 0) {}
+        }
+        while let Ok(msg) = outbound.try_recv() {
+            send(&dealer, &publisher, msg);
+        }
+        if shutdown.is_triggered() {
+            // Flush what handlers produced before stopping, then let linger deliver it.
+            while let Ok(msg) = outbound.try_recv() {
+                send(&dealer, &publisher, msg);
+            }
+            break;
+        }
+    }
+}
+
+fn send(dealer: &zmq::Socket, publisher: &zmq::Socket, msg: Outbound) {
+    match msg {
+        Outbound::Reply { mut envelope, body } => {
+            envelope.push(body);
+            if let Err(e) = dealer.send_multipart(envelope, zmq::DONTWAIT) {
+                tracing::warn!("reply dropped (broker unreachable?): {e}");
+            }
+        }
+        Outbound::Publish { topic, payload } => {
+            if let Err(e) = publisher.send_multipart([topic.as_bytes(), &payload[..]], zmq::DONTWAIT)
+            {
+                tracing::warn!("publication dropped: {e}");
+            }
+        }
+    }
+}
