@@ -19,7 +19,9 @@
 #                            and the default toolchain, without its docs)
 #                            laid out as in the official image
 #                            (RUSTUP_HOME=/usr/local/rustup,
-#                            CARGO_HOME=/usr/local/cargo), then `docker import`.
+#                            CARGO_HOME=/usr/local/cargo), and the host's CA
+#                            bundle (so cargo inside the build trusts what the
+#                            host trusts), then `docker import`.
 #
 # So the Dockerfile and docker-compose.yml stay exactly what users run against
 # the official images. Idempotent; safe to run again. Needs root (debootstrap)
@@ -122,6 +124,14 @@ build_rust() {
     for p in "$tc"/bin/*; do ln -s "/usr/local/rustup/toolchains/$tcname/bin/$(basename "$p")" "$root/usr/local/cargo/bin/"; done
   fi
   chmod -R a+rwX "$root/usr/local/cargo" "$root/usr/local/rustup"
+  # Trust what the host trusts: where the machine reaches crates.io through a
+  # TLS-intercepting proxy whose CA is in the host's bundle, cargo inside the
+  # build needs that CA too. (The official image is used unchanged elsewhere.)
+  local bundle="${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}"
+  if [ -s "$bundle" ]; then
+    log "using the host's CA bundle $bundle in the build image"
+    cp "$bundle" "$root/etc/ssl/certs/ca-certificates.crt"
+  fi
 
   import_root "$root" "$RUST_IMAGE" \
     --change 'ENV RUSTUP_HOME=/usr/local/rustup' \

@@ -1,0 +1,383 @@
+#!/usr/bin/env bash
+# End-to-end test of the Docker Compose deployment, driven from the host.
+#
+#  1. builds the images and starts broker + proxy + server with compose
+#     (making local stand-ins for the base images first if they are missing
+#     and cannot be pulled: scripts/docker-base-images.sh);
+#  2. registers two users and chats in a channel and by DM with the host's
+#     `zchat` subcommands against the published ports, with `zchat tail --json`
+#     receiving live;
+#  3. `restart server`, then `kill server` + `up -d`: every acknowledged
+#     message is still in `history`, and the tail shows every acknowledged
+#     message exactly once, in seq order per conversation;
+#  4. `down` + `up` keeps the data (named volume); `--scale server=2` serves;
+#  5. tears down with `down -v` and checks nothing of the project is left.
+#
+# Every wait is bounded. Exits non-zero with a message on the first failure.
+# Environment knobs: ZCHAT_E2E_PROFILE (release|debug, default release),
+# ZCHAT_E2E_KEEP=1 (leave the stack up on failure, for debugging),
+# ZCHAT_E2E_SCALE=0 (skip the scale check), RUST_IMAGE / RUNTIME_IMAGE.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+T0=$(date +%s)
+PROJECT="${ZCHAT_E2E_PROJECT:-zchat-e2e-$$}"
+PROFILE="${ZCHAT_E2E_PROFILE:-release}"
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/zchat-e2e.XXXXXX")"
+TAIL_PID=""
+PASS=0
+FAILED=1
+
+log()  { printf '[compose-e2e %4ss] %s\n' "$(( $(date +%s) - T0 ))" "$*" >&2; }
+fail() { log "FAIL: $*"; exit 1; }
+ok()   { PASS=$((PASS + 1)); log "ok: $*"; }
+
+# ---------------------------------------------------------------- compose tool
+if docker compose version >/dev/null 2>&1; then
+  COMPOSE=(docker compose)
+elif command -v docker-compose >/dev/null 2>&1; then
+  COMPOSE=(docker-compose)
+else
+  fail "neither 'docker compose' nor 'docker-compose' is installed"
+fi
+docker info >/dev/null 2>&1 || fail "no Docker engine answers (docker info)"
+dc() { "${COMPOSE[@]}" -p "$PROJECT" -f "$ROOT/docker-compose.yml" "$@"; }
+
+# ------------------------------------------------------------ free host ports
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pick_port() {
+  local p i
+  for i in $(seq 1 200); do
+    p=$(( 20000 + RANDOM % 40000 ))
+    if port_free "$p" && [ "$p" != "${1:-}" ]; then echo "$p"; return 0; fi
+  done
+  fail "no free TCP port found"
+}
+export ZCHAT_PUBLISH_ADDR=127.0.0.1
+export ZCHAT_COMMAND_PORT="${ZCHAT_COMMAND_PORT:-$(pick_port)}"
+export ZCHAT_FEED_PORT="${ZCHAT_FEED_PORT:-$(pick_port "$ZCHAT_COMMAND_PORT")}"
+export RUST_LOG="${RUST_LOG:-info}"
+BROKER="tcp://127.0.0.1:$ZCHAT_COMMAND_PORT"
+PROXY="tcp://127.0.0.1:$ZCHAT_FEED_PORT"
+
+# -------------------------------------------------------------------- cleanup
+cleanup() {
+  local rc=$?
+  set +e
+  if [ -n "$TAIL_PID" ] && kill -0 "$TAIL_PID" 2>/dev/null; then
+    kill -TERM "$TAIL_PID" 2>/dev/null; sleep 0.5; kill -KILL "$TAIL_PID" 2>/dev/null
+  fi
+  if [ "$FAILED" = 1 ]; then
+    log "---- docker compose ps ----"
+    dc ps >&2 2>&1
+    log "---- last service logs ----"
+    dc logs --no-color --tail=60 >&2 2>&1
+    if [ -s "$TMP/tail.out" ]; then log "---- tail output (last 40 lines) ----"; tail -n 40 "$TMP/tail.out" >&2; fi
+    if [ -s "$TMP/tail.err" ]; then log "---- tail stderr (last 20 lines) ----"; tail -n 20 "$TMP/tail.err" >&2; fi
+  fi
+  if [ "$FAILED" = 1 ] && [ "${ZCHAT_E2E_KEEP:-0}" = 1 ]; then
+    log "ZCHAT_E2E_KEEP=1: leaving project $PROJECT up; remove with: ${COMPOSE[*]} -p $PROJECT down -v"
+  else
+    timeout 120 "${COMPOSE[@]}" -p "$PROJECT" -f "$ROOT/docker-compose.yml" down -v --remove-orphans --timeout 10 >/dev/null 2>&1
+    left="$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT")$(docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT")$(docker network ls -q --filter "label=com.docker.compose.project=$PROJECT")"
+    if [ -n "$left" ]; then log "WARNING: project $PROJECT left something behind: $left"; [ "$rc" = 0 ] && rc=1; fi
+  fi
+  rm -rf "$TMP"
+  if [ "$rc" = 0 ]; then log "compose e2e: PASSED ($PASS checks) in $(( $(date +%s) - T0 ))s"; else log "compose e2e: FAILED (exit $rc)"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------- base images
+RUST_IMAGE="${RUST_IMAGE:-rust:1-bookworm}"
+RUNTIME_IMAGE="${RUNTIME_IMAGE:-debian:bookworm-slim}"
+export RUST_IMAGE RUNTIME_IMAGE
+if ! docker image inspect "$RUST_IMAGE" >/dev/null 2>&1 || ! docker image inspect "$RUNTIME_IMAGE" >/dev/null 2>&1; then
+  log "base images missing: running scripts/docker-base-images.sh (pulls, or builds local stand-ins)"
+  t=$(date +%s)
+  bash "$ROOT/scripts/docker-base-images.sh" || fail "could not provide base images $RUST_IMAGE / $RUNTIME_IMAGE"
+  log "base images ready in $(( $(date +%s) - t ))s"
+fi
+
+# -------------------------------------------------------------- host client
+log "building the host client: cargo build --locked --$PROFILE -p zchat"
+t=$(date +%s)
+if [ "$PROFILE" = release ]; then
+  cargo build --locked --release -p zchat >"$TMP/cargo.log" 2>&1 || { tail -30 "$TMP/cargo.log" >&2; fail "cargo build of zchat failed"; }
+else
+  cargo build --locked -p zchat >"$TMP/cargo.log" 2>&1 || { tail -30 "$TMP/cargo.log" >&2; fail "cargo build of zchat failed"; }
+fi
+TARGET_DIR="$(cargo metadata --format-version 1 --no-deps 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+ZCHAT="$TARGET_DIR/$PROFILE/zchat"
+[ -x "$ZCHAT" ] || fail "no zchat binary at $ZCHAT"
+log "host client ready in $(( $(date +%s) - t ))s: $ZCHAT"
+
+# zc USER ARGS...  -- run a zchat subcommand as USER (own session dir), bounded.
+PASSWORD="e2e-Secret-$$"
+zc() {
+  local user="$1"; shift
+  ZCHAT_HOME="$TMP/home-$user" ZCHAT_PASSWORD="$PASSWORD" \
+    timeout "${ZC_TIMEOUT:-30}" "$ZCHAT" --broker "$BROKER" --proxy "$PROXY" "$@"
+}
+
+# ------------------------------------------------------------ stack helpers
+# wait_healthy SERVICE [TIMEOUT]: every container of SERVICE is healthy.
+wait_healthy() {
+  local svc="$1" limit="${2:-120}" start ids id st all
+  start=$(date +%s)
+  while :; do
+    ids="$(dc ps -q "$svc" 2>/dev/null || true)"
+    all=1
+    if [ -z "$ids" ]; then all=0; fi
+    for id in $ids; do
+      st="$(docker inspect -f '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{end}}' "$id" 2>/dev/null || echo gone)"
+      [ "$st" = "running/healthy" ] || all=0
+    done
+    if [ "$all" = 1 ]; then return 0; fi
+    if [ $(( $(date +%s) - start )) -ge "$limit" ]; then
+      fail "service $svc not healthy after ${limit}s (state: ${st:-no container})"
+    fi
+    sleep 1
+  done
+}
+wait_stack() { wait_healthy broker "$@"; wait_healthy proxy "$@"; wait_healthy server "$@"; }
+
+# --------------------------------------------------------- message bookkeeping
+# acked.tsv: CONV<TAB>TEXT for every send that zchat acknowledged (exit 0).
+# sent.tsv:  every text we ever tried to send (acked or not), to tell a real
+#            duplicate from an unacknowledged-but-stored message.
+: >"$TMP/acked.tsv"; : >"$TMP/sent.tsv"
+N=0
+# say USER TARGET CONV PHASE [may-fail]: send one uniquely tagged message.
+say() {
+  local user="$1" target="$2" conv="$3" phase="$4" mayfail="${5:-}"
+  N=$((N + 1))
+  local text="e2e-$phase-$N-$RANDOM from $user"
+  printf '%s\t%s\n' "$conv" "$text" >>"$TMP/sent.tsv"
+  if zc "$user" send "$target" "$text" >"$TMP/send.out" 2>&1; then
+    printf '%s\t%s\n' "$conv" "$text" >>"$TMP/acked.tsv"
+    return 0
+  fi
+  if [ -n "$mayfail" ]; then
+    log "  (send while the server is down not acknowledged, as allowed: $(head -c 200 "$TMP/send.out" | tr '\n' ' '))"
+    return 0
+  fi
+  cat "$TMP/send.out" >&2
+  fail "zchat send $target as $user was not acknowledged"
+}
+
+# check_tail MODE: MODE=wait -> exit 0 iff every acked message is in the tail;
+#                  MODE=final -> full assertions, explain every violation.
+check_tail() {
+  python3 - "$1" "$TMP/tail.out" "$TMP/acked.tsv" "$TMP/sent.tsv" <<'PY'
+import json, sys
+mode, tail_path, acked_path, sent_path = sys.argv[1:5]
+def tsv(p):
+    out = []
+    for line in open(p, encoding="utf-8"):
+        line = line.rstrip("\n")
+        if line:
+            conv, text = line.split("\t", 1)
+            out.append((conv, text))
+    return out
+acked, sent = tsv(acked_path), tsv(sent_path)
+rows, bad = [], []
+for i, line in enumerate(open(tail_path, encoding="utf-8", errors="replace"), 1):
+    line = line.strip()
+    if not line:
+        continue
+    try:
+        o = json.loads(line)
+    except ValueError:
+        bad.append(f"line {i} is not JSON: {line[:120]}")
+        continue
+    missing = [k for k in ("target", "seq", "ts", "from", "text", "conversation") if k not in o]
+    if missing:
+        bad.append(f"line {i} lacks {missing}: {line[:160]}")
+        continue
+    rows.append(o)
+by_text = {}
+for o in rows:
+    by_text.setdefault(o["text"], []).append(o)
+missing = [t for _, t in acked if t not in by_text]
+if mode == "wait":
+    sys.exit(0 if not missing and not bad else 1)
+errs = list(bad)
+for t in missing:
+    errs.append(f"acknowledged message missing from the tail: {t!r}")
+for t, os_ in by_text.items():
+    if len(os_) > 1:
+        errs.append(f"message shown {len(os_)} times by the tail: {t!r} seqs={[o['seq'] for o in os_]}")
+sent_texts = {t for _, t in sent}
+for t in by_text:
+    if t.startswith("e2e-") and t not in sent_texts:
+        errs.append(f"tail shows a message nobody sent: {t!r}")
+seen, last = set(), {}
+for o in rows:
+    c, s = str(o["conversation"]), o["seq"]
+    if (c, s) in seen:
+        errs.append(f"conversation {c} seq {s} shown twice")
+    seen.add((c, s))
+    if c in last and not s > last[c]:
+        errs.append(f"conversation {c}: seq {s} after seq {last[c]} (out of order)")
+    last[c] = s
+# Messages of one conversation must each map to one conversation id.
+conv_ids = {}
+for conv, t in acked:
+    for o in by_text.get(t, []):
+        conv_ids.setdefault(conv, set()).add(str(o["conversation"]))
+for conv, ids in conv_ids.items():
+    if len(ids) != 1:
+        errs.append(f"{conv}: messages spread over conversations {sorted(ids)}")
+if errs:
+    print("\n".join(errs[:40]))
+    sys.exit(1)
+print(f"tail: {len(rows)} lines, {len(acked)} acknowledged messages each exactly once, "
+      f"seq strictly increasing in {len(last)} conversations")
+PY
+}
+wait_tail() {
+  local limit="${1:-30}" start; start=$(date +%s)
+  until check_tail wait >/dev/null 2>&1; do
+    kill -0 "$TAIL_PID" 2>/dev/null || fail "zchat tail exited: $(tail -5 "$TMP/tail.err" | tr '\n' ' ')"
+    [ $(( $(date +%s) - start )) -lt "$limit" ] || { check_tail final >&2 || true; fail "the tail did not show every acknowledged message within ${limit}s"; }
+    sleep 0.5
+  done
+}
+
+# check_history USER TARGET CONV WHEN: `history` lists every acked message of CONV.
+check_history() {
+  local user="$1" target="$2" conv="$3" when="$4" t n missing=0
+  zc "$user" history "$target" --limit 1000 >"$TMP/history.out" 2>"$TMP/history.err" \
+    || { cat "$TMP/history.err" >&2; fail "zchat history $target as $user failed ($when)"; }
+  while IFS=$'\t' read -r c t; do
+    [ "$c" = "$conv" ] || continue
+    n=$(grep -cF -- "$t" "$TMP/history.out" || true)
+    if [ "$n" != 1 ]; then log "  history $target: $n copies of '$t'"; missing=1; fi
+  done <"$TMP/acked.tsv"
+  [ "$missing" = 0 ] || { head -50 "$TMP/history.out" >&2; fail "history $target ($when) does not show every acknowledged message exactly once"; }
+  ok "history $target as $user $when: all $(awk -F'\t' -v c="$conv" '$1==c' "$TMP/acked.tsv" | wc -l) acknowledged messages, once each"
+}
+check_all_history() {
+  check_history alice '#e2e' chan "$1"
+  check_history bob '#e2e' chan "$1"
+  check_history alice @bob dm "$1"
+  check_history bob @alice dm "$1"
+}
+
+# ============================================================== 1. build + up
+log "project $PROJECT, commands on $BROKER, live feed on $PROXY, compose: ${COMPOSE[*]}"
+t=$(date +%s)
+dc build >"$TMP/build.log" 2>&1 || { tail -40 "$TMP/build.log" >&2; fail "docker compose build failed"; }
+BUILD_S=$(( $(date +%s) - t ))
+log "images built in ${BUILD_S}s; image ${ZCHAT_IMAGE:-zchat-backend:latest}: $(docker image inspect -f '{{.Size}}' "${ZCHAT_IMAGE:-zchat-backend:latest}" | awk '{printf "%.1f MB", $1/1e6}')"
+t=$(date +%s)
+dc up -d >"$TMP/up.log" 2>&1 || { cat "$TMP/up.log" >&2; fail "docker compose up -d failed"; }
+wait_stack 180
+ok "stack up and healthy in $(( $(date +%s) - t ))s"
+
+# The runtime container runs as the non-root user and has the data dir.
+uid="$(docker exec "$(dc ps -q server | head -1)" id -u)"
+[ "$uid" != 0 ] || fail "the server container runs as root"
+ok "server runs as uid $uid"
+
+# ============================================================== 2. chat
+zc alice register alice >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "register alice"; }
+zc bob register bob >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "register bob"; }
+zc alice login alice >/dev/null 2>&1 || fail "login alice"
+zc bob login bob >/dev/null 2>&1 || fail "login bob"
+zc alice whoami 2>&1 | grep -q alice || fail "whoami as alice does not say alice"
+ok "registered and logged in alice and bob"
+zc alice create '#e2e' --desc "compose e2e" >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "create #e2e"; }
+zc alice join '#e2e' >/dev/null 2>&1 || true   # creator may already be a member
+zc bob join '#e2e' >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "bob join #e2e"; }
+zc bob channels 2>&1 | grep -q 'e2e' || fail "channels does not list #e2e"
+ok "channel #e2e created and joined"
+
+# bob tails the channel and his DMs with alice, live, as JSON.
+ZCHAT_HOME="$TMP/home-bob" ZCHAT_PASSWORD="$PASSWORD" \
+  "$ZCHAT" --broker "$BROKER" --proxy "$PROXY" tail '#e2e' @alice --json >"$TMP/tail.out" 2>"$TMP/tail.err" &
+TAIL_PID=$!
+# Warm up until the subscription demonstrably delivers (no fixed sleep):
+# these count for the duplicate checks but the tail need not show them.
+start=$(date +%s)
+until grep -q 'warmup' "$TMP/tail.out" 2>/dev/null; do
+  kill -0 "$TAIL_PID" 2>/dev/null || fail "zchat tail exited: $(tail -5 "$TMP/tail.err" | tr '\n' ' ')"
+  [ $(( $(date +%s) - start )) -lt 30 ] || fail "zchat tail received nothing within 30s"
+  N=$((N + 1)); printf 'chan\te2e-warmup-%s\n' "$N" >>"$TMP/sent.tsv"
+  zc alice send '#e2e' "e2e-warmup-$N" >/dev/null 2>&1 || true
+  sleep 1
+done
+N=$((N + 1)); printf 'dm\te2e-warmup-%s\n' "$N" >>"$TMP/sent.tsv"
+zc alice send @bob "e2e-warmup-$N" >/dev/null 2>&1 || fail "first DM alice -> bob"
+ok "tail is live"
+
+for i in 1 2 3; do say alice '#e2e' chan before; say bob '#e2e' chan before; done
+for i in 1 2; do say alice @bob dm before; say bob @alice dm before; done
+wait_tail 30
+ok "tail shows all $(wc -l <"$TMP/acked.tsv") messages sent before any restart"
+check_all_history "before restarts"
+
+# ============================================================== 3a. restart
+log "docker compose restart server"
+t=$(date +%s)
+dc restart server >/dev/null 2>&1 || fail "docker compose restart server"
+ZC_TIMEOUT=15 say alice '#e2e' chan during-restart may-fail
+wait_healthy server 90
+ok "server restarted and healthy in $(( $(date +%s) - t ))s"
+for i in 1 2; do say bob '#e2e' chan after-restart; say alice @bob dm after-restart; say bob @alice dm after-restart; done
+wait_tail 30
+ok "tail resumed after restart"
+check_all_history "after restart"
+
+# ============================================================== 3b. kill + up
+log "docker compose kill server; docker compose up -d"
+t=$(date +%s)
+dc kill server >/dev/null 2>&1 || fail "docker compose kill server"
+ZC_TIMEOUT=10 say bob '#e2e' chan while-killed may-fail
+dc up -d >/dev/null 2>&1 || fail "docker compose up -d after kill"
+wait_stack 90
+ok "server back after kill in $(( $(date +%s) - t ))s"
+for i in 1 2; do say alice '#e2e' chan after-kill; say bob @alice dm after-kill; say alice @bob dm after-kill; done
+wait_tail 30
+ok "tail resumed after kill"
+check_all_history "after kill"
+
+# Final, strict tail assertions.
+kill -TERM "$TAIL_PID" 2>/dev/null || true
+for _ in $(seq 1 50); do kill -0 "$TAIL_PID" 2>/dev/null || break; sleep 0.1; done
+kill -KILL "$TAIL_PID" 2>/dev/null || true
+TAIL_PID=""
+msg="$(check_tail final)" || { printf '%s\n' "$msg" >&2; fail "tail assertions"; }
+ok "$msg"
+
+# ============================================================== 4. persistence + scale
+log "docker compose down (keeping volumes); docker compose up -d"
+dc down --timeout 10 >/dev/null 2>&1 || fail "docker compose down"
+[ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT")" ] || fail "containers left after down"
+dc up -d >/dev/null 2>&1 || fail "docker compose up -d after down"
+wait_stack 120
+check_history bob '#e2e' chan "after down/up"
+check_history alice @bob dm "after down/up"
+zc alice whoami 2>&1 | grep -q alice || fail "alice's session is gone after down/up"
+ok "data and sessions survive down/up"
+
+if [ "${ZCHAT_E2E_SCALE:-1}" = 1 ]; then
+  log "docker compose up -d --scale server=2"
+  dc up -d --scale server=2 >/dev/null 2>&1 || fail "up --scale server=2"
+  wait_healthy server 120
+  [ "$(dc ps -q server | wc -l)" = 2 ] || fail "expected 2 server containers"
+  for i in 1 2 3 4; do say alice '#e2e' chan scaled; say bob @alice dm scaled; done
+  check_all_history "with 2 servers"
+  ok "two servers share the volume and serve"
+fi
+
+# ============================================================== 5. down -v
+dc down -v --remove-orphans --timeout 10 >/dev/null 2>&1 || fail "docker compose down -v"
+left="$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT")$(docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT")"
+[ -z "$left" ] || fail "down -v left containers/volumes: $left"
+ok "down -v removed every container and volume"
+log "timings: image build ${BUILD_S}s, total $(( $(date +%s) - T0 ))s"
+FAILED=0
