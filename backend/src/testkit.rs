@@ -1,1 +1,257 @@
-//! placeholder
+//! Starts the real `zchat-broker`, `zchat-proxy` and `zchat-server` binaries on free
+//! loopback ports in a temporary directory, for integration tests, end-to-end tests and
+//! benchmarks. Everything is killed when the [`Cluster`] is dropped.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// A free TCP port on 127.0.0.1 (bound and released; a tiny race is possible, and harmless
+/// in tests since a clash fails loudly at bind).
+pub fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// The directory holding the backend binaries: `$ZCHAT_BIN_DIR`, else the cargo target
+/// profile directory of the running executable (tests run from `target/<profile>/deps`).
+/// Builds the binaries with cargo if they are missing there.
+pub fn bin_dir() -> Result<PathBuf> {
+    if let Ok(dir) = std::env::var("ZCHAT_BIN_DIR") {
+        return Ok(PathBuf::from(dir));
+    }
+    let exe = std::env::current_exe()?;
+    let mut dir = exe.parent().context("exe has no parent")?.to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    if !dir.join("zchat-server").exists() {
+        let release = dir.ends_with("release");
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.args(["build", "--quiet", "-p", "zchat-backend", "--bins"]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().context("running cargo build for the backend binaries")?;
+        if !status.success() {
+            bail!("cargo build of the backend binaries failed");
+        }
+    }
+    Ok(dir)
+}
+
+/// The three backend processes on free loopback ports.
+pub struct Cluster {
+    dir: tempfile::TempDir,
+    bin_dir: PathBuf,
+    frontend_port: u16,
+    backend_port: u16,
+    xpub_port: u16,
+    xsub_port: u16,
+    broker: Option<Child>,
+    proxy: Option<Child>,
+    server: Option<Child>,
+}
+
+impl Cluster {
+    /// Starts broker, proxy and server and waits until a ping goes through.
+    pub fn start() -> Result<Cluster> {
+        let mut c = Cluster {
+            dir: tempfile::tempdir()?,
+            bin_dir: bin_dir()?,
+            frontend_port: free_port()?,
+            backend_port: free_port()?,
+            xpub_port: free_port()?,
+            xsub_port: free_port()?,
+            broker: None,
+            proxy: None,
+            server: None,
+        };
+        c.start_broker()?;
+        c.start_proxy()?;
+        c.start_server()?;
+        c.wait_ready(Duration::from_secs(20))?;
+        Ok(c)
+    }
+
+    /// Where clients send requests.
+    pub fn broker_endpoint(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.frontend_port)
+    }
+
+    /// Where clients subscribe.
+    pub fn proxy_endpoint(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.xpub_port)
+    }
+
+    /// The server's data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The temp dir holding data and logs (`broker.log`, `proxy.log`, `server.log`).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The server's process id, if running.
+    pub fn server_pid(&self) -> Option<u32> {
+        self.server.as_ref().map(|c| c.id())
+    }
+
+    fn spawn(&self, name: &str, args: &[String]) -> Result<Child> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join(format!("{name}.log")))?;
+        Command::new(self.bin_dir.join(format!("zchat-{name}")))
+            .args(args)
+            .env("RUST_LOG", std::env::var("ZCHAT_TEST_LOG").unwrap_or_else(|_| "info".into()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting zchat-{name} from {}", self.bin_dir.display()))
+    }
+
+    /// Starts the broker (if stopped).
+    pub fn start_broker(&mut self) -> Result<()> {
+        if self.broker.is_none() {
+            let args = vec![
+                "--frontend".into(),
+                format!("tcp://127.0.0.1:{}", self.frontend_port),
+                "--backend".into(),
+                format!("tcp://127.0.0.1:{}", self.backend_port),
+            ];
+            self.broker = Some(self.spawn("broker", &args)?);
+        }
+        Ok(())
+    }
+
+    /// Starts the proxy (if stopped).
+    pub fn start_proxy(&mut self) -> Result<()> {
+        if self.proxy.is_none() {
+            let args = vec![
+                "--xpub".into(),
+                format!("tcp://127.0.0.1:{}", self.xpub_port),
+                "--xsub".into(),
+                format!("tcp://127.0.0.1:{}", self.xsub_port),
+            ];
+            self.proxy = Some(self.spawn("proxy", &args)?);
+        }
+        Ok(())
+    }
+
+    /// Starts the server (if stopped) on the same data dir.
+    pub fn start_server(&mut self) -> Result<()> {
+        if self.server.is_none() {
+            let args = vec![
+                "--broker".into(),
+                format!("tcp://127.0.0.1:{}", self.backend_port),
+                "--proxy".into(),
+                format!("tcp://127.0.0.1:{}", self.xsub_port),
+                "--data-dir".into(),
+                self.data_dir().display().to_string(),
+            ];
+            self.server = Some(self.spawn("server", &args)?);
+        }
+        Ok(())
+    }
+
+    /// SIGKILLs the server: no chance to flush anything.
+    pub fn kill_server(&mut self) {
+        kill(&mut self.server, libc::SIGKILL);
+    }
+
+    /// SIGTERMs the server and waits for a clean exit.
+    pub fn stop_server(&mut self) {
+        kill(&mut self.server, libc::SIGTERM);
+    }
+
+    /// Stops and starts the server, then waits until it answers.
+    pub fn restart_server(&mut self) -> Result<()> {
+        self.stop_server();
+        self.start_server()?;
+        self.wait_ready(Duration::from_secs(20))
+    }
+
+    /// SIGTERMs the broker.
+    pub fn stop_broker(&mut self) {
+        kill(&mut self.broker, libc::SIGTERM);
+    }
+
+    /// SIGTERMs the proxy.
+    pub fn stop_proxy(&mut self) {
+        kill(&mut self.proxy, libc::SIGTERM);
+    }
+
+    /// Pings through the broker until a pong comes back.
+    pub fn wait_ready(&self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if ping(&self.broker_endpoint(), Duration::from_millis(500)).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "backend not ready after {timeout:?}; server log:\n{}",
+                    self.log("server")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The log of one component.
+    pub fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("{name}.log"))).unwrap_or_default()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        kill(&mut self.server, libc::SIGKILL);
+        kill(&mut self.proxy, libc::SIGKILL);
+        kill(&mut self.broker, libc::SIGKILL);
+    }
+}
+
+fn kill(child: &mut Option<Child>, signal: i32) {
+    if let Some(mut c) = child.take() {
+        // SAFETY: plain kill(2) on a child we spawned and have not reaped yet.
+        unsafe {
+            libc::kill(c.id() as i32, signal);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = c.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+}
+
+/// One protocol ping through a broker frontend.
+pub fn ping(endpoint: &str, timeout: Duration) -> Result<()> {
+    use zchat_protocol::{codec, Reply, Request, RequestEnvelope, ResponseEnvelope};
+    let ctx = zmq::Context::new();
+    let s = ctx.socket(zmq::DEALER)?;
+    s.set_linger(0)?;
+    s.connect(endpoint)?;
+    let req = codec::encode(&RequestEnvelope::new(1, None, Request::Ping))?;
+    s.send_multipart([&b""[..], &req[..]], 0)?;
+    if s.poll(zmq::POLLIN, timeout.as_millis() as i64)? == 0 {
+        bail!("no pong");
+    }
+    let frames = s.recv_multipart(0)?;
+    let resp: ResponseEnvelope = codec::decode(frames.last().context("empty")?)?;
+    match resp.body {
+        Reply::Pong { .. } => Ok(()),
+        other => bail!("unexpected {other:?}"),
+    }
+}

@@ -1,0 +1,440 @@
+//! The scriptable subcommands: `zchat register`, `send`, `tail`, ... Each prints plain
+//! lines (or JSON with `--json` where it makes sense), exits 0 on success and prints one
+//! `zchat: error: ...` line and exits non-zero on failure.
+
+mod output;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Parser, Subcommand};
+use zchat_protocol::{Reply, Request, Target};
+
+use crate::client::{Client, ClientConfig};
+use crate::feed::{Feed, FeedEvent};
+use crate::session::{self, Session};
+
+/// Default broker frontend (the Docker Compose stack and `zchat-server --all-in-one`).
+pub const DEFAULT_BROKER: &str = "tcp://127.0.0.1:5555";
+/// Default proxy XPUB.
+pub const DEFAULT_PROXY: &str = "tcp://127.0.0.1:5557";
+
+/// `zchat`: with no subcommand, the full-screen chat; with one, a scriptable command.
+#[derive(Debug, Parser)]
+#[command(
+    name = "zchat",
+    version,
+    about = "zchat: a terminal chat over ZeroMQ",
+    long_about = "zchat: a terminal chat over ZeroMQ.\n\nWith no subcommand, opens the full-screen chat. \
+                  With a subcommand, runs it and exits (0 on success), for scripts, bots and demos.\n\
+                  Session state (token) is kept under --home, so two users can work side by side \
+                  with two homes."
+)]
+pub struct Cli {
+    /// Broker endpoint for requests [default: the saved session's, else tcp://127.0.0.1:5555].
+    #[arg(long, env = "ZCHAT_BROKER", global = true)]
+    pub broker: Option<String>,
+    /// Proxy endpoint for live messages [default: the saved session's, else tcp://127.0.0.1:5557].
+    #[arg(long, env = "ZCHAT_PROXY", global = true)]
+    pub proxy: Option<String>,
+    /// Directory for the saved session [default: the user's config dir + /zchat].
+    #[arg(long, env = "ZCHAT_HOME", global = true)]
+    pub home: Option<PathBuf>,
+    /// How long to wait for each reply before retrying, in milliseconds (3 attempts).
+    #[arg(long, env = "ZCHAT_TIMEOUT_MS", global = true, default_value_t = 3000)]
+    pub timeout_ms: u64,
+    /// The subcommand; none opens the full-screen chat.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// A password from `--password`, `ZCHAT_PASSWORD`, or an interactive prompt.
+#[derive(Debug, clap::Args)]
+pub struct PasswordArg {
+    /// The password (prefer the env var or the prompt: arguments show up in `ps`).
+    #[arg(long, env = "ZCHAT_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+}
+
+/// Every scriptable subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an account.
+    Register {
+        /// User name: 2-24 of a-z A-Z 0-9 _ -, starting with a letter.
+        user: String,
+        #[command(flatten)]
+        password: PasswordArg,
+    },
+    /// Sign in and save the session under --home.
+    Login {
+        /// User name.
+        user: String,
+        #[command(flatten)]
+        password: PasswordArg,
+    },
+    /// Revoke the saved session on the server and forget it.
+    Logout,
+    /// Show the signed-in user and joined channels.
+    Whoami,
+    /// List all channels (members, unread, description).
+    Channels,
+    /// Create a channel (and join it).
+    Create {
+        /// Channel, e.g. '#dev' (1-32 of a-z 0-9 - _).
+        channel: String,
+        /// Description shown in listings.
+        #[arg(long, default_value = "")]
+        desc: String,
+    },
+    /// Join a channel.
+    Join {
+        /// Channel, e.g. '#dev'.
+        channel: String,
+    },
+    /// Leave a channel.
+    Leave {
+        /// Channel, e.g. '#dev'.
+        channel: String,
+    },
+    /// List users.
+    Users,
+    /// List direct-message conversations with unread counts.
+    Dms,
+    /// Send a message to '#channel' or '@user'.
+    Send {
+        /// '#channel' or '@user'.
+        target: String,
+        /// The text (several words are joined with spaces; '-' reads stdin).
+        #[arg(required = true, num_args = 1..)]
+        text: Vec<String>,
+    },
+    /// Print stored messages of '#channel' or '@user', oldest first.
+    History {
+        /// '#channel' or '@user'.
+        target: String,
+        /// How many messages (at most 500).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Only messages after this sequence number.
+        #[arg(long)]
+        after: Option<u64>,
+        /// Only messages before this sequence number.
+        #[arg(long)]
+        before: Option<u64>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print live messages as they arrive until interrupted: every joined channel and your
+    /// DMs, or only the given '#channel' / '@user' targets.
+    Tail {
+        /// '#channel' or '@user' targets (default: all joined channels and all DMs).
+        targets: Vec<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The resolved connection settings and home.
+pub struct Env {
+    /// Broker endpoint.
+    pub broker: String,
+    /// Proxy endpoint.
+    pub proxy: String,
+    /// Session directory.
+    pub home: PathBuf,
+    /// Reply timeout.
+    pub timeout: Duration,
+}
+
+impl Cli {
+    /// Resolves endpoints: flag/env, else the saved session's, else the defaults.
+    pub fn env(&self) -> Env {
+        let home = self.home.clone().unwrap_or_else(session::default_home);
+        let saved = Session::load(&home);
+        Env {
+            broker: self
+                .broker
+                .clone()
+                .or_else(|| saved.as_ref().map(|s| s.broker.clone()))
+                .unwrap_or_else(|| DEFAULT_BROKER.into()),
+            proxy: self
+                .proxy
+                .clone()
+                .or_else(|| saved.as_ref().map(|s| s.proxy.clone()))
+                .unwrap_or_else(|| DEFAULT_PROXY.into()),
+            home,
+            timeout: Duration::from_millis(self.timeout_ms.max(100)),
+        }
+    }
+}
+
+impl Env {
+    /// A client for these endpoints.
+    pub fn client(&self) -> Result<Client> {
+        let mut cfg = ClientConfig::new(&self.broker, &self.proxy);
+        cfg.request_timeout = self.timeout;
+        Ok(Client::start(cfg)?)
+    }
+
+    /// A client carrying the saved session's token, or an error saying to log in.
+    pub fn signed_in(&self) -> Result<(Client, Session)> {
+        let session = Session::load(&self.home).ok_or_else(|| {
+            anyhow!(
+                "not signed in (no valid session in {}); run `zchat login USER`",
+                self.home.display()
+            )
+        })?;
+        let client = self.client()?;
+        client.set_token(Some(session.token.clone()));
+        Ok((client, session))
+    }
+}
+
+fn password(arg: PasswordArg, user: &str) -> Result<String> {
+    if let Some(p) = arg.password {
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no password: pass --password, set ZCHAT_PASSWORD, or run in a terminal to be prompted");
+    }
+    rpassword::prompt_password(format!("password for {user}: ")).context("reading the password")
+}
+
+fn parse_target(s: &str) -> Result<Target> {
+    Target::parse(s).map_err(|e| anyhow!("{e}"))
+}
+
+/// Runs one subcommand.
+pub async fn run(env: Env, command: Command) -> Result<()> {
+    match command {
+        Command::Register { user, password: pw } => {
+            let pw = password(pw, &user)?;
+            let client = env.client()?;
+            if let Reply::Registered { user } = client
+                .call(Request::Register { user, password: pw })
+                .await?
+            {
+                println!("registered {user}; now run `zchat login {user}`");
+            }
+        }
+        Command::Login { user, password: pw } => {
+            let pw = password(pw, &user)?;
+            let client = env.client()?;
+            if let Reply::Session {
+                user,
+                token,
+                inbox,
+                expires_at,
+            } = client.call(Request::Login { user, password: pw }).await?
+            {
+                Session {
+                    broker: env.broker.clone(),
+                    proxy: env.proxy.clone(),
+                    user: user.clone(),
+                    token,
+                    inbox,
+                    expires_at,
+                }
+                .save(&env.home)?;
+                println!("signed in as {user}");
+            }
+        }
+        Command::Logout => {
+            let (client, session) = env.signed_in()?;
+            let result = client.call(Request::Logout).await;
+            Session::clear(&env.home)?;
+            match result {
+                Ok(_) => println!("signed out {}", session.user),
+                Err(e) if e.code() == Some(zchat_protocol::ErrorCode::Unauthorized) => {
+                    println!("signed out {} (the session had already ended)", session.user)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Command::Whoami => {
+            let (client, _) = env.signed_in()?;
+            if let Reply::Me { user, channels, expires_at, .. } = client.call(Request::Whoami).await? {
+                println!("{user} (session expires {})", output::datetime(expires_at));
+                for c in channels {
+                    println!("{}", output::channel_line(&c));
+                }
+            }
+        }
+        Command::Channels => {
+            let (client, _) = env.signed_in()?;
+            if let Reply::Channels { channels } = client.call(Request::ListChannels).await? {
+                if channels.is_empty() {
+                    println!("no channels yet; create one with `zchat create '#name'`");
+                }
+                for c in channels {
+                    println!("{}", output::channel_line(&c));
+                }
+            }
+        }
+        Command::Create { channel, desc } => {
+            let (client, _) = env.signed_in()?;
+            let target = Target::channel(&channel).map_err(|e| anyhow!("{e}"))?;
+            if let Reply::Channel { channel } = client
+                .call(Request::CreateChannel {
+                    channel: target.name().to_string(),
+                    description: desc,
+                })
+                .await?
+            {
+                println!("created #{} (joined)", channel.name);
+            }
+        }
+        Command::Join { channel } => {
+            let (client, _) = env.signed_in()?;
+            let target = Target::channel(&channel).map_err(|e| anyhow!("{e}"))?;
+            if let Reply::Channel { channel } = client
+                .call(Request::JoinChannel {
+                    channel: target.name().to_string(),
+                })
+                .await?
+            {
+                println!("joined #{} ({} members)", channel.name, channel.members);
+            }
+        }
+        Command::Leave { channel } => {
+            let (client, _) = env.signed_in()?;
+            let target = Target::channel(&channel).map_err(|e| anyhow!("{e}"))?;
+            client
+                .call(Request::LeaveChannel {
+                    channel: target.name().to_string(),
+                })
+                .await?;
+            println!("left {target}");
+        }
+        Command::Users => {
+            let (client, _) = env.signed_in()?;
+            if let Reply::Users { users } = client.call(Request::ListUsers).await? {
+                for u in users {
+                    println!("{}\tsince {}", u.name, output::datetime(u.created_at));
+                }
+            }
+        }
+        Command::Dms => {
+            let (client, _) = env.signed_in()?;
+            if let Reply::Dms { conversations } = client.call(Request::ListDms).await? {
+                if conversations.is_empty() {
+                    println!("no direct messages yet");
+                }
+                for d in conversations {
+                    println!("{}", output::dm_line(&d));
+                }
+            }
+        }
+        Command::Send { target, text } => {
+            let (client, _) = env.signed_in()?;
+            let target = parse_target(&target)?;
+            let text = if text.len() == 1 && text[0] == "-" {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+                s.trim_end_matches('\n').to_string()
+            } else {
+                text.join(" ")
+            };
+            zchat_protocol::validate::text(&text).map_err(|e| anyhow!("{e}"))?;
+            if let Reply::Sent { message } = client
+                .call(Request::Send {
+                    target,
+                    text,
+                    nonce: Some(rand::random()),
+                })
+                .await?
+            {
+                println!("sent {} #{} at {}", message.target, message.seq, output::datetime(message.ts));
+            }
+        }
+        Command::History {
+            target,
+            limit,
+            after,
+            before,
+            json,
+        } => {
+            let (client, session) = env.signed_in()?;
+            let target = parse_target(&target)?;
+            if let Reply::History { messages, .. } = client
+                .call(Request::History {
+                    target,
+                    after,
+                    before,
+                    limit: Some(limit),
+                })
+                .await?
+            {
+                for m in &messages {
+                    println!("{}", output::message(m, &session.user, json));
+                }
+            }
+        }
+        Command::Tail { targets, json } => tail(env, targets, json).await?,
+    }
+    Ok(())
+}
+
+/// `zchat tail`: a [`Feed`] printed line by line until Ctrl-C.
+async fn tail(env: Env, targets: Vec<String>, json: bool) -> Result<()> {
+    let (client, session) = env.signed_in()?;
+    let only: Vec<Target> = targets.iter().map(|t| parse_target(t)).collect::<Result<_>>()?;
+    let Reply::Me { channels, inbox, user, .. } = client.call(Request::Whoami).await? else {
+        bail!("unexpected reply to whoami");
+    };
+    let (feed, mut events) = Feed::start(client.clone(), user.clone(), inbox);
+    // Start from "now": each conversation's newest seq is the snapshot.
+    let watch_channels: Vec<_> = if only.is_empty() {
+        channels.iter().map(|c| (Target::Channel(c.name.clone()), c.last_seq)).collect()
+    } else {
+        let mut v = Vec::new();
+        for t in only.iter().filter(|t| t.is_channel()) {
+            let last = match client
+                .call(Request::History { target: t.clone(), after: None, before: None, limit: Some(1) })
+                .await?
+            {
+                Reply::History { messages, .. } => messages.last().map_or(0, |m| m.seq),
+                _ => 0,
+            };
+            v.push((t.clone(), last));
+        }
+        v
+    };
+    for (t, last) in watch_channels {
+        feed.watch(t, last);
+    }
+    let dm_filter: Option<Vec<String>> = (!only.is_empty())
+        .then(|| only.iter().filter(|t| !t.is_channel()).map(|t| t.key()).collect());
+    let names: Vec<String> = if only.is_empty() {
+        vec!["joined channels and direct messages".into()]
+    } else {
+        only.iter().map(|t| t.to_string()).collect()
+    };
+    eprintln!("tail: {} listening on {} (Ctrl-C to stop)", session.user, names.join(", "));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            ev = events.recv() => match ev {
+                Some(FeedEvent::Message(m)) => {
+                    let conv = m.conversation_for(&user);
+                    if !conv.is_channel() {
+                        if let Some(f) = &dm_filter {
+                            if !f.contains(&conv.key()) { continue; }
+                        }
+                    }
+                    println!("{}", output::message(&m, &user, json));
+                }
+                Some(FeedEvent::Connection { connected: false, .. }) => {
+                    eprintln!("tail: connection lost, reconnecting…");
+                }
+                Some(_) => {}
+                None => bail!("feed stopped"),
+            }
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! The client library: one connection to a zchat backend (requests through the broker,
+//! live events from the proxy), with retries, and on top of it a gap-free feed.
+//!
+//! - [`Client`]: async `call(Request) -> Reply` with timeout and Lazy Pirate retry, plus
+//!   topic subscriptions; a cheap, cloneable handle to one socket thread.
+//! - [`crate::feed`]: the zguide's Clone pattern over a `Client`: every message exactly once,
+//!   in order, across gaps, late joins and reconnects.
+
+mod io;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot};
+use zchat_protocol::{codec, ErrorCode, Event, Reply, Request, RequestEnvelope};
+
+use io::{Command, IoHandle};
+
+/// Where to connect and how patient to be.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Broker frontend, e.g. `tcp://127.0.0.1:5555`.
+    pub broker: String,
+    /// Proxy XPUB, e.g. `tcp://127.0.0.1:5557`.
+    pub proxy: String,
+    /// How long to wait for a reply before retrying.
+    pub request_timeout: Duration,
+    /// Attempts per request before giving up (Lazy Pirate).
+    pub attempts: u32,
+}
+
+impl ClientConfig {
+    /// Defaults: 3 s timeout, 3 attempts.
+    pub fn new(broker: impl Into<String>, proxy: impl Into<String>) -> Self {
+        ClientConfig {
+            broker: broker.into(),
+            proxy: proxy.into(),
+            request_timeout: Duration::from_secs(3),
+            attempts: 3,
+        }
+    }
+}
+
+/// Why a call failed.
+#[derive(Debug, Clone, Error)]
+pub enum ClientError {
+    /// The server answered with an error.
+    #[error("{message} ({code})")]
+    Server {
+        /// Stable code.
+        code: ErrorCode,
+        /// Readable message.
+        message: String,
+    },
+    /// No reply after every attempt.
+    #[error("server unreachable at {0} (no reply after retries)")]
+    Unreachable(String),
+    /// Bad configuration or a local failure (e.g. malformed endpoint).
+    #[error("{0}")]
+    Local(String),
+}
+
+impl ClientError {
+    /// The server's error code, if this is a server error.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Server { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// Something that arrived from the proxy or the connection monitor.
+#[derive(Debug, Clone)]
+pub enum Live {
+    /// A decoded event and the topic it came on.
+    Event {
+        /// The topic frame.
+        topic: String,
+        /// The event.
+        event: Event,
+    },
+    /// The subscriber socket (re)connected to the proxy: anything published while it was
+    /// away is lost and must be backfilled.
+    ProxyConnected,
+    /// The subscriber socket lost the proxy.
+    ProxyDisconnected,
+}
+
+type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>>;
+
+/// A handle to one backend connection. Clone freely; the socket thread stops when the
+/// last clone is dropped.
+#[derive(Clone)]
+pub struct Client {
+    io: Arc<IoHandle>,
+    pending: Pending,
+    token: Arc<Mutex<Option<String>>>,
+    next_id: Arc<AtomicU64>,
+    config: Arc<ClientConfig>,
+}
+
+impl Client {
+    /// Starts the socket thread. Never blocks on the network: connecting happens in the
+    /// background, and calls simply time out while the backend is away.
+    pub fn start(config: ClientConfig) -> Result<Client, ClientError> {
+        let pending: Pending = Arc::default();
+        let io = io::start(&config, pending.clone()).map_err(|e| ClientError::Local(format!("{e:#}")))?;
+        Ok(Client {
+            io: Arc::new(io),
+            pending,
+            token: Arc::default(),
+            next_id: Arc::new(AtomicU64::new(rand::random::<u32>() as u64)),
+            config: Arc::new(config),
+        })
+    }
+
+    /// The configuration this client was started with.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Sets (or clears) the session token sent with every request.
+    pub fn set_token(&self, token: Option<String>) {
+        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = token;
+    }
+
+    /// The current token.
+    pub fn token(&self) -> Option<String> {
+        self.token.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Routes live events and connection changes to a new receiver (replacing any earlier
+    /// one).
+    pub fn live_events(&self) -> mpsc::UnboundedReceiver<Live> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.io.send(Command::SetSink(tx));
+        rx
+    }
+
+    /// Subscribes to a whole topic (see `zchat_protocol::topic`).
+    pub fn subscribe(&self, topic: &str) {
+        self.io.send(Command::Subscribe(topic.to_string()));
+    }
+
+    /// Drops a subscription.
+    pub fn unsubscribe(&self, topic: &str) {
+        self.io.send(Command::Unsubscribe(topic.to_string()));
+    }
+
+    /// Sends a request and waits for its reply. On timeout the request socket is closed,
+    /// reopened and the request resent with the same id (Lazy Pirate), up to
+    /// `attempts` times. `send` requests should carry a nonce so a retry cannot duplicate.
+    /// `Reply::Error` becomes `ClientError::Server`.
+    pub async fn call(&self, request: Request) -> Result<Reply, ClientError> {
+        // Password hashing and login throttling take longer than ordinary requests.
+        let timeout = match request {
+            Request::Login { .. } | Request::Register { .. } => {
+                self.config.request_timeout.max(Duration::from_secs(15))
+            }
+            _ => self.config.request_timeout,
+        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let env = RequestEnvelope::new(id, self.token(), request);
+        let frame = codec::encode(&env).map_err(|e| ClientError::Local(e.to_string()))?;
+        let attempts = self.config.attempts.max(1);
+        for attempt in 1..=attempts {
+            let (tx, rx) = oneshot::channel();
+            self.pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, tx);
+            self.io.send(Command::Send(frame.clone()));
+            match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(reply)) => {
+                    return match reply {
+                        Reply::Error { code, message } => Err(ClientError::Server { code, message }),
+                        other => Ok(other),
+                    };
+                }
+                Ok(Err(_)) => return Err(ClientError::Local("client connection closed".into())),
+                Err(_) => {
+                    self.pending
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&id);
+                    tracing::debug!(id, attempt, "request timed out; reconnecting");
+                    if attempt < attempts {
+                        self.io.send(Command::Reconnect);
+                    }
+                }
+            }
+        }
+        Err(ClientError::Unreachable(self.config.broker.clone()))
+    }
+}
