@@ -1,0 +1,172 @@
+//! `zchat-bench`: zchat against raw ZeroMQ and a real IRC server (ngircd), in one run.
+//!
+//! Starts the real broker, proxy and server on free loopback ports in a temp dir, the raw
+//! ZeroMQ counterparts (as child processes of this binary) and, when installed, ngircd; drives
+//! them all with real client sockets and prints one table. See `BENCHMARKS.md`.
+//!
+//! Everything targets 127.0.0.1, and every load loop is bounded in count and in time.
+
+mod irc;
+mod load;
+mod procs;
+mod raw;
+mod scenarios;
+mod stats;
+mod zchat;
+
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use scenarios::Config;
+
+/// Benchmarks zchat against raw ZeroMQ and ngircd; prints a Markdown table on stdout.
+#[derive(Parser, Debug)]
+#[command(name = "zchat-bench", version)]
+struct Cli {
+    /// A smoke run of a few seconds (small sizes); explicit flags still override.
+    #[arg(long)]
+    quick: bool,
+    /// Repeats of every measurement (min/median/max are reported).
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// Concurrent posters, comma-separated. [default: 1,8,64]
+    #[arg(long, value_delimiter = ',')]
+    post_clients: Option<Vec<usize>>,
+    /// Recording window of each post-throughput run, seconds. [default: 3; quick 0.3]
+    #[arg(long)]
+    post_secs: Option<f64>,
+    /// Warm-up before each closed-loop recording, seconds. [default: 0.5; quick 0.1]
+    #[arg(long)]
+    warmup_secs: Option<f64>,
+    /// Subscriber counts for fan-out, comma-separated. [default: 1,10,100]
+    #[arg(long, value_delimiter = ',')]
+    fanout_subs: Option<Vec<usize>>,
+    /// Fan-out publishing rate, posts per second.
+    #[arg(long, default_value_t = 1000.0)]
+    fanout_rate: f64,
+    /// Measured posts per fan-out run. [default: 3000; quick 200]
+    #[arg(long)]
+    fanout_posts: Option<u64>,
+    /// Concurrent logins in the login storm. [default: 50; quick 10]
+    #[arg(long)]
+    storm_logins: Option<usize>,
+    /// Posters during the login storm.
+    #[arg(long, default_value_t = 8)]
+    storm_posters: usize,
+    /// Messages stored for the history scenario. [default: 100000; quick 5000]
+    #[arg(long)]
+    history_messages: Option<u64>,
+    /// History page size (the protocol's maximum is 500).
+    #[arg(long, default_value_t = 500)]
+    history_page: u32,
+    /// Message text length in bytes.
+    #[arg(long, default_value_t = 200)]
+    text_len: usize,
+    /// Client threads in the bench process for closed-loop load.
+    #[arg(long, default_value_t = 2)]
+    client_threads: usize,
+    /// Scenarios to run, comma-separated: post, fanout, storm, history.
+    #[arg(long, value_delimiter = ',', default_value = "post,fanout,storm,history")]
+    only: Vec<String>,
+    /// Do not run `cargo build` for the backend binaries first (use what is there, or
+    /// `$ZCHAT_BIN_DIR`).
+    #[arg(long)]
+    no_build: bool,
+    #[command(subcommand)]
+    helper: Option<Helper>,
+}
+
+/// Internal: the raw-ZeroMQ processes the bench starts as its own children.
+#[derive(Subcommand, Debug)]
+enum Helper {
+    /// ROUTER/DEALER broker.
+    #[command(hide = true)]
+    RawBroker {
+        /// ROUTER endpoint.
+        frontend: String,
+        /// DEALER endpoint.
+        backend: String,
+    },
+    /// REP echo worker.
+    #[command(hide = true)]
+    RawEcho {
+        /// Broker backend to connect to.
+        backend: String,
+    },
+    /// XSUB/XPUB proxy.
+    #[command(hide = true)]
+    RawProxy {
+        /// XSUB endpoint.
+        xsub: String,
+        /// XPUB endpoint.
+        xpub: String,
+    },
+}
+
+fn config(cli: &Cli) -> Config {
+    let q = cli.quick;
+    let secs = |v: Option<f64>, full: f64, quick: f64| {
+        Duration::from_secs_f64(v.unwrap_or(if q { quick } else { full }))
+    };
+    Config {
+        repeats: cli.repeats.max(1),
+        client_threads: cli.client_threads.max(1),
+        text_len: cli.text_len,
+        post_clients: cli.post_clients.clone().unwrap_or_else(|| vec![1, 8, 64]),
+        warmup: secs(cli.warmup_secs, 0.5, 0.1),
+        post_window: secs(cli.post_secs, 3.0, 0.3),
+        fanout_subs: cli.fanout_subs.clone().unwrap_or_else(|| vec![1, 10, 100]),
+        fanout_rate: cli.fanout_rate.max(1.0),
+        fanout_posts: cli.fanout_posts.unwrap_or(if q { 200 } else { 3000 }),
+        storm_logins: cli.storm_logins.unwrap_or(if q { 10 } else { 50 }),
+        storm_posters: cli.storm_posters.max(1),
+        history_messages: cli.history_messages.unwrap_or(if q { 5_000 } else { 100_000 }),
+        history_page: cli.history_page.clamp(1, zchat_protocol::MAX_HISTORY_LIMIT),
+        max_requests: 50_000_000,
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match &cli.helper {
+        Some(Helper::RawBroker { frontend, backend }) => return raw::broker(frontend, backend),
+        Some(Helper::RawEcho { backend }) => return raw::echo(backend),
+        Some(Helper::RawProxy { xsub, xpub }) => return raw::proxy(xsub, xpub),
+        None => {}
+    }
+    let cfg = config(&cli);
+    let bin_dir = procs::zchat_bin_dir()?;
+    if !cli.no_build && std::env::var_os("ZCHAT_BIN_DIR").is_none() {
+        procs::build_backend(&bin_dir)?;
+    }
+    let started = std::time::Instant::now();
+    let sys = scenarios::start(&cfg, &bin_dir)?;
+    let mut rows = Vec::new();
+    let want = |s: &str| cli.only.iter().any(|o| o == s);
+    if want("post") {
+        rows.extend(scenarios::post_throughput(&cfg, &sys)?);
+    }
+    if want("fanout") {
+        rows.extend(scenarios::fanout(&cfg, &sys)?);
+    }
+    if want("storm") {
+        rows.extend(scenarios::login_storm(&cfg, &sys)?);
+    }
+    if want("history") {
+        rows.extend(scenarios::history(&cfg, &sys)?);
+    }
+    drop(sys);
+    println!(
+        "zchat-bench{}: {} repeats, {}-byte messages, fan-out at {}/s × {} posts, took {:.0} s\n",
+        if cli.quick { " --quick" } else { "" },
+        cfg.repeats,
+        cfg.text_len,
+        cfg.fanout_rate,
+        cfg.fanout_posts,
+        started.elapsed().as_secs_f64()
+    );
+    print!("{}", stats::render(&rows));
+    Ok(())
+}

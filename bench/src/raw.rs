@@ -1,0 +1,39 @@
+//! The raw-ZeroMQ counterparts, with no chat logic: each runs as a child process of the bench
+//! (hidden subcommands), so that every hop is a process boundary, as in zchat.
+//!
+//! They run until killed by the bench (each is a `zmq::proxy` or a blocking echo loop).
+
+use anyhow::{Context, Result};
+
+/// ROUTER (clients) ↔ DEALER (echo workers): the shape of zchat's broker.
+pub fn broker(frontend: &str, backend: &str) -> Result<()> {
+    let ctx = zmq::Context::new();
+    let mut f = ctx.socket(zmq::ROUTER)?;
+    f.bind(frontend).with_context(|| format!("bind {frontend}"))?;
+    let mut b = ctx.socket(zmq::DEALER)?;
+    b.bind(backend).with_context(|| format!("bind {backend}"))?;
+    zmq::proxy(&mut f, &mut b)?;
+    Ok(())
+}
+
+/// A REP socket that echoes every request unchanged: the server with no work at all.
+pub fn echo(backend: &str) -> Result<()> {
+    let ctx = zmq::Context::new();
+    let s = ctx.socket(zmq::REP)?;
+    s.connect(backend)?;
+    loop {
+        let msg = s.recv_multipart(0)?;
+        s.send_multipart(msg, 0)?;
+    }
+}
+
+/// XSUB (publishers) ↔ XPUB (subscribers): the shape of zchat's proxy.
+pub fn proxy(xsub: &str, xpub: &str) -> Result<()> {
+    let ctx = zmq::Context::new();
+    let mut sub = ctx.socket(zmq::XSUB)?;
+    sub.bind(xsub).with_context(|| format!("bind {xsub}"))?;
+    let mut publ = ctx.socket(zmq::XPUB)?;
+    publ.bind(xpub).with_context(|| format!("bind {xpub}"))?;
+    zmq::proxy(&mut sub, &mut publ)?;
+    Ok(())
+}
