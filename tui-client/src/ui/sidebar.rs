@@ -1,0 +1,84 @@
+//! The conversation list: channels, then direct messages, with unread counts.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Widget};
+use unicode_width::UnicodeWidthStr;
+
+use super::{ellipsize, theme};
+use crate::app::{App, SidebarRow};
+
+/// The sidebar widget.
+pub struct Sidebar<'a>(pub &'a App);
+
+impl Widget for Sidebar<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        if area.width < 4 {
+            return;
+        }
+        let app = self.0;
+        let block = Block::new()
+            .borders(Borders::RIGHT)
+            .border_style(theme::DIM);
+        let inner = block.inner(area);
+        block.render(area, buf);
+        let w = inner.width as usize;
+        for (y, row) in app.sidebar_rows().into_iter().enumerate() {
+            if y >= inner.height as usize {
+                break;
+            }
+            let line = match row {
+                SidebarRow::Header(h) => Line::from(Span::styled(ellipsize(h, w), theme::HEADER)),
+                SidebarRow::Hint(h) => {
+                    Line::from(Span::styled(ellipsize(&format!(" {h}"), w), theme::DIM))
+                }
+                SidebarRow::Blank => Line::default(),
+                SidebarRow::Conv(i) => {
+                    let c = &app.conversations[i];
+                    let selected = app.selected.as_deref() == Some(&c.target.key());
+                    let mut style = Style::new();
+                    if c.unread > 0 {
+                        style = style.add_modifier(Modifier::BOLD);
+                    }
+                    let mark = if c.mentioned && c.unread > 0 {
+                        "@"
+                    } else {
+                        " "
+                    };
+                    let badge = if c.unread > 0 {
+                        format!(" {} ", c.unread.min(999))
+                    } else {
+                        String::new()
+                    };
+                    let name_w = w.saturating_sub(1 + badge.width());
+                    let name = ellipsize(&c.label(), name_w);
+                    let pad = name_w.saturating_sub(name.width());
+                    let mut spans = vec![
+                        Span::styled(mark, theme::MENTION),
+                        Span::styled(name, style),
+                        Span::raw(" ".repeat(pad)),
+                    ];
+                    if !badge.is_empty() {
+                        spans.push(Span::styled(
+                            badge,
+                            if c.mentioned {
+                                theme::BADGE.bg(ratatui::style::Color::LightRed)
+                            } else {
+                                theme::BADGE
+                            },
+                        ));
+                    }
+                    let line = Line::from(spans);
+                    if selected {
+                        line.style(theme::SELECTED)
+                    } else {
+                        line
+                    }
+                }
+            };
+            line.render(Rect::new(inner.x, inner.y + y as u16, inner.width, 1), buf);
+        }
+    }
+}
