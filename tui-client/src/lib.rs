@@ -12,3 +12,6 @@ pub mod cli;
 pub mod client;
 pub mod feed;
 pub mod session;
+pub mod app;
+pub mod ui;
+pub mod tui;

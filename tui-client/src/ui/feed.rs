@@ -149,7 +149,7 @@ fn styled_row(
                 }
                 (None, Some(p)) => {
                     let p = &c.pending[*p];
-                    let mark = if p.failed { "unsent" } else { "…" };
+                    let mark = if p.failed { "✗" } else { "…" };
                     (mark.to_string(), app.me.clone(), theme::DIM)
                 }
                 (None, None) => (String::new(), String::new(), Style::new()),

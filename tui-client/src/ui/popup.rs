@@ -91,15 +91,24 @@ impl Widget for PickerView<'_> {
             return;
         }
         let rows = list.height as usize;
+        let label_w = visible
+            .iter()
+            .map(|i| i.label.width())
+            .max()
+            .unwrap_or(0)
+            .min(24)
+            .min((list.width as usize).saturating_sub(2));
         let first = self.picker.selected.saturating_sub(rows.saturating_sub(1));
         for (n, item) in visible.iter().enumerate().skip(first).take(rows) {
             let y = list.y + (n - first) as u16;
             let width = list.width as usize;
-            let label = ellipsize(&item.label, width.saturating_sub(2).min(24));
-            let detail_w = width.saturating_sub(label.width() + 4);
+            let label = ellipsize(&item.label, label_w);
+            let pad = label_w.saturating_sub(label.width());
+            let detail_w = width.saturating_sub(label_w + 4);
             let line = Line::from(vec![
                 Span::raw(" "),
                 Span::raw(label).bold(),
+                Span::raw(" ".repeat(pad)),
                 Span::raw("  "),
                 Span::styled(ellipsize(&item.detail, detail_w), theme::DIM),
             ]);

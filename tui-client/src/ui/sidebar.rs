@@ -42,23 +42,21 @@ impl Widget for Sidebar<'_> {
                     if c.unread > 0 {
                         style = style.add_modifier(Modifier::BOLD);
                     }
-                    let mark = if c.mentioned && c.unread > 0 {
-                        "@"
-                    } else {
-                        " "
-                    };
+                    let sel = if selected { "›" } else { " " };
+                    let mark = if c.mentioned && c.unread > 0 { "@" } else { "" };
                     let badge = if c.unread > 0 {
                         format!(" {} ", c.unread.min(999))
                     } else {
                         String::new()
                     };
-                    let name_w = w.saturating_sub(1 + badge.width());
+                    let name_w = w.saturating_sub(1 + mark.width() + badge.width());
                     let name = ellipsize(&c.label(), name_w);
                     let pad = name_w.saturating_sub(name.width());
                     let mut spans = vec![
-                        Span::styled(mark, theme::MENTION),
+                        Span::styled(sel, theme::ME),
                         Span::styled(name, style),
                         Span::raw(" ".repeat(pad)),
+                        Span::styled(mark, theme::MENTION),
                     ];
                     if !badge.is_empty() {
                         spans.push(Span::styled(

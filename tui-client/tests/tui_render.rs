@@ -1,0 +1,124 @@
+//! Rendering snapshots on ratatui's `TestBackend`: each screen and popup, wide characters,
+//! a narrow and a tiny terminal. Times are UTC (the offset is injected).
+
+mod tui_fixture;
+
+use crossterm::event::{KeyCode, KeyModifiers};
+use insta::assert_snapshot;
+use tui_fixture::*;
+use zchat_client::app::{Action, App};
+
+#[test]
+fn chat_80x24() {
+    let mut app = signed_in();
+    assert_snapshot!(render(&mut app, 80, 24));
+}
+
+#[test]
+fn chat_narrow_40x12() {
+    let mut app = signed_in();
+    assert_snapshot!(render(&mut app, 40, 12));
+}
+
+#[test]
+fn tiny_terminal_notice() {
+    let mut app = signed_in();
+    assert_snapshot!(render(&mut app, 20, 5));
+}
+
+#[test]
+fn login_screen() {
+    let mut app = App::new("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", "");
+    type_text(&mut app, "alice");
+    app.update(key(KeyCode::Tab, KeyModifiers::NONE));
+    type_text(&mut app, "secret-pw");
+    assert_snapshot!(render(&mut app, 80, 24));
+}
+
+#[test]
+fn login_error_register_mode() {
+    let mut app = App::new("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", "");
+    app.update(key(KeyCode::Char('r'), KeyModifiers::CONTROL));
+    type_text(&mut app, "alice");
+    app.update(key(KeyCode::Tab, KeyModifiers::NONE));
+    type_text(&mut app, "password1");
+    let fx = app.update(key(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(fx.len(), 1, "submits once");
+    app.update(Action::SignInFailed("the name alice is taken".into()));
+    assert_snapshot!(render(&mut app, 80, 24));
+}
+
+#[test]
+fn help_popup() {
+    let mut app = signed_in();
+    app.update(key(KeyCode::F(1), KeyModifiers::NONE));
+    assert_snapshot!(render(&mut app, 80, 24));
+}
+
+#[test]
+fn channels_popup() {
+    let mut app = signed_in();
+    type_text(&mut app, "/channels");
+    app.update(key(KeyCode::Enter, KeyModifiers::NONE));
+    app.update(Action::Channels(vec![
+        channel("general", "Everything and nothing · café ☕", 5, 5, 0),
+        tui_fixture::channel("jobs", "Hiring and looking", 0, 0, 0),
+        channel("random", "Off-topic", 9, 7, 2),
+    ]));
+    app.update(key(KeyCode::Down, KeyModifiers::NONE));
+    assert_snapshot!(render(&mut app, 80, 24));
+}
+
+#[test]
+fn users_popup_filtered() {
+    let mut app = signed_in();
+    type_text(&mut app, "/users");
+    app.update(key(KeyCode::Enter, KeyModifiers::NONE));
+    let users = ["alice", "bob", "carol", "dave"]
+        .iter()
+        .map(|n| zchat_protocol::UserInfo {
+            name: n.to_string(),
+            created_at: T0,
+        })
+        .collect();
+    app.update(Action::Users(users));
+    type_text(&mut app, "ca");
+    assert_snapshot!(render(&mut app, 80, 24));
+}
+
+#[test]
+fn quick_switcher() {
+    let mut app = signed_in();
+    app.update(key(KeyCode::Char('k'), KeyModifiers::CONTROL));
+    assert_snapshot!(render(&mut app, 80, 24));
+}
+
+#[test]
+fn reconnecting_with_unsent_message() {
+    let mut app = signed_in();
+    app.update(Action::Connection {
+        connected: false,
+        rtt: None,
+    });
+    type_text(&mut app, "are you there? 你好");
+    app.update(key(KeyCode::Enter, KeyModifiers::NONE));
+    type_text(&mut app, "draft kept");
+    assert_snapshot!(render(&mut app, 80, 24));
+}
+
+#[test]
+fn dm_with_new_marker_and_day_separator() {
+    let mut app = signed_in();
+    open(&mut app, "@bob");
+    app.update(Action::History {
+        target: zchat_protocol::Target::parse("@bob").unwrap(),
+        messages: vec![
+            msg("@bob", 1, -2000, "alice", "hey bob"),
+            msg("@alice", 2, -1990, "bob", "hey! 👋"),
+            msg("@alice", 3, 2, "bob", "lunch?"),
+        ],
+        has_more: false,
+        kind: zchat_client::app::HistoryKind::Latest,
+    });
+    assert_snapshot!(render(&mut app, 80, 24));
+}
