@@ -65,6 +65,7 @@ COPY --from=build /out/ /usr/local/bin/
 USER zchat:zchat
 WORKDIR /data
 ENV ZCHAT_DATA_DIR=/data \
+    NO_COLOR=1 \
     RUST_LOG=info
 # 5555 broker frontend (commands), 5556 broker backend (servers),
 # 5557 proxy XPUB (live feed), 5558 proxy XSUB (servers publish).
