@@ -247,18 +247,28 @@ wait_tail() {
   done
 }
 
-# check_history USER TARGET CONV WHEN: `history` lists every acked message of CONV.
+# check_history USER TARGET CONV WHEN: `history --json` lists every acked
+# message of CONV exactly once, in increasing seq order.
 check_history() {
-  local user="$1" target="$2" conv="$3" when="$4" t n missing=0
-  zc "$user" history "$target" --limit 1000 >"$TMP/history.out" 2>"$TMP/history.err" \
+  local user="$1" target="$2" conv="$3" when="$4" msg
+  zc "$user" history "$target" --limit 500 --json >"$TMP/history.out" 2>"$TMP/history.err" \
     || { cat "$TMP/history.err" >&2; fail "zchat history $target as $user failed ($when)"; }
-  while IFS=$'\t' read -r c t; do
-    [ "$c" = "$conv" ] || continue
-    n=$(grep -cF -- "$t" "$TMP/history.out" || true)
-    if [ "$n" != 1 ]; then log "  history $target: $n copies of '$t'"; missing=1; fi
-  done <"$TMP/acked.tsv"
-  [ "$missing" = 0 ] || { head -50 "$TMP/history.out" >&2; fail "history $target ($when) does not show every acknowledged message exactly once"; }
-  ok "history $target as $user $when: all $(awk -F'\t' -v c="$conv" '$1==c' "$TMP/acked.tsv" | wc -l) acknowledged messages, once each"
+  msg="$(python3 - "$conv" "$TMP/history.out" "$TMP/acked.tsv" <<'PY'
+import json, sys
+conv, hist_path, acked_path = sys.argv[1:4]
+rows = [json.loads(l) for l in open(hist_path, encoding="utf-8") if l.strip()]
+want = [l.rstrip("\n").split("\t", 1)[1] for l in open(acked_path, encoding="utf-8")
+        if l.strip() and l.split("\t", 1)[0] == conv]
+texts = [r.get("text") for r in rows]
+errs = [f"{texts.count(t)} copies of {t!r}" for t in want if texts.count(t) != 1]
+seqs = [r.get("seq") for r in rows]
+if any(b <= a for a, b in zip(seqs, seqs[1:])):
+    errs.append(f"seqs not strictly increasing: {seqs}")
+print("\n".join(errs) if errs else f"{len(want)} acknowledged messages, once each, of {len(rows)} stored")
+sys.exit(1 if errs else 0)
+PY
+)" || { printf '%s\n' "$msg" >&2; head -c 3000 "$TMP/history.out" >&2; fail "history $target as $user ($when) does not show every acknowledged message exactly once"; }
+  ok "history $target as $user $when: $msg"
 }
 check_all_history() {
   check_history alice '#e2e' chan "$1"
