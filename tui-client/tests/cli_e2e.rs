@@ -1,0 +1,188 @@
+//! The `zchat` binary's subcommands against the real backend binaries: two users chat,
+//! `zchat tail` receives live, and survives a server restart and a `kill -9` without losing
+//! or duplicating a message.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use zchat_backend::testkit::Cluster;
+
+const ZCHAT: &str = env!("CARGO_BIN_EXE_zchat");
+
+fn zchat(cluster: &Cluster, home: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(ZCHAT)
+        .args(args)
+        .env("ZCHAT_HOME", home)
+        .env("ZCHAT_BROKER", cluster.broker_endpoint())
+        .env("ZCHAT_PROXY", cluster.proxy_endpoint())
+        .env("ZCHAT_PASSWORD", "correct horse battery")
+        .env("TZ", "UTC")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run zchat");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(cluster: &Cluster, home: &Path, args: &[&str]) -> String {
+    let (success, stdout, stderr) = zchat(cluster, home, args);
+    assert!(success, "zchat {args:?} failed: {stderr}");
+    stdout
+}
+
+/// A running `zchat tail --json` whose lines arrive on a channel.
+struct Tail {
+    child: Child,
+    lines: mpsc::Receiver<serde_json::Value>,
+}
+
+impl Tail {
+    fn start(cluster: &Cluster, home: &Path) -> Tail {
+        let mut child = Command::new(ZCHAT)
+            .args(["tail", "--json"])
+            .env("ZCHAT_HOME", home)
+            .env("ZCHAT_BROKER", cluster.broker_endpoint())
+            .env("ZCHAT_PROXY", cluster.proxy_endpoint())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tail");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str(&line) {
+                    if tx.send(v).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        Tail { child, lines }
+    }
+
+    /// Collects lines until `n` have arrived in total or the timeout passes.
+    fn collect(&self, into: &mut Vec<serde_json::Value>, n: usize, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while into.len() < n {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else { return };
+            match self.lines.recv_timeout(left) {
+                Ok(v) => into.push(v),
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+impl Drop for Tail {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn two_users_chat_with_the_cli_and_tail_survives_restart_and_kill() {
+    let mut cluster = Cluster::start().expect("cluster");
+    let homes = tempfile::tempdir().expect("tmp");
+    let (a, b) = (homes.path().join("alice"), homes.path().join("bob"));
+
+    assert!(ok(&cluster, &a, &["register", "alice"]).contains("registered alice"));
+    ok(&cluster, &a, &["login", "alice"]);
+    ok(&cluster, &b, &["register", "bob"]);
+    ok(&cluster, &b, &["login", "bob"]);
+    assert!(ok(&cluster, &b, &["whoami"]).starts_with("bob"));
+    ok(&cluster, &a, &["create", "#lobby", "--desc", "Sala de espera ☕"]);
+    assert!(ok(&cluster, &b, &["join", "#lobby"]).contains("2 members"));
+    let channels = ok(&cluster, &b, &["channels"]);
+    assert!(channels.contains("#lobby") && channels.contains("Sala de espera ☕"), "{channels}");
+
+    let tail = Tail::start(&cluster, &b);
+    let mut got = Vec::new();
+    // Wait until the tail is live: it delivers a probe message.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while got.is_empty() {
+        assert!(Instant::now() < deadline, "tail never went live");
+        ok(&cluster, &a, &["send", "#lobby", "probe"]);
+        tail.collect(&mut got, 1, Duration::from_millis(500));
+    }
+    tail.collect(&mut got, usize::MAX, Duration::from_millis(500)); // any extra probes
+
+    let mut expected: Vec<(String, String)> = Vec::new();
+    let mut send = |cluster: &Cluster, home: &Path, target: &str, text: &str| {
+        let out = ok(cluster, home, &["send", target, text]);
+        assert!(out.starts_with("sent"), "{out}");
+        expected.push((target.to_string(), text.to_string()));
+    };
+    send(&cluster, &a, "#lobby", "bom dia, Bob! 你好 🎉");
+    send(&cluster, &a, "@bob", "um segredo só pra você");
+    send(&cluster, &b, "@alice", "obrigado");
+
+    cluster.restart_server().expect("restart");
+    send(&cluster, &a, "#lobby", "after restart");
+    cluster.kill_server();
+    cluster.start_server().expect("start");
+    cluster.wait_ready(Duration::from_secs(20)).expect("ready");
+    send(&cluster, &a, "#lobby", "after kill -9");
+    send(&cluster, &a, "@bob", "dm after kill -9");
+
+    let probes = got.len();
+    tail.collect(&mut got, probes + expected.len(), Duration::from_secs(30));
+    let texts: Vec<&str> = got[probes..].iter().map(|v| v["text"].as_str().unwrap_or("")).collect();
+    let want: Vec<&str> = expected.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(texts, want, "tail shows every message exactly once, in order");
+    // No duplicates arrive late either.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(tail.lines.try_recv().is_err(), "a duplicate arrived");
+    // Per-conversation seqs are strictly increasing.
+    let mut last = std::collections::HashMap::new();
+    for v in &got {
+        let conv = v["conversation"].as_str().unwrap_or("").to_string();
+        let seq = v["seq"].as_u64().unwrap_or(0);
+        let prev = last.insert(conv.clone(), seq).unwrap_or(0);
+        assert!(seq > prev, "{conv}: {seq} after {prev}");
+    }
+    assert_eq!(got[probes + 1]["conversation"], "@alice");
+
+    // History and DM list from the other side.
+    let history = ok(&cluster, &b, &["history", "#lobby", "--limit", "2"]);
+    assert!(history.contains("after restart") && history.contains("after kill -9"), "{history}");
+    let dms = ok(&cluster, &b, &["dms"]);
+    assert!(dms.contains("@alice") && dms.contains("1 unread"), "{dms}");
+    let json = ok(&cluster, &a, &["history", "@bob", "--json"]);
+    assert_eq!(json.lines().count(), 3);
+
+    // Errors: one line, non-zero exit.
+    let (success, _, stderr) = zchat(&cluster, &a, &["send", "#nowhere", "hello"]);
+    assert!(!success);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("zchat: error:") && stderr.contains("not_found"), "{stderr}");
+    let (success, _, stderr) = zchat(&cluster, &a, &["send", "lobby", "hello"]);
+    assert!(!success && stderr.contains("#channel or @user"), "{stderr}");
+
+    ok(&cluster, &a, &["logout"]);
+    let (success, _, stderr) = zchat(&cluster, &a, &["whoami"]);
+    assert!(!success && stderr.contains("not signed in"), "{stderr}");
+}
+
+#[test]
+fn unreachable_backend_fails_with_one_line() {
+    let homes = tempfile::tempdir().expect("tmp");
+    let port = zchat_backend::testkit::free_port().expect("port");
+    let out = Command::new(ZCHAT)
+        .args(["register", "alice", "--password", "whatever123"])
+        .env("ZCHAT_HOME", homes.path())
+        .env("ZCHAT_BROKER", format!("tcp://127.0.0.1:{port}"))
+        .env("ZCHAT_TIMEOUT_MS", "300")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unreachable"), "{stderr}");
+}
