@@ -15,3 +15,4 @@ pub mod session;
 pub mod app;
 pub mod ui;
 pub mod tui;
+pub mod demo;

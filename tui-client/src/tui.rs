@@ -43,7 +43,9 @@ pub struct TuiOptions {
 
 /// Runs the client: the saved session if it is still valid, else the sign-in screen.
 pub async fn run(opts: TuiOptions) -> Result<()> {
-    let session = Session::load(&opts.home);
+    // A session saved for another server is not used (the form opens instead).
+    let session =
+        Session::load(&opts.home).filter(|s| s.broker == opts.broker && s.proxy == opts.proxy);
     run_with_session(opts, session).await
 }
 
