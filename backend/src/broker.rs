@@ -50,8 +50,7 @@ impl Broker {
                 let mut frontend = frontend;
                 let mut backend = backend;
                 let mut control_peer = control_peer;
-                if let Err(e) =
-                    zmq::proxy_steerable(&mut frontend, &mut backend, &mut control_peer)
+                if let Err(e) = zmq::proxy_steerable(&mut frontend, &mut backend, &mut control_peer)
                 {
                     tracing::error!("broker stopped: {e}");
                 }

@@ -27,7 +27,11 @@ pub fn init_logging() {
 
 /// `zchat-broker`: routes requests from clients (ROUTER) to servers (DEALER).
 #[derive(Debug, Parser)]
-#[command(name = "zchat-broker", version, about = "zchat request broker (ZeroMQ ROUTER/DEALER)")]
+#[command(
+    name = "zchat-broker",
+    version,
+    about = "zchat request broker (ZeroMQ ROUTER/DEALER)"
+)]
 pub struct BrokerArgs {
     /// Endpoint clients connect to (ROUTER).
     #[arg(long, env = "ZCHAT_BROKER_FRONTEND", default_value = "tcp://*:5555")]
@@ -43,7 +47,11 @@ pub struct BrokerArgs {
 
 /// `zchat-proxy`: fans publications (XSUB) out to subscribers (XPUB).
 #[derive(Debug, Parser)]
-#[command(name = "zchat-proxy", version, about = "zchat pub/sub proxy (ZeroMQ XSUB/XPUB, whole-topic subscriptions only)")]
+#[command(
+    name = "zchat-proxy",
+    version,
+    about = "zchat pub/sub proxy (ZeroMQ XSUB/XPUB, whole-topic subscriptions only)"
+)]
 pub struct ProxyArgs {
     /// Endpoint subscribers connect to (XPUB).
     #[arg(long, env = "ZCHAT_PROXY_XPUB", default_value = "tcp://*:5557")]
@@ -58,13 +66,25 @@ pub struct ProxyArgs {
 
 /// `zchat-server`: the chat logic and storage.
 #[derive(Debug, Parser)]
-#[command(name = "zchat-server", version, about = "zchat server: accounts, channels, messages, history")]
+#[command(
+    name = "zchat-server",
+    version,
+    about = "zchat server: accounts, channels, messages, history"
+)]
 pub struct ServerArgs {
     /// The broker's backend endpoint to connect to (in --all-in-one: to bind).
-    #[arg(long, env = "ZCHAT_SERVER_BROKER", default_value = "tcp://127.0.0.1:5556")]
+    #[arg(
+        long,
+        env = "ZCHAT_SERVER_BROKER",
+        default_value = "tcp://127.0.0.1:5556"
+    )]
     pub broker: String,
     /// The proxy's XSUB endpoint to connect to (in --all-in-one: to bind).
-    #[arg(long, env = "ZCHAT_SERVER_PROXY", default_value = "tcp://127.0.0.1:5558")]
+    #[arg(
+        long,
+        env = "ZCHAT_SERVER_PROXY",
+        default_value = "tcp://127.0.0.1:5558"
+    )]
     pub proxy: String,
     /// Directory of the database (created if missing).
     #[arg(long, env = "ZCHAT_DATA_DIR", default_value = "./data")]
@@ -83,7 +103,11 @@ pub struct ServerArgs {
     #[arg(long, env = "ZCHAT_ALL_IN_ONE")]
     pub all_in_one: bool,
     /// In --all-in-one: the broker endpoint clients connect to.
-    #[arg(long, env = "ZCHAT_BROKER_FRONTEND", default_value = "tcp://127.0.0.1:5555")]
+    #[arg(
+        long,
+        env = "ZCHAT_BROKER_FRONTEND",
+        default_value = "tcp://127.0.0.1:5555"
+    )]
     pub frontend: String,
     /// In --all-in-one: the proxy endpoint clients subscribe to.
     #[arg(long, env = "ZCHAT_PROXY_XPUB", default_value = "tcp://127.0.0.1:5557")]
@@ -92,7 +116,11 @@ pub struct ServerArgs {
     #[arg(long)]
     pub healthcheck: bool,
     /// Broker frontend used by --healthcheck.
-    #[arg(long, env = "ZCHAT_HEALTH_ENDPOINT", default_value = "tcp://127.0.0.1:5555")]
+    #[arg(
+        long,
+        env = "ZCHAT_HEALTH_ENDPOINT",
+        default_value = "tcp://127.0.0.1:5555"
+    )]
     pub health_endpoint: String,
 }
 
@@ -200,7 +228,8 @@ fn tcp_healthcheck(endpoint: &str) -> Result<()> {
 fn ping_healthcheck(endpoint: &str) -> Result<()> {
     use zchat_protocol::{codec, Reply, Request, RequestEnvelope, ResponseEnvelope};
     let ctx = zmq::Context::new();
-    let s = zchat_protocol::net::socket(&ctx, zmq::DEALER, zchat_protocol::net::Exposure::Internal)?;
+    let s =
+        zchat_protocol::net::socket(&ctx, zmq::DEALER, zchat_protocol::net::Exposure::Internal)?;
     s.set_linger(0)?;
     zchat_protocol::net::connect(&s, endpoint)?;
     let req = codec::encode(&RequestEnvelope::new(1, None, Request::Ping))?;

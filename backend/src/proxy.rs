@@ -47,7 +47,10 @@ fn set_xpub_manual(socket: &mut zmq::Socket) -> Result<()> {
         )
     };
     if rc != 0 {
-        anyhow::bail!("cannot set ZMQ_XPUB_MANUAL: {}", zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() }));
+        anyhow::bail!(
+            "cannot set ZMQ_XPUB_MANUAL: {}",
+            zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() })
+        );
     }
     Ok(())
 }

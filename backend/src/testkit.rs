@@ -34,7 +34,9 @@ pub fn bin_dir() -> Result<PathBuf> {
         if release {
             cmd.arg("--release");
         }
-        let status = cmd.status().context("running cargo build for the backend binaries")?;
+        let status = cmd
+            .status()
+            .context("running cargo build for the backend binaries")?;
         if !status.success() {
             bail!("cargo build of the backend binaries failed");
         }
@@ -108,7 +110,10 @@ impl Cluster {
             .open(self.dir.path().join(format!("{name}.log")))?;
         Command::new(self.bin_dir.join(format!("zchat-{name}")))
             .args(args)
-            .env("RUST_LOG", std::env::var("ZCHAT_TEST_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("ZCHAT_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

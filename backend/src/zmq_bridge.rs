@@ -160,7 +160,8 @@ fn send(dealer: &zmq::Socket, publisher: &zmq::Socket, msg: Outbound) {
             }
         }
         Outbound::Publish { topic, payload } => {
-            if let Err(e) = publisher.send_multipart([topic.as_bytes(), &payload[..]], zmq::DONTWAIT)
+            if let Err(e) =
+                publisher.send_multipart([topic.as_bytes(), &payload[..]], zmq::DONTWAIT)
             {
                 tracing::warn!("publication dropped: {e}");
             }

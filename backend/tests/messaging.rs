@@ -17,27 +17,48 @@ fn two_users_chat_in_a_channel_and_by_dm_live() {
 
     let chan = Sub::connect(&bob, &cluster, &[topic::channel("dev").as_bytes()]);
     await_subscription(&chan, &mut alice, "#dev");
-    let inbox = Sub::connect(&bob, &cluster, &[bob.inbox.clone().expect("inbox").as_bytes()]);
+    let inbox = Sub::connect(
+        &bob,
+        &cluster,
+        &[bob.inbox.clone().expect("inbox").as_bytes()],
+    );
     std::thread::sleep(Duration::from_millis(300)); // inbox subscription settles
 
     let m1 = alice.send("#dev", "olá, 世界 🎉");
     let (t, ev) = chan.next(TIMEOUT).expect("live channel message");
     assert_eq!(t, "c/dev/");
-    assert_eq!(ev, Event::Message { message: m1.clone() });
+    assert_eq!(
+        ev,
+        Event::Message {
+            message: m1.clone()
+        }
+    );
     assert_eq!(m1.from, "alice");
     assert_eq!(m1.text, "olá, 世界 🎉");
 
     let dm = alice.send("@bob", "psst, Bob");
-    assert_eq!(dm.target, Target::User("Bob".into()), "canonical case of the peer");
+    assert_eq!(
+        dm.target,
+        Target::User("Bob".into()),
+        "canonical case of the peer"
+    );
     assert_eq!(dm.seq, 1);
     let (_, ev) = inbox.next(TIMEOUT).expect("live DM in bob's inbox");
-    assert_eq!(ev, Event::Message { message: dm.clone() });
+    assert_eq!(
+        ev,
+        Event::Message {
+            message: dm.clone()
+        }
+    );
 
     // Bob replies; the conversation is shared, with one seq sequence.
     let reply = bob.send("@alice", "hi!");
     assert_eq!(reply.seq, 2);
     let (msgs, _) = alice.history("@bob", None, None, 10);
-    assert_eq!(msgs.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["psst, Bob", "hi!"]);
+    assert_eq!(
+        msgs.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
+        ["psst, Bob", "hi!"]
+    );
 
     // Bob's conversation list shows alice, unread counts what alice sent after his marker.
     match bob.call(Request::ListDms) {
@@ -52,11 +73,17 @@ fn two_users_chat_in_a_channel_and_by_dm_live() {
         Reply::Dms { conversations } => assert_eq!(conversations[0].unread, 1),
         other => panic!("{other:?}"),
     }
-    match alice.call(Request::MarkRead { target: Target::User("bob".into()), seq: 99 }) {
+    match alice.call(Request::MarkRead {
+        target: Target::User("bob".into()),
+        seq: 99,
+    }) {
         Reply::Marked { seq, .. } => assert_eq!(seq, 2, "clamped to the newest message"),
         other => panic!("{other:?}"),
     }
-    match alice.call(Request::MarkRead { target: Target::User("bob".into()), seq: 1 }) {
+    match alice.call(Request::MarkRead {
+        target: Target::User("bob".into()),
+        seq: 1,
+    }) {
         Reply::Marked { seq, .. } => assert_eq!(seq, 2, "never moves backwards"),
         other => panic!("{other:?}"),
     }
@@ -73,7 +100,11 @@ fn posting_needs_membership_and_unread_counts_follow_markers() {
     let mut carol = Raw::signup(&cluster, "carol");
     alice.create("general");
     let msg = carol.expect_error(
-        Request::Send { target: Target::Channel("general".into()), text: "hi".into(), nonce: None },
+        Request::Send {
+            target: Target::Channel("general".into()),
+            text: "hi".into(),
+            nonce: None,
+        },
         ErrorCode::Forbidden,
     );
     assert!(msg.contains("join"), "{msg}");
@@ -85,11 +116,17 @@ fn posting_needs_membership_and_unread_counts_follow_markers() {
     match carol.call(Request::ListChannels) {
         Reply::Channels { channels } => {
             let c = &channels[0];
-            assert_eq!((c.name.as_str(), c.members, c.unread, c.last_seq, c.joined), ("general", 2, 3, 3, true));
+            assert_eq!(
+                (c.name.as_str(), c.members, c.unread, c.last_seq, c.joined),
+                ("general", 2, 3, 3, true)
+            );
         }
         other => panic!("{other:?}"),
     }
-    carol.call(Request::MarkRead { target: Target::Channel("general".into()), seq: 2 });
+    carol.call(Request::MarkRead {
+        target: Target::Channel("general".into()),
+        seq: 2,
+    });
     match carol.call(Request::Whoami) {
         Reply::Me { channels, user, .. } => {
             assert_eq!(user, "carol");
@@ -97,7 +134,9 @@ fn posting_needs_membership_and_unread_counts_follow_markers() {
         }
         other => panic!("{other:?}"),
     }
-    match carol.call(Request::LeaveChannel { channel: "general".into() }) {
+    match carol.call(Request::LeaveChannel {
+        channel: "general".into(),
+    }) {
         Reply::Channel { channel } => assert!(!channel.joined && channel.members == 1),
         other => panic!("{other:?}"),
     }
@@ -116,13 +155,19 @@ fn history_pages_forwards_and_backwards() {
     assert_eq!(latest.last().map(|m| m.seq), Some(25));
     assert!(more);
     let (older, more) = alice.history("#log", None, Some(16), 10);
-    assert_eq!(older.iter().map(|m| m.seq).collect::<Vec<_>>(), (6..=15).collect::<Vec<_>>());
+    assert_eq!(
+        older.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (6..=15).collect::<Vec<_>>()
+    );
     assert!(more);
     let (oldest, more) = alice.history("#log", None, Some(6), 10);
     assert_eq!(oldest.len(), 5);
     assert!(!more);
     let (after, more) = alice.history("#log", Some(20), None, 3);
-    assert_eq!(after.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![21, 22, 23]);
+    assert_eq!(
+        after.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        vec![21, 22, 23]
+    );
     assert!(more);
     let (tail, more) = alice.history("#log", Some(23), None, 50);
     assert_eq!(tail.len(), 2);
@@ -134,7 +179,11 @@ fn a_retried_send_with_the_same_nonce_is_stored_once() {
     let cluster = start();
     let mut alice = Raw::signup(&cluster, "alice");
     alice.create("dup");
-    let send = || Request::Send { target: Target::Channel("dup".into()), text: "once".into(), nonce: Some(42) };
+    let send = || Request::Send {
+        target: Target::Channel("dup".into()),
+        text: "once".into(),
+        nonce: Some(42),
+    };
     let a = alice.call(send());
     let b = alice.call(send());
     assert_eq!(a, b, "the retry returns the original message");
@@ -158,7 +207,9 @@ fn everything_survives_a_restart_and_acknowledged_messages_survive_kill_9() {
         Reply::Me { channels, .. } => assert_eq!(channels[0].name, "durable"),
         other => panic!("session lost across restart: {other:?}"),
     }
-    let acked: Vec<_> = (0..20).map(|i| alice.send("#durable", &format!("acked {i}")).seq).collect();
+    let acked: Vec<_> = (0..20)
+        .map(|i| alice.send("#durable", &format!("acked {i}")).seq)
+        .collect();
     let dm = alice.send("@bob", "acked dm");
     cluster.kill_server(); // SIGKILL right after the acknowledgements
     cluster.start_server().expect("start");
@@ -167,7 +218,10 @@ fn everything_survives_a_restart_and_acknowledged_messages_survive_kill_9() {
     let seqs: Vec<u64> = msgs.iter().map(|m| m.seq).collect();
     assert_eq!(seqs.len(), 21);
     for s in acked {
-        assert!(seqs.contains(&s), "acknowledged message {s} lost after kill -9");
+        assert!(
+            seqs.contains(&s),
+            "acknowledged message {s} lost after kill -9"
+        );
     }
     let (dms, _) = bob.history("@alice", None, None, 10);
     assert_eq!(dms.last(), Some(&dm));

@@ -17,7 +17,11 @@ fn subscribe_all_and_partial_prefixes_receive_no_dm() {
     let bob_inbox = bob.inbox.clone().expect("inbox");
     // Mallory tries every trick: everything, every inbox, half of bob's inbox id.
     let half = &bob_inbox[..bob_inbox.len() / 2];
-    let snoop = Sub::connect(&mallory, &cluster, &[b"", b"i", b"i/", half.as_bytes(), b"c/"]);
+    let snoop = Sub::connect(
+        &mallory,
+        &cluster,
+        &[b"", b"i", b"i/", half.as_bytes(), b"c/"],
+    );
     // A legitimate subscriber of bob's inbox, and of the channel, to know messages flowed.
     let legit = Sub::connect(&bob, &cluster, &[bob_inbox.as_bytes()]);
     let chan = Sub::connect(&bob, &cluster, &[topic::channel("public").as_bytes()]);
@@ -28,7 +32,10 @@ fn subscribe_all_and_partial_prefixes_receive_no_dm() {
     alice.send("#public", "public news");
     let (_, ev) = legit.next(TIMEOUT).expect("bob receives his DM");
     assert_eq!(ev, Event::Message { message: dm });
-    assert!(chan.next(TIMEOUT).is_some(), "channel subscribers still get news");
+    assert!(
+        chan.next(TIMEOUT).is_some(),
+        "channel subscribers still get news"
+    );
     let leaked = snoop.drain(Duration::from_secs(1));
     assert!(leaked.is_empty(), "prefix subscriptions leaked: {leaked:?}");
 
@@ -63,12 +70,20 @@ fn no_reply_ever_carries_a_password_hash_or_another_users_secret() {
     let bob = Raw::signup(&cluster, "bob");
     let bob_token = bob.token.clone().expect("token");
     let bob_inbox = bob.inbox.clone().expect("inbox");
-    for req in [Request::ListUsers, Request::Whoami, Request::ListChannels, Request::ListDms] {
+    for req in [
+        Request::ListUsers,
+        Request::Whoami,
+        Request::ListChannels,
+        Request::ListDms,
+    ] {
         let env = RequestEnvelope::new(7, alice.token.clone(), req);
         let frames = alice.send_frames(&[&codec::encode(&env).expect("encode")]);
         let raw = String::from_utf8_lossy(frames.last().expect("frame")).into_owned();
         assert!(!raw.contains("argon2"), "hash leaked: {raw}");
-        assert!(!raw.contains(&bob_token) && !raw.contains(&bob_inbox[2..34]), "bob's secrets leaked");
+        assert!(
+            !raw.contains(&bob_token) && !raw.contains(&bob_inbox[2..34]),
+            "bob's secrets leaked"
+        );
     }
     match alice.call(Request::ListUsers) {
         Reply::Users { users } => assert_eq!(users.len(), 2),
@@ -84,14 +99,23 @@ fn no_reply_ever_carries_a_password_hash_or_another_users_secret() {
 fn account_rules() {
     let cluster = start();
     let mut raw = Raw::connect(&cluster);
-    let reg = |u: &str, p: &str| Request::Register { user: u.into(), password: p.into() };
-    assert!(matches!(raw.call(reg("Zoe", PASSWORD)), Reply::Registered { .. }));
+    let reg = |u: &str, p: &str| Request::Register {
+        user: u.into(),
+        password: p.into(),
+    };
+    assert!(matches!(
+        raw.call(reg("Zoe", PASSWORD)),
+        Reply::Registered { .. }
+    ));
     raw.expect_error(reg("zoe", PASSWORD), ErrorCode::AlreadyExists);
     raw.expect_error(reg("ZOE", PASSWORD), ErrorCode::AlreadyExists);
     raw.expect_error(reg("9lives", PASSWORD), ErrorCode::InvalidName);
     raw.expect_error(reg("café", PASSWORD), ErrorCode::InvalidName);
     raw.expect_error(reg("short", "1234"), ErrorCode::InvalidPassword);
-    let login = |u: &str, p: &str| Request::Login { user: u.into(), password: p.into() };
+    let login = |u: &str, p: &str| Request::Login {
+        user: u.into(),
+        password: p.into(),
+    };
     raw.expect_error(login("zoe", "wrong password"), ErrorCode::WrongCredentials);
     raw.expect_error(login("nobody", PASSWORD), ErrorCode::WrongCredentials);
     // Repeated failures are slowed down: the 5th wrong attempt waits before it is checked.
@@ -100,16 +124,27 @@ fn account_rules() {
     }
     let started = Instant::now();
     raw.expect_error(login("zoe", "wrong again"), ErrorCode::WrongCredentials);
-    assert!(started.elapsed() >= Duration::from_millis(400), "no slow-down after failures");
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "no slow-down after failures"
+    );
     // Channel rules.
     raw.login("zoe");
-    let create = |c: &str| Request::CreateChannel { channel: c.into(), description: String::new() };
+    let create = |c: &str| Request::CreateChannel {
+        channel: c.into(),
+        description: String::new(),
+    };
     raw.expect_error(create("has space"), ErrorCode::InvalidName);
     raw.expect_error(create(&"x".repeat(33)), ErrorCode::InvalidName);
-    assert!(matches!(raw.call(create("#Mixed")), Reply::Channel { channel } if channel.name == "mixed"));
+    assert!(
+        matches!(raw.call(create("#Mixed")), Reply::Channel { channel } if channel.name == "mixed")
+    );
     raw.expect_error(create("mixed"), ErrorCode::AlreadyExists);
     raw.expect_error(
-        Request::CreateChannel { channel: "ok".into(), description: "x".repeat(201) },
+        Request::CreateChannel {
+            channel: "ok".into(),
+            description: "x".repeat(201),
+        },
         ErrorCode::InvalidText,
     );
 }
@@ -130,25 +165,57 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
         other => panic!("expected an error, got {other:?}"),
     };
     // Not MessagePack at all.
-    assert_eq!(code_of(alice.send_raw(b"\xc1\xc1\xc1 garbage")), ErrorCode::BadRequest);
+    assert_eq!(
+        code_of(alice.send_raw(b"\xc1\xc1\xc1 garbage")),
+        ErrorCode::BadRequest
+    );
     assert_eq!(code_of(alice.send_raw(b"")), ErrorCode::BadRequest);
     // Valid MessagePack, wrong shape.
-    assert_eq!(code_of(alice.send_raw(&rmp_serde::to_vec(&(1, 2, 3)).expect("enc"))), ErrorCode::BadRequest);
+    assert_eq!(
+        code_of(alice.send_raw(&rmp_serde::to_vec(&(1, 2, 3)).expect("enc"))),
+        ErrorCode::BadRequest
+    );
     // Wrong version, echoing the id.
     #[derive(serde::Serialize)]
-    struct Env<'a, B> { v: u16, id: u64, token: Option<&'a str>, body: B }
+    struct Env<'a, B> {
+        v: u16,
+        id: u64,
+        token: Option<&'a str>,
+        body: B,
+    }
     #[derive(serde::Serialize)]
-    struct Op<'a> { op: &'a str }
-    let enc = |v: u16, op: &str| rmp_serde::to_vec_named(&Env { v, id: 77, token: None, body: Op { op } }).expect("enc");
+    struct Op<'a> {
+        op: &'a str,
+    }
+    let enc = |v: u16, op: &str| {
+        rmp_serde::to_vec_named(&Env {
+            v,
+            id: 77,
+            token: None,
+            body: Op { op },
+        })
+        .expect("enc")
+    };
     let r = alice.send_raw(&enc(99, "ping"));
     assert_eq!(r.id, 77);
     assert_eq!(code_of(r), ErrorCode::UnsupportedVersion);
-    assert_eq!(code_of(alice.send_raw(&enc(1, "drop_tables"))), ErrorCode::UnknownRequest);
+    assert_eq!(
+        code_of(alice.send_raw(&enc(1, "drop_tables"))),
+        ErrorCode::UnknownRequest
+    );
     // Known op, missing fields.
-    assert_eq!(code_of(alice.send_raw(&enc(1, "send"))), ErrorCode::BadRequest);
+    assert_eq!(
+        code_of(alice.send_raw(&enc(1, "send"))),
+        ErrorCode::BadRequest
+    );
     // Invalid UTF-8 inside the text string.
     #[derive(serde::Serialize)]
-    struct SendBody<'a> { op: &'a str, target: &'a str, #[serde(with = "serde_bytes_as_str")] text: &'a [u8] }
+    struct SendBody<'a> {
+        op: &'a str,
+        target: &'a str,
+        #[serde(with = "serde_bytes_as_str")]
+        text: &'a [u8],
+    }
     mod serde_bytes_as_str {
         pub fn serialize<S: serde::Serializer>(b: &&[u8], s: S) -> Result<S::Ok, S::Error> {
             // Write a MessagePack *str* header with non-UTF-8 bytes.
@@ -156,22 +223,62 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
         }
     }
     let mut bad = rmp_serde::to_vec_named(&Env {
-        v: 1, id: 5, token: alice.token.as_deref(),
-        body: SendBody { op: "send", target: "#safe", text: b"\xff\xfe bad" },
-    }).expect("enc");
+        v: 1,
+        id: 5,
+        token: alice.token.as_deref(),
+        body: SendBody {
+            op: "send",
+            target: "#safe",
+            text: b"\xff\xfe bad",
+        },
+    })
+    .expect("enc");
     // Patch the bin8 marker (0xc4, len) of the text into a str8 marker (0xd9, len).
-    let pos = bad.windows(2).rposition(|w| w == [0xc4, 6]).expect("bin marker");
+    let pos = bad
+        .windows(2)
+        .rposition(|w| w == [0xc4, 6])
+        .expect("bin marker");
     bad[pos] = 0xd9;
     assert_eq!(code_of(alice.send_raw(&bad)), ErrorCode::BadRequest);
     // Oversize request.
-    let huge = RequestEnvelope::new(9, alice.token.clone(), Request::Send {
-        target: Target::Channel("safe".into()), text: "x".repeat(100_000), nonce: None,
-    });
-    assert_eq!(code_of(alice.send_raw(&codec::encode(&huge).expect("enc"))), ErrorCode::TooLarge);
+    let huge = RequestEnvelope::new(
+        9,
+        alice.token.clone(),
+        Request::Send {
+            target: Target::Channel("safe".into()),
+            text: "x".repeat(100_000),
+            nonce: None,
+        },
+    );
+    assert_eq!(
+        code_of(alice.send_raw(&codec::encode(&huge).expect("enc"))),
+        ErrorCode::TooLarge
+    );
     // Oversize text within the frame limit, and terminal escapes.
-    alice.expect_error(Request::Send { target: Target::Channel("safe".into()), text: "x".repeat(5000), nonce: None }, ErrorCode::InvalidText);
-    alice.expect_error(Request::Send { target: Target::Channel("safe".into()), text: "\u{1b}]0;pwned\u{7}".into(), nonce: None }, ErrorCode::InvalidText);
-    alice.expect_error(Request::Send { target: Target::Channel("safe".into()), text: "   ".into(), nonce: None }, ErrorCode::InvalidText);
+    alice.expect_error(
+        Request::Send {
+            target: Target::Channel("safe".into()),
+            text: "x".repeat(5000),
+            nonce: None,
+        },
+        ErrorCode::InvalidText,
+    );
+    alice.expect_error(
+        Request::Send {
+            target: Target::Channel("safe".into()),
+            text: "\u{1b}]0;pwned\u{7}".into(),
+            nonce: None,
+        },
+        ErrorCode::InvalidText,
+    );
+    alice.expect_error(
+        Request::Send {
+            target: Target::Channel("safe".into()),
+            text: "   ".into(),
+            nonce: None,
+        },
+        ErrorCode::InvalidText,
+    );
     // Wrong and missing tokens.
     let good = alice.token.clone();
     alice.token = Some("0".repeat(64));
@@ -180,8 +287,20 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
     alice.expect_error(Request::ListChannels, ErrorCode::Unauthorized);
     alice.token = good;
     // Nonexistent things.
-    alice.expect_error(Request::JoinChannel { channel: "nope".into() }, ErrorCode::NotFound);
-    alice.expect_error(Request::Send { target: Target::User("ghost".into()), text: "boo".into(), nonce: None }, ErrorCode::NotFound);
+    alice.expect_error(
+        Request::JoinChannel {
+            channel: "nope".into(),
+        },
+        ErrorCode::NotFound,
+    );
+    alice.expect_error(
+        Request::Send {
+            target: Target::User("ghost".into()),
+            text: "boo".into(),
+            nonce: None,
+        },
+        ErrorCode::NotFound,
+    );
     // Extra frames and an empty payload frame: still a reply, routed back.
     let frames = alice.send_frames(&[b"extra", b"frames", b"\x93\x01\x02"]);
     assert!(!frames.is_empty());
@@ -191,14 +310,23 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
     {
         let rogue = Raw::connect(&cluster);
         let blob = vec![0u8; 300 * 1024];
-        rogue.dealer.send_multipart([&b""[..], &blob[..]], 0).expect("send");
+        rogue
+            .dealer
+            .send_multipart([&b""[..], &blob[..]], 0)
+            .expect("send");
         std::thread::sleep(Duration::from_millis(200));
     }
     // Nothing changed; everyone is still up.
     let mut fresh = Raw::connect(&cluster);
     fresh.login("alice");
     let (msgs, _) = fresh.history("#safe", None, None, 10);
-    assert_eq!(msgs.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["keep me"]);
+    assert_eq!(
+        msgs.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
+        ["keep me"]
+    );
     assert!(matches!(fresh.call(Request::Ping), Reply::Pong { .. }));
-    assert!(cluster.log("server").find("panicked").is_none(), "server panicked");
+    assert!(
+        cluster.log("server").find("panicked").is_none(),
+        "server panicked"
+    );
 }

@@ -88,7 +88,9 @@ pub fn decode_request(frame: &[u8]) -> Result<RequestEnvelope, RequestDecodeErro
             return Err(fail(
                 id,
                 ErrorCode::UnsupportedVersion,
-                format!("protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}"),
+                format!(
+                    "protocol version {v} is not supported; this server speaks {PROTOCOL_VERSION}"
+                ),
             ))
         }
         None => {
@@ -111,7 +113,11 @@ pub fn decode_request(frame: &[u8]) -> Result<RequestEnvelope, RequestDecodeErro
                     ));
                 }
             }
-            Err(fail(id, ErrorCode::BadRequest, format!("malformed request: {e}")))
+            Err(fail(
+                id,
+                ErrorCode::BadRequest,
+                format!("malformed request: {e}"),
+            ))
         }
     }
 }

@@ -40,7 +40,9 @@ pub fn is_allowed_subscription(topic: &[u8]) -> bool {
     if let Some(rest) = topic.strip_prefix("i/") {
         if let Some(id) = rest.strip_suffix('/') {
             return id.len() == INBOX_HEX_LEN
-                && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         }
         return false;
     }
@@ -60,10 +62,14 @@ mod tests {
     fn only_whole_topics_are_allowed() {
         assert!(is_allowed_subscription(channel("dev").as_bytes()));
         assert!(is_allowed_subscription(inbox(&"ab".repeat(16)).as_bytes()));
-        for bad in ["", "c", "c/", "c/dev", "c/Dev/", "i/", "i/abc/", "x/dev/", "c/a/b/"] {
+        for bad in [
+            "", "c", "c/", "c/dev", "c/Dev/", "i/", "i/abc/", "x/dev/", "c/a/b/",
+        ] {
             assert!(!is_allowed_subscription(bad.as_bytes()), "{bad:?}");
         }
-        assert!(!is_allowed_subscription(&inbox(&"AB".repeat(16)).into_bytes()));
+        assert!(!is_allowed_subscription(
+            &inbox(&"AB".repeat(16)).into_bytes()
+        ));
         assert!(!is_allowed_subscription(&[0xff, 0xfe]));
     }
 }

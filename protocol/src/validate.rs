@@ -82,7 +82,10 @@ pub fn text(text: &str) -> Result<(), ValidationError> {
     if text.len() > MAX_TEXT_BYTES {
         return Err(ValidationError::TextTooLong(text.len()));
     }
-    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(ValidationError::ControlCharacters);
     }
     Ok(())

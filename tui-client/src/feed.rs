@@ -59,7 +59,11 @@ impl Feed {
     /// Starts a feed for user `me` whose session inbox topic is `inbox`. Direct messages are
     /// all followed automatically (every DM conversation, starting from what `list_dms`
     /// reports when the feed starts); channels once [`Feed::watch`]ed.
-    pub fn start(client: Client, me: String, inbox: String) -> (Feed, mpsc::UnboundedReceiver<FeedEvent>) {
+    pub fn start(
+        client: Client,
+        me: String,
+        inbox: String,
+    ) -> (Feed, mpsc::UnboundedReceiver<FeedEvent>) {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let live = client.live_events();
@@ -168,7 +172,13 @@ impl FeedTask {
                         return; // not watched (a stale subscription)
                     }
                     // A DM conversation new since start: everything in it is news.
-                    self.tracks.insert(key.clone(), Track { target: conv, last: 0 });
+                    self.tracks.insert(
+                        key.clone(),
+                        Track {
+                            target: conv,
+                            last: 0,
+                        },
+                    );
                 }
                 let last = self.tracks.get(&key).map_or(0, |t| t.last);
                 if message.seq <= last {
@@ -198,7 +208,9 @@ impl FeedTask {
     /// Fetches and delivers everything after the conversation's last delivered `seq`.
     async fn backfill(&mut self, key: &str) {
         for _ in 0..1000 {
-            let Some(track) = self.tracks.get(key) else { return };
+            let Some(track) = self.tracks.get(key) else {
+                return;
+            };
             let request = Request::History {
                 target: track.target.clone(),
                 after: Some(track.last),
@@ -206,7 +218,9 @@ impl FeedTask {
                 limit: Some(zchat_protocol::MAX_HISTORY_LIMIT),
             };
             match self.client.call(request).await {
-                Ok(Reply::History { messages, has_more, .. }) => {
+                Ok(Reply::History {
+                    messages, has_more, ..
+                }) => {
                     for m in messages {
                         self.deliver(key, m);
                     }
@@ -278,7 +292,10 @@ impl FeedTask {
 
     async fn heartbeat(&mut self) {
         let started = Instant::now();
-        let ok = matches!(self.client.call(Request::Ping).await, Ok(Reply::Pong { .. }));
+        let ok = matches!(
+            self.client.call(Request::Ping).await,
+            Ok(Reply::Pong { .. })
+        );
         let rtt = ok.then(|| started.elapsed());
         if ok && self.connected == Some(false) {
             // Back after an outage: catch up on whatever was published meanwhile.

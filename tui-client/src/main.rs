@@ -12,7 +12,9 @@ async fn main() -> ExitCode {
     let env = args.env();
     let result = match args.command {
         Some(command) => cli::run(env, command).await,
-        None => Err(anyhow::anyhow!("the full-screen chat is not built yet; see `zchat --help`")),
+        None => Err(anyhow::anyhow!(
+            "the full-screen chat is not built yet; see `zchat --help`"
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

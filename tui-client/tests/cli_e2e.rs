@@ -71,7 +71,9 @@ impl Tail {
     fn collect(&self, into: &mut Vec<serde_json::Value>, n: usize, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         while into.len() < n {
-            let Some(left) = deadline.checked_duration_since(Instant::now()) else { return };
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return;
+            };
             match self.lines.recv_timeout(left) {
                 Ok(v) => into.push(v),
                 Err(_) => return,
@@ -98,10 +100,17 @@ fn two_users_chat_with_the_cli_and_tail_survives_restart_and_kill() {
     ok(&cluster, &b, &["register", "bob"]);
     ok(&cluster, &b, &["login", "bob"]);
     assert!(ok(&cluster, &b, &["whoami"]).starts_with("bob"));
-    ok(&cluster, &a, &["create", "#lobby", "--desc", "Sala de espera ☕"]);
+    ok(
+        &cluster,
+        &a,
+        &["create", "#lobby", "--desc", "Sala de espera ☕"],
+    );
     assert!(ok(&cluster, &b, &["join", "#lobby"]).contains("2 members"));
     let channels = ok(&cluster, &b, &["channels"]);
-    assert!(channels.contains("#lobby") && channels.contains("Sala de espera ☕"), "{channels}");
+    assert!(
+        channels.contains("#lobby") && channels.contains("Sala de espera ☕"),
+        "{channels}"
+    );
 
     let tail = Tail::start(&cluster, &b);
     let mut got = Vec::new();
@@ -134,9 +143,15 @@ fn two_users_chat_with_the_cli_and_tail_survives_restart_and_kill() {
 
     let probes = got.len();
     tail.collect(&mut got, probes + expected.len(), Duration::from_secs(30));
-    let texts: Vec<&str> = got[probes..].iter().map(|v| v["text"].as_str().unwrap_or("")).collect();
+    let texts: Vec<&str> = got[probes..]
+        .iter()
+        .map(|v| v["text"].as_str().unwrap_or(""))
+        .collect();
     let want: Vec<&str> = expected.iter().map(|(_, t)| t.as_str()).collect();
-    assert_eq!(texts, want, "tail shows every message exactly once, in order");
+    assert_eq!(
+        texts, want,
+        "tail shows every message exactly once, in order"
+    );
     // No duplicates arrive late either.
     std::thread::sleep(Duration::from_secs(1));
     assert!(tail.lines.try_recv().is_err(), "a duplicate arrived");
@@ -152,7 +167,10 @@ fn two_users_chat_with_the_cli_and_tail_survives_restart_and_kill() {
 
     // History and DM list from the other side.
     let history = ok(&cluster, &b, &["history", "#lobby", "--limit", "2"]);
-    assert!(history.contains("after restart") && history.contains("after kill -9"), "{history}");
+    assert!(
+        history.contains("after restart") && history.contains("after kill -9"),
+        "{history}"
+    );
     let dms = ok(&cluster, &b, &["dms"]);
     assert!(dms.contains("@alice") && dms.contains("1 unread"), "{dms}");
     let json = ok(&cluster, &a, &["history", "@bob", "--json"]);
@@ -162,7 +180,10 @@ fn two_users_chat_with_the_cli_and_tail_survives_restart_and_kill() {
     let (success, _, stderr) = zchat(&cluster, &a, &["send", "#nowhere", "hello"]);
     assert!(!success);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.starts_with("zchat: error:") && stderr.contains("not_found"), "{stderr}");
+    assert!(
+        stderr.starts_with("zchat: error:") && stderr.contains("not_found"),
+        "{stderr}"
+    );
     let (success, _, stderr) = zchat(&cluster, &a, &["send", "lobby", "hello"]);
     assert!(!success && stderr.contains("#channel or @user"), "{stderr}");
 

@@ -12,10 +12,29 @@ use zchat_protocol::{Message, Reply, Request, Target};
 const PW: &str = "correct horse battery";
 
 async fn signup(cluster: &Cluster, user: &str) -> (Client, String, String) {
-    let client = Client::start(ClientConfig::new(cluster.broker_endpoint(), cluster.proxy_endpoint())).expect("client");
-    client.call(Request::Register { user: user.into(), password: PW.into() }).await.expect("register");
-    match client.call(Request::Login { user: user.into(), password: PW.into() }).await.expect("login") {
-        Reply::Session { token, inbox, user, .. } => {
+    let client = Client::start(ClientConfig::new(
+        cluster.broker_endpoint(),
+        cluster.proxy_endpoint(),
+    ))
+    .expect("client");
+    client
+        .call(Request::Register {
+            user: user.into(),
+            password: PW.into(),
+        })
+        .await
+        .expect("register");
+    match client
+        .call(Request::Login {
+            user: user.into(),
+            password: PW.into(),
+        })
+        .await
+        .expect("login")
+    {
+        Reply::Session {
+            token, inbox, user, ..
+        } => {
             client.set_token(Some(token));
             (client, user, inbox)
         }
@@ -25,7 +44,11 @@ async fn signup(cluster: &Cluster, user: &str) -> (Client, String, String) {
 
 async fn post(client: &Client, target: &str, text: &str) -> Message {
     match client
-        .call(Request::Send { target: Target::parse(target).expect("t"), text: text.into(), nonce: Some(rand::random()) })
+        .call(Request::Send {
+            target: Target::parse(target).expect("t"),
+            text: text.into(),
+            nonce: Some(rand::random()),
+        })
         .await
         .expect("send")
     {
@@ -34,7 +57,11 @@ async fn post(client: &Client, target: &str, text: &str) -> Message {
     }
 }
 
-async fn next_messages(rx: &mut tokio::sync::mpsc::UnboundedReceiver<FeedEvent>, n: usize, within: Duration) -> Vec<Message> {
+async fn next_messages(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<FeedEvent>,
+    n: usize,
+    within: Duration,
+) -> Vec<Message> {
     let mut out = Vec::new();
     let _ = timeout(within, async {
         while out.len() < n {
@@ -51,14 +78,26 @@ async fn next_messages(rx: &mut tokio::sync::mpsc::UnboundedReceiver<FeedEvent>,
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn late_joiner_backfills_then_follows_live_and_survives_a_proxy_outage() {
-    let mut cluster = tokio::task::spawn_blocking(|| Cluster::start().expect("cluster")).await.expect("join");
+    let mut cluster = tokio::task::spawn_blocking(|| Cluster::start().expect("cluster"))
+        .await
+        .expect("join");
     let (alice, _, _) = signup(&cluster, "alice").await;
-    alice.call(Request::CreateChannel { channel: "news".into(), description: String::new() }).await.expect("create");
+    alice
+        .call(Request::CreateChannel {
+            channel: "news".into(),
+            description: String::new(),
+        })
+        .await
+        .expect("create");
     for i in 1..=5 {
         post(&alice, "#news", &format!("early {i}")).await;
     }
     let (bob, bob_name, inbox) = signup(&cluster, "bob").await;
-    bob.call(Request::JoinChannel { channel: "news".into() }).await.expect("join");
+    bob.call(Request::JoinChannel {
+        channel: "news".into(),
+    })
+    .await
+    .expect("join");
     let (feed, mut rx) = Feed::start(bob.clone(), bob_name, inbox);
     // Bob has seen message 2 (say, from a previous run): he gets 3..=5 from history...
     feed.watch(Target::Channel("news".into()), 2);
@@ -68,7 +107,12 @@ async fn late_joiner_backfills_then_follows_live_and_survives_a_proxy_outage() {
     post(&alice, "#news", "live 6").await;
     post(&alice, "@bob", "a DM").await;
     let got = next_messages(&mut rx, 2, Duration::from_secs(10)).await;
-    assert_eq!(got.iter().map(|m| (m.seq, m.text.as_str())).collect::<Vec<_>>(), vec![(6, "live 6"), (1, "a DM")]);
+    assert_eq!(
+        got.iter()
+            .map(|m| (m.seq, m.text.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(6, "live 6"), (1, "a DM")]
+    );
 
     // The proxy goes away: these publications are lost on the wire.
     cluster.stop_proxy();
@@ -78,10 +122,16 @@ async fn late_joiner_backfills_then_follows_live_and_survives_a_proxy_outage() {
     cluster.start_proxy().expect("proxy back");
     post(&alice, "#news", "after outage 10").await;
     let got = next_messages(&mut rx, 4, Duration::from_secs(20)).await;
-    assert_eq!(got.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![7, 8, 9, 10], "backfilled in order, no gaps");
+    assert_eq!(
+        got.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        vec![7, 8, 9, 10],
+        "backfilled in order, no gaps"
+    );
     // And nothing twice.
     let extra = next_messages(&mut rx, 1, Duration::from_millis(1500)).await;
     assert!(extra.is_empty(), "duplicates: {extra:?}");
     drop(feed);
-    tokio::task::spawn_blocking(move || drop(cluster)).await.expect("drop");
+    tokio::task::spawn_blocking(move || drop(cluster))
+        .await
+        .expect("drop");
 }

@@ -31,7 +31,10 @@ impl ApiError {
     /// An internal failure: logged in full, reported vaguely.
     pub fn internal(what: impl std::fmt::Display) -> Self {
         tracing::error!("internal error: {what}");
-        ApiError::new(ErrorCode::Internal, "internal server error; nothing was changed")
+        ApiError::new(
+            ErrorCode::Internal,
+            "internal server error; nothing was changed",
+        )
     }
 }
 
@@ -52,10 +55,9 @@ impl From<zchat_protocol::validate::ValidationError> for ApiError {
         let code = match e {
             V::UserName(_) | V::ChannelName(_) | V::Target(_) => ErrorCode::InvalidName,
             V::Password => ErrorCode::InvalidPassword,
-            V::EmptyText
-            | V::TextTooLong(_)
-            | V::ControlCharacters
-            | V::DescriptionTooLong => ErrorCode::InvalidText,
+            V::EmptyText | V::TextTooLong(_) | V::ControlCharacters | V::DescriptionTooLong => {
+                ErrorCode::InvalidText
+            }
         };
         ApiError::new(code, e.to_string())
     }
@@ -95,16 +97,21 @@ impl Ctx {
     /// The session behind a token, or `unauthorized`.
     pub async fn authenticate(&self, token: Option<String>) -> Result<SessionRow, ApiError> {
         let token = token.ok_or_else(|| {
-            ApiError::new(ErrorCode::Unauthorized, "this request needs a session token; log in first")
+            ApiError::new(
+                ErrorCode::Unauthorized,
+                "this request needs a session token; log in first",
+            )
         })?;
         let hash = auth::token_hash(&token);
         let now = zchat_protocol::now_millis();
-        self.db(move |s| s.session(&hash, now)).await?.ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthorized,
-                "session token is unknown, expired or revoked; log in again",
-            )
-        })
+        self.db(move |s| s.session(&hash, now))
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Unauthorized,
+                    "session token is unknown, expired or revoked; log in again",
+                )
+            })
     }
 }
 

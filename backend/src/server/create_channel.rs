@@ -6,7 +6,12 @@ use super::{ApiResult, Ctx};
 use crate::store::SessionRow;
 
 /// Validates name and description, then creates.
-pub async fn handle(ctx: &Ctx, session: SessionRow, channel: String, description: String) -> ApiResult {
+pub async fn handle(
+    ctx: &Ctx,
+    session: SessionRow,
+    channel: String,
+    description: String,
+) -> ApiResult {
     let name = validate::channel_name(channel.strip_prefix('#').unwrap_or(&channel))?;
     validate::description(&description)?;
     let now = zchat_protocol::now_millis();

@@ -112,7 +112,9 @@ pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
     }
     shutdown.trigger();
     drop(in_rx);
-    tokio::task::spawn_blocking(move || io_thread.join()).await.ok();
+    tokio::task::spawn_blocking(move || io_thread.join())
+        .await
+        .ok();
     tracing::info!("server stopped");
     Ok(())
 }
@@ -139,7 +141,11 @@ pub async fn handle_frame(ctx: &Ctx, frame: &[u8]) -> ResponseEnvelope {
     if let Reply::Error { code, message } = &reply {
         tracing::debug!(op, %code, "request failed: {message}");
     } else {
-        tracing::trace!(op, elapsed_us = started.elapsed().as_micros() as u64, "request ok");
+        tracing::trace!(
+            op,
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "request ok"
+        );
     }
     ResponseEnvelope::new(env.id, reply)
 }
@@ -164,7 +170,9 @@ async fn dispatch(ctx: &Ctx, token: Option<String>, request: Request) -> ApiResu
                     channel,
                     description,
                 } => create_channel::handle(ctx, session, channel, description).await,
-                Request::JoinChannel { channel } => join_channel::handle(ctx, session, channel).await,
+                Request::JoinChannel { channel } => {
+                    join_channel::handle(ctx, session, channel).await
+                }
                 Request::LeaveChannel { channel } => {
                     leave_channel::handle(ctx, session, channel).await
                 }
@@ -180,7 +188,9 @@ async fn dispatch(ctx: &Ctx, token: Option<String>, request: Request) -> ApiResu
                     limit,
                 } => history::handle(ctx, session, target, after, before, limit).await,
                 Request::ListDms => list_dms::handle(ctx, session).await,
-                Request::MarkRead { target, seq } => mark_read::handle(ctx, session, target, seq).await,
+                Request::MarkRead { target, seq } => {
+                    mark_read::handle(ctx, session, target, seq).await
+                }
                 Request::Ping
                 | Request::Register { .. }
                 | Request::Login { .. }

@@ -90,9 +90,8 @@ pub fn db_path(data_dir: &Path) -> PathBuf {
 impl Store {
     /// Opens (creating if needed) the database in `data_dir` and migrates it.
     pub fn open(data_dir: &Path, fsync: bool) -> StoreResult<Store> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Db(rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Db(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
         let path = db_path(data_dir);
         let mut writer = Connection::open(&path)?;
         schema::configure(&writer, fsync)?;
@@ -155,17 +154,19 @@ impl Store {
     /// A user and their password hash, for login. Case-insensitive.
     pub fn user_credentials(&self, name: &str) -> StoreResult<Option<(UserRow, String)>> {
         self.read(|c| {
-            Ok(c.prepare_cached("SELECT id, name, pw_hash FROM users WHERE name_key = ?1")?
-                .query_row([name.to_lowercase()], |r| {
-                    Ok((
-                        UserRow {
-                            id: r.get(0)?,
-                            name: r.get(1)?,
-                        },
-                        r.get(2)?,
-                    ))
-                })
-                .optional()?)
+            Ok(
+                c.prepare_cached("SELECT id, name, pw_hash FROM users WHERE name_key = ?1")?
+                    .query_row([name.to_lowercase()], |r| {
+                        Ok((
+                            UserRow {
+                                id: r.get(0)?,
+                                name: r.get(1)?,
+                            },
+                            r.get(2)?,
+                        ))
+                    })
+                    .optional()?,
+            )
         })
     }
 
@@ -177,7 +178,8 @@ impl Store {
     /// Every user, sorted by name. No secrets.
     pub fn list_users(&self) -> StoreResult<Vec<UserInfo>> {
         self.read(|c| {
-            let mut st = c.prepare_cached("SELECT name, created_at FROM users ORDER BY name_key")?;
+            let mut st =
+                c.prepare_cached("SELECT name, created_at FROM users ORDER BY name_key")?;
             let rows = st.query_map([], |r| {
                 Ok(UserInfo {
                     name: r.get(0)?,
@@ -355,9 +357,7 @@ impl Store {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let channel_id = channel_id(&tx, channel)?;
             let member: bool = tx
-                .prepare_cached(
-                    "SELECT 1 FROM memberships WHERE channel_id = ?1 AND user_id = ?2",
-                )?
+                .prepare_cached("SELECT 1 FROM memberships WHERE channel_id = ?1 AND user_id = ?2")?
                 .exists(params![channel_id, sender.id])?;
             if !member {
                 return Err(StoreError::Forbidden(format!(
@@ -372,7 +372,11 @@ impl Store {
                          WHERE sender_id = ?1 AND nonce = ?2 AND channel_id = ?3",
                     )?
                     .query_row(params![sender.id, nonce as i64, channel_id], |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, String>(2)?,
+                        ))
                     })
                     .optional()?;
                 if let Some((seq, ts, text)) = existing {
@@ -390,13 +394,22 @@ impl Store {
                 }
             }
             let seq: i64 = tx
-                .prepare_cached("UPDATE channels SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq")?
+                .prepare_cached(
+                    "UPDATE channels SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
+                )?
                 .query_row([channel_id], |r| r.get(0))?;
             tx.prepare_cached(
                 "INSERT INTO channel_messages (channel_id, seq, ts, sender_id, text, nonce)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![channel_id, seq, now, sender.id, text, nonce.map(|n| n as i64)])?;
+            .execute(params![
+                channel_id,
+                seq,
+                now,
+                sender.id,
+                text,
+                nonce.map(|n| n as i64)
+            ])?;
             tx.prepare_cached(
                 "UPDATE memberships SET read_seq = ?3 WHERE channel_id = ?1 AND user_id = ?2",
             )?
@@ -521,7 +534,8 @@ impl Store {
                 (None, Some(b)) => (0, b as i64, "DESC"),
                 (None, None) => (0, i64::MAX, "DESC"),
             };
-            let sql = format!("{conv_sql} AND m.seq > ?2 AND m.seq < ?3 ORDER BY m.seq {order} LIMIT ?4");
+            let sql =
+                format!("{conv_sql} AND m.seq > ?2 AND m.seq < ?3 ORDER BY m.seq {order} LIMIT ?4");
             let mut st = c.prepare_cached(&sql)?;
             let mut msgs: Vec<Message> = st
                 .query_map(params![conv_id, lo, hi, take], |r| {
@@ -643,14 +657,16 @@ fn row_to_message(r: &rusqlite::Row<'_>, target: &Target) -> rusqlite::Result<Me
 }
 
 fn user_by_name(c: &Connection, name: &str) -> StoreResult<Option<UserRow>> {
-    Ok(c.prepare_cached("SELECT id, name FROM users WHERE name_key = ?1")?
-        .query_row([name.to_lowercase()], |r| {
-            Ok(UserRow {
-                id: r.get(0)?,
-                name: r.get(1)?,
+    Ok(
+        c.prepare_cached("SELECT id, name FROM users WHERE name_key = ?1")?
+            .query_row([name.to_lowercase()], |r| {
+                Ok(UserRow {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                })
             })
-        })
-        .optional()?)
+            .optional()?,
+    )
 }
 
 fn channel_id(c: &Connection, name: &str) -> StoreResult<i64> {
@@ -661,8 +677,8 @@ fn channel_id(c: &Connection, name: &str) -> StoreResult<i64> {
 }
 
 fn channel_info(c: &Connection, channel_id: i64, user_id: i64) -> StoreResult<ChannelInfo> {
-    let (name, description, last_seq, members, read_seq): (String, String, i64, i64, Option<i64>) = c
-        .prepare_cached(
+    let (name, description, last_seq, members, read_seq): (String, String, i64, i64, Option<i64>) =
+        c.prepare_cached(
             "SELECT c.name, c.description, c.last_seq,
                     (SELECT count(*) FROM memberships WHERE channel_id = c.id),
                     (SELECT read_seq FROM memberships WHERE channel_id = c.id AND user_id = ?2)
@@ -692,9 +708,11 @@ fn channel_info(c: &Connection, channel_id: i64, user_id: i64) -> StoreResult<Ch
 
 fn conversation_id(c: &Connection, a: i64, b: i64) -> StoreResult<Option<i64>> {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    Ok(c.prepare_cached("SELECT id FROM dm_conversations WHERE user_a = ?1 AND user_b = ?2")?
-        .query_row(params![lo, hi], |r| r.get(0))
-        .optional()?)
+    Ok(
+        c.prepare_cached("SELECT id FROM dm_conversations WHERE user_a = ?1 AND user_b = ?2")?
+            .query_row(params![lo, hi], |r| r.get(0))
+            .optional()?,
+    )
 }
 
 fn ensure_conversation(c: &Connection, a: i64, b: i64) -> StoreResult<i64> {

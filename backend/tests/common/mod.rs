@@ -50,7 +50,10 @@ impl Raw {
 
     pub fn recv_frames(&self) -> Vec<Vec<u8>> {
         assert!(
-            self.dealer.poll(zmq::POLLIN, TIMEOUT.as_millis() as i64).expect("poll") > 0,
+            self.dealer
+                .poll(zmq::POLLIN, TIMEOUT.as_millis() as i64)
+                .expect("poll")
+                > 0,
             "no reply within {TIMEOUT:?}"
         );
         self.dealer.recv_multipart(0).expect("recv")
@@ -123,7 +126,13 @@ impl Raw {
         }
     }
 
-    pub fn history(&mut self, target: &str, after: Option<u64>, before: Option<u64>, limit: u32) -> (Vec<zchat_protocol::Message>, bool) {
+    pub fn history(
+        &mut self,
+        target: &str,
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: u32,
+    ) -> (Vec<zchat_protocol::Message>, bool) {
         match self.call(Request::History {
             target: Target::parse(target).expect("target"),
             after,
@@ -183,7 +192,12 @@ impl Sub {
 
     /// Next event within `timeout`, if any.
     pub fn next(&self, timeout: Duration) -> Option<(String, Event)> {
-        if self.socket.poll(zmq::POLLIN, timeout.as_millis() as i64).expect("poll") == 0 {
+        if self
+            .socket
+            .poll(zmq::POLLIN, timeout.as_millis() as i64)
+            .expect("poll")
+            == 0
+        {
             return None;
         }
         let frames = self.socket.recv_multipart(0).expect("recv");

@@ -200,7 +200,9 @@ fn password(arg: PasswordArg, user: &str) -> Result<String> {
         return Ok(p);
     }
     if !std::io::stdin().is_terminal() {
-        bail!("no password: pass --password, set ZCHAT_PASSWORD, or run in a terminal to be prompted");
+        bail!(
+            "no password: pass --password, set ZCHAT_PASSWORD, or run in a terminal to be prompted"
+        );
     }
     rpassword::prompt_password(format!("password for {user}: ")).context("reading the password")
 }
@@ -251,14 +253,23 @@ pub async fn run(env: Env, command: Command) -> Result<()> {
             match result {
                 Ok(_) => println!("signed out {}", session.user),
                 Err(e) if e.code() == Some(zchat_protocol::ErrorCode::Unauthorized) => {
-                    println!("signed out {} (the session had already ended)", session.user)
+                    println!(
+                        "signed out {} (the session had already ended)",
+                        session.user
+                    )
                 }
                 Err(e) => return Err(e.into()),
             }
         }
         Command::Whoami => {
             let (client, _) = env.signed_in()?;
-            if let Reply::Me { user, channels, expires_at, .. } = client.call(Request::Whoami).await? {
+            if let Reply::Me {
+                user,
+                channels,
+                expires_at,
+                ..
+            } = client.call(Request::Whoami).await?
+            {
                 println!("{user} (session expires {})", output::datetime(expires_at));
                 for c in channels {
                     println!("{}", output::channel_line(&c));
@@ -349,7 +360,12 @@ pub async fn run(env: Env, command: Command) -> Result<()> {
                 })
                 .await?
             {
-                println!("sent {} #{} at {}", message.target, message.seq, output::datetime(message.ts));
+                println!(
+                    "sent {} #{} at {}",
+                    message.target,
+                    message.seq,
+                    output::datetime(message.ts)
+                );
             }
         }
         Command::History {
@@ -383,19 +399,36 @@ pub async fn run(env: Env, command: Command) -> Result<()> {
 /// `zchat tail`: a [`Feed`] printed line by line until Ctrl-C.
 async fn tail(env: Env, targets: Vec<String>, json: bool) -> Result<()> {
     let (client, session) = env.signed_in()?;
-    let only: Vec<Target> = targets.iter().map(|t| parse_target(t)).collect::<Result<_>>()?;
-    let Reply::Me { channels, inbox, user, .. } = client.call(Request::Whoami).await? else {
+    let only: Vec<Target> = targets
+        .iter()
+        .map(|t| parse_target(t))
+        .collect::<Result<_>>()?;
+    let Reply::Me {
+        channels,
+        inbox,
+        user,
+        ..
+    } = client.call(Request::Whoami).await?
+    else {
         bail!("unexpected reply to whoami");
     };
     let (feed, mut events) = Feed::start(client.clone(), user.clone(), inbox);
     // Start from "now": each conversation's newest seq is the snapshot.
     let watch_channels: Vec<_> = if only.is_empty() {
-        channels.iter().map(|c| (Target::Channel(c.name.clone()), c.last_seq)).collect()
+        channels
+            .iter()
+            .map(|c| (Target::Channel(c.name.clone()), c.last_seq))
+            .collect()
     } else {
         let mut v = Vec::new();
         for t in only.iter().filter(|t| t.is_channel()) {
             let last = match client
-                .call(Request::History { target: t.clone(), after: None, before: None, limit: Some(1) })
+                .call(Request::History {
+                    target: t.clone(),
+                    after: None,
+                    before: None,
+                    limit: Some(1),
+                })
                 .await?
             {
                 Reply::History { messages, .. } => messages.last().map_or(0, |m| m.seq),
@@ -408,14 +441,22 @@ async fn tail(env: Env, targets: Vec<String>, json: bool) -> Result<()> {
     for (t, last) in watch_channels {
         feed.watch(t, last);
     }
-    let dm_filter: Option<Vec<String>> = (!only.is_empty())
-        .then(|| only.iter().filter(|t| !t.is_channel()).map(|t| t.key()).collect());
+    let dm_filter: Option<Vec<String>> = (!only.is_empty()).then(|| {
+        only.iter()
+            .filter(|t| !t.is_channel())
+            .map(|t| t.key())
+            .collect()
+    });
     let names: Vec<String> = if only.is_empty() {
         vec!["joined channels and direct messages".into()]
     } else {
         only.iter().map(|t| t.to_string()).collect()
     };
-    eprintln!("tail: {} listening on {} (Ctrl-C to stop)", session.user, names.join(", "));
+    eprintln!(
+        "tail: {} listening on {} (Ctrl-C to stop)",
+        session.user,
+        names.join(", ")
+    );
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return Ok(()),

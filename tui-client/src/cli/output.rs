@@ -20,7 +20,10 @@ pub fn channel_line(c: &ChannelInfo) -> String {
     } else {
         "not joined".to_string()
     };
-    format!("#{}\t{} members\t{}\t{}", c.name, c.members, joined, c.description)
+    format!(
+        "#{}\t{} members\t{}\t{}",
+        c.name, c.members, joined, c.description
+    )
 }
 
 /// `@peer  U unread  last: text`.

@@ -158,7 +158,10 @@ impl Io {
     fn on_command(&mut self, cmd: Command) {
         match cmd {
             Command::Send(frame) => {
-                if let Err(e) = self.dealer.send_multipart([&b""[..], &frame[..]], zmq::DONTWAIT) {
+                if let Err(e) = self
+                    .dealer
+                    .send_multipart([&b""[..], &frame[..]], zmq::DONTWAIT)
+                {
                     tracing::debug!("request not sent (will time out and retry): {e}");
                 }
             }

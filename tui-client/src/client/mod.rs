@@ -108,7 +108,8 @@ impl Client {
     /// background, and calls simply time out while the backend is away.
     pub fn start(config: ClientConfig) -> Result<Client, ClientError> {
         let pending: Pending = Arc::default();
-        let io = io::start(&config, pending.clone()).map_err(|e| ClientError::Local(format!("{e:#}")))?;
+        let io = io::start(&config, pending.clone())
+            .map_err(|e| ClientError::Local(format!("{e:#}")))?;
         Ok(Client {
             io: Arc::new(io),
             pending,
@@ -175,7 +176,9 @@ impl Client {
             match tokio::time::timeout(timeout, rx).await {
                 Ok(Ok(reply)) => {
                     return match reply {
-                        Reply::Error { code, message } => Err(ClientError::Server { code, message }),
+                        Reply::Error { code, message } => {
+                            Err(ClientError::Server { code, message })
+                        }
                         other => Ok(other),
                     };
                 }
