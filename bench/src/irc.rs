@@ -51,7 +51,8 @@ impl IrcConn {
 
     fn wait_for(&mut self, needle: &str) -> Result<()> {
         let deadline = Instant::now() + Duration::from_secs(10);
-        self.stream.set_read_timeout(Some(Duration::from_millis(200)))?;
+        self.stream
+            .set_read_timeout(Some(Duration::from_millis(200)))?;
         loop {
             let mut found = false;
             for line in self.read_lines()? {
@@ -80,9 +81,7 @@ impl IrcConn {
                         break;
                     }
                 }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    break
-                }
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(e.into()),
             }

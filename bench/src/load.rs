@@ -59,6 +59,8 @@ pub struct Control {
 pub struct ClosedLoopResult {
     /// Successful replies while recording.
     pub ok: u64,
+    /// Successful replies in all (warm-up and drain included).
+    pub total: u64,
     /// Error replies (zchat `error`, or a wrong echo) at any time.
     pub errors: u64,
     /// Round-trip times while recording, µs.
@@ -96,12 +98,16 @@ pub fn closed_loop(
         .collect();
     let mut total = ClosedLoopResult {
         ok: 0,
+        total: 0,
         errors: 0,
         hist: latency_histogram(),
     };
     for h in handles {
-        let r = h.join().map_err(|_| anyhow::anyhow!("driver thread panicked"))??;
+        let r = h
+            .join()
+            .map_err(|_| anyhow::anyhow!("driver thread panicked"))??;
         total.ok += r.ok;
+        total.total += r.total;
         total.errors += r.errors;
         total.hist.add(&r.hist).context("merge histograms")?;
     }
@@ -132,6 +138,7 @@ fn driver(
     }
     let mut res = ClosedLoopResult {
         ok: 0,
+        total: 0,
         errors: 0,
         hist: latency_histogram(),
     };
@@ -148,7 +155,7 @@ fn driver(
                 text_len,
             } => {
                 let client = ids[k];
-                let nonce = ((client as u64) << 40) | *seq;
+                let nonce = crate::zchat::fresh_nonce();
                 let text = text_of_len(&format!("p{client}.{seq} "), *text_len);
                 frame = send_frame(*seq, &tokens[client], channel, text, nonce)?;
                 &frame
@@ -191,11 +198,18 @@ fn driver(
             let good = match (kind, frames.last()) {
                 (ReqKind::Zchat { .. }, Some(p)) => matches!(
                     decode::<ResponseEnvelope>(p),
-                    Ok(ResponseEnvelope { body: Reply::Sent { .. }, .. })
+                    Ok(ResponseEnvelope {
+                        body: Reply::Sent { .. },
+                        ..
+                    })
                 ),
                 (ReqKind::Raw { payload }, Some(p)) => p.len() == payload.len(),
                 _ => false,
             };
+            let recording = ctl.record.load(Ordering::Relaxed);
+            if good {
+                res.total += 1;
+            }
             if !good {
                 res.errors += 1;
                 if res.errors == 1 {
@@ -205,7 +219,7 @@ fn driver(
                         }
                     }
                 }
-            } else if ctl.record.load(Ordering::Relaxed) {
+            } else if recording {
                 res.ok += 1;
                 record_ns(&mut res.hist, rtt);
             }
@@ -233,7 +247,17 @@ pub fn timed_closed_loop(
     let ctl = Arc::new(Control::default());
     let deadline = Instant::now() + warmup + window + Duration::from_secs(10);
     let (res, secs) = std::thread::scope(|s| {
-        let h = s.spawn(|| closed_loop(frontend, kind, clients, threads, &ctl, deadline, max_requests));
+        let h = s.spawn(|| {
+            closed_loop(
+                frontend,
+                kind,
+                clients,
+                threads,
+                &ctl,
+                deadline,
+                max_requests,
+            )
+        });
         std::thread::sleep(warmup);
         ctl.record.store(true, Ordering::Relaxed);
         let t0 = Instant::now();
@@ -323,7 +347,8 @@ impl Publisher {
                 ..
             } => {
                 let id = if measured { seq * 2 + 1 } else { seq * 2 };
-                let frame = send_frame(id, token, channel, text_of_len(&t, *text_len), id)?;
+                let text = text_of_len(&t, *text_len);
+                let frame = send_frame(id, token, channel, text, crate::zchat::fresh_nonce())?;
                 sock.send_multipart([&b""[..], &frame], 0)?;
                 *pending += 1;
             }
@@ -355,7 +380,9 @@ impl Publisher {
             } => {
                 while let Ok(frames) = sock.recv_multipart(zmq::DONTWAIT) {
                     *pending = pending.saturating_sub(1);
-                    let env = frames.last().and_then(|p| decode::<ResponseEnvelope>(p).ok());
+                    let env = frames
+                        .last()
+                        .and_then(|p| decode::<ResponseEnvelope>(p).ok());
                     match env {
                         Some(ResponseEnvelope {
                             id,
@@ -459,7 +486,9 @@ impl Subscriber {
             }
             Subscriber::Irc(c) => {
                 for line in c.read_lines()? {
-                    if let Some((m, seq, ns)) = privmsg_text(&line).and_then(|t| parse_tag(t.as_bytes())) {
+                    if let Some((m, seq, ns)) =
+                        privmsg_text(&line).and_then(|t| parse_tag(t.as_bytes()))
+                    {
                         out.push((m, seq, ns));
                     }
                 }
@@ -498,15 +527,22 @@ pub fn fanout(
     let expected = Arc::new(AtomicU64::new(u64::MAX));
     let first_send = Arc::new(AtomicU64::new(u64::MAX));
     let pub_thread = {
-        let (ready, done, expected, first_send) =
-            (ready.clone(), done.clone(), expected.clone(), first_send.clone());
+        let (ready, done, expected, first_send) = (
+            ready.clone(),
+            done.clone(),
+            expected.clone(),
+            first_send.clone(),
+        );
         std::thread::spawn(move || -> Result<u64> {
             let r = publish_loop(&mut publisher, count, rate, &ready, &first_send);
             let exp = match r {
                 Ok(()) => publisher.finish(Duration::from_secs(10)),
                 Err(e) => Err(e),
             };
-            expected.store(exp.as_ref().ok().copied().flatten().unwrap_or(count), Ordering::SeqCst);
+            expected.store(
+                exp.as_ref().ok().copied().flatten().unwrap_or(count),
+                Ordering::SeqCst,
+            );
             done.store(true, Ordering::SeqCst);
             exp?;
             Ok(publisher.errors())
@@ -522,7 +558,8 @@ pub fn fanout(
     let mut last_delivery = 0u64;
     let mut batch = Vec::new();
     let mut readable = Vec::new();
-    let hard_deadline = Instant::now() + Duration::from_secs(30) + Duration::from_secs_f64(count as f64 / rate);
+    let hard_deadline =
+        Instant::now() + Duration::from_secs(30) + Duration::from_secs_f64(count as f64 / rate);
     let mut drain_deadline: Option<Instant> = None;
     loop {
         if done.load(Ordering::SeqCst) {
@@ -542,7 +579,13 @@ pub fn fanout(
         {
             let mut items: Vec<zmq::PollItem> = subs.iter().map(|s| s.poll_item()).collect();
             zmq::poll(&mut items, 20)?;
-            readable.extend(items.iter().enumerate().filter(|(_, i)| i.is_readable()).map(|(k, _)| k));
+            readable.extend(
+                items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, i)| i.is_readable())
+                    .map(|(k, _)| k),
+            );
         }
         for &k in &readable {
             batch.clear();
@@ -582,7 +625,11 @@ pub fn fanout(
     let secs = last_delivery.saturating_sub(start) as f64 / 1e9;
     Ok(FanoutResult {
         delivered,
-        per_sec: if secs > 0.0 { delivered as f64 / secs } else { 0.0 },
+        per_sec: if secs > 0.0 {
+            delivered as f64 / secs
+        } else {
+            0.0
+        },
         lost,
         out_of_order: ooo,
         publish_errors,

@@ -68,7 +68,11 @@ struct Cli {
     #[arg(long, default_value_t = 2)]
     client_threads: usize,
     /// Scenarios to run, comma-separated: post, fanout, storm, history.
-    #[arg(long, value_delimiter = ',', default_value = "post,fanout,storm,history")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "post,fanout,storm,history"
+    )]
     only: Vec<String>,
     /// Do not run `cargo build` for the backend binaries first (use what is there, or
     /// `$ZCHAT_BIN_DIR`).
@@ -80,6 +84,7 @@ struct Cli {
 
 /// Internal: the raw-ZeroMQ processes the bench starts as its own children.
 #[derive(Subcommand, Debug)]
+#[allow(clippy::enum_variant_names)] // named after the subcommands `raw-*`
 enum Helper {
     /// ROUTER/DEALER broker.
     #[command(hide = true)]
@@ -122,7 +127,9 @@ fn config(cli: &Cli) -> Config {
         fanout_posts: cli.fanout_posts.unwrap_or(if q { 200 } else { 3000 }),
         storm_logins: cli.storm_logins.unwrap_or(if q { 10 } else { 50 }),
         storm_posters: cli.storm_posters.max(1),
-        history_messages: cli.history_messages.unwrap_or(if q { 5_000 } else { 100_000 }),
+        history_messages: cli
+            .history_messages
+            .unwrap_or(if q { 5_000 } else { 100_000 }),
         history_page: cli.history_page.clamp(1, zchat_protocol::MAX_HISTORY_LIMIT),
         max_requests: 50_000_000,
     }

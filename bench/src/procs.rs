@@ -75,6 +75,22 @@ pub fn rss_mib(pid: u32) -> Option<(f64, f64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// CPU time (user + system) a process has used so far, in µs, from `/proc/<pid>/stat`
+/// (10 ms resolution: USER_HZ is 100 on Linux).
+pub fn cpu_us(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may contain spaces) start at field 3.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks * 10_000)
+}
+
+/// Total CPU time of several processes, in µs.
+pub fn cpu_us_sum(pids: &[u32]) -> u64 {
+    pids.iter().filter_map(|&p| cpu_us(p)).sum()
+}
+
 /// Where the zchat binaries are: `$ZCHAT_BIN_DIR`, else next to this executable (the same
 /// cargo profile directory).
 pub fn zchat_bin_dir() -> Result<PathBuf> {
@@ -103,7 +119,15 @@ pub fn build_backend(bin_dir: &Path) -> Result<()> {
     eprintln!("building zchat-backend binaries (profile {profile})…");
     let status = Command::new(cargo)
         .current_dir(workspace)
-        .args(["build", "--quiet", "--profile", profile, "-p", "zchat-backend", "--bins"])
+        .args([
+            "build",
+            "--quiet",
+            "--profile",
+            profile,
+            "-p",
+            "zchat-backend",
+            "--bins",
+        ])
         .status()
         .context("cannot run cargo to build the backend")?;
     if !status.success() {
@@ -139,7 +163,12 @@ impl ZchatCluster {
         let [p_front, p_back, p_xpub, p_xsub] =
             [free_port()?, free_port()?, free_port()?, free_port()?];
         let mut broker = Command::new(bin_dir.join("zchat-broker"));
-        broker.args(["--frontend", &endpoint(p_front), "--backend", &endpoint(p_back)]);
+        broker.args([
+            "--frontend",
+            &endpoint(p_front),
+            "--backend",
+            &endpoint(p_back),
+        ]);
         let mut proxy = Command::new(bin_dir.join("zchat-proxy"));
         proxy.args(["--xpub", &endpoint(p_xpub), "--xsub", &endpoint(p_xsub)]);
         let mut server = Command::new(bin_dir.join("zchat-server"));
@@ -168,6 +197,11 @@ impl ZchatCluster {
     /// The server's process id (for its RSS).
     pub fn server_pid(&self) -> u32 {
         self.server.pid()
+    }
+
+    /// Broker, proxy and server process ids (for their CPU time).
+    pub fn pids(&self) -> [u32; 3] {
+        [self._broker.pid(), self._proxy.pid(), self.server.pid()]
     }
 
     fn wait_ready(&mut self) -> Result<()> {
@@ -212,6 +246,11 @@ pub struct RawCluster {
 }
 
 impl RawCluster {
+    /// Broker, echo and proxy process ids (for their CPU time).
+    pub fn pids(&self) -> [u32; 3] {
+        [self._broker.pid(), self._echo.pid(), self._proxy.pid()]
+    }
+
     /// Starts the three raw processes.
     pub fn start() -> Result<RawCluster> {
         let exe = std::env::current_exe()?;
@@ -249,10 +288,14 @@ impl RawCluster {
 
 /// Where ngircd is, if installed.
 pub fn ngircd_path() -> Option<PathBuf> {
-    ["/usr/sbin/ngircd", "/usr/bin/ngircd", "/usr/local/sbin/ngircd"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
+    [
+        "/usr/sbin/ngircd",
+        "/usr/bin/ngircd",
+        "/usr/local/sbin/ngircd",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
 }
 
 /// Our own ngircd: foreground (`-n`), own config in a temp dir, 127.0.0.1 only, free port,

@@ -8,11 +8,12 @@ use anyhow::{Context, Result};
 /// ROUTER (clients) ↔ DEALER (echo workers): the shape of zchat's broker.
 pub fn broker(frontend: &str, backend: &str) -> Result<()> {
     let ctx = zmq::Context::new();
-    let mut f = ctx.socket(zmq::ROUTER)?;
-    f.bind(frontend).with_context(|| format!("bind {frontend}"))?;
-    let mut b = ctx.socket(zmq::DEALER)?;
+    let f = ctx.socket(zmq::ROUTER)?;
+    f.bind(frontend)
+        .with_context(|| format!("bind {frontend}"))?;
+    let b = ctx.socket(zmq::DEALER)?;
     b.bind(backend).with_context(|| format!("bind {backend}"))?;
-    zmq::proxy(&mut f, &mut b)?;
+    zmq::proxy(&f, &b)?;
     Ok(())
 }
 
@@ -30,10 +31,10 @@ pub fn echo(backend: &str) -> Result<()> {
 /// XSUB (publishers) ↔ XPUB (subscribers): the shape of zchat's proxy.
 pub fn proxy(xsub: &str, xpub: &str) -> Result<()> {
     let ctx = zmq::Context::new();
-    let mut sub = ctx.socket(zmq::XSUB)?;
+    let sub = ctx.socket(zmq::XSUB)?;
     sub.bind(xsub).with_context(|| format!("bind {xsub}"))?;
-    let mut publ = ctx.socket(zmq::XPUB)?;
+    let publ = ctx.socket(zmq::XPUB)?;
     publ.bind(xpub).with_context(|| format!("bind {xpub}"))?;
-    zmq::proxy(&mut sub, &mut publ)?;
+    zmq::proxy(&sub, &publ)?;
     Ok(())
 }

@@ -86,7 +86,9 @@ pub fn start(cfg: &Config, bin_dir: &std::path::Path) -> Result<Systems> {
         .chain([cfg.storm_posters, 1])
         .max()
         .unwrap_or(1);
-    progress(&format!("registering and logging in {users} users (argon2id: slow on purpose)"));
+    progress(&format!(
+        "registering and logging in {users} users (argon2id: slow on purpose)"
+    ));
     let t = Instant::now();
     let ctx = zmq::Context::new();
     let tokens = zchat::users(&ctx, &zchat.frontend, "post", users)?;
@@ -132,6 +134,7 @@ pub fn post_throughput(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
         let (mut z_rate, mut z_p50, mut z_p99) = (samples(), samples(), samples());
         let (mut r_rate, mut r_p50, mut r_p99) = (samples(), samples(), samples());
         let mut z_err = samples();
+        let (mut z_cpu, mut r_cpu) = (samples(), samples());
         for rep in 0..cfg.repeats {
             progress(&format!("post throughput: {n} clients, repeat {}", rep + 1));
             let kind = ReqKind::Zchat {
@@ -139,6 +142,7 @@ pub fn post_throughput(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
                 channel: CHANNEL.into(),
                 text_len: cfg.text_len,
             };
+            let cpu0 = procs::cpu_us_sum(&sys.zchat.pids());
             let (z, secs) = load::timed_closed_loop(
                 &sys.zchat.frontend,
                 &kind,
@@ -152,9 +156,12 @@ pub fn post_throughput(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
             z_p50.push(quantile_ms(&z.hist, 0.5));
             z_p99.push(quantile_ms(&z.hist, 0.99));
             z_err.push(z.errors as f64);
+            let cpu = procs::cpu_us_sum(&sys.zchat.pids()) - cpu0;
+            z_cpu.push(cpu as f64 / z.total.max(1) as f64);
             let kind = ReqKind::Raw {
                 payload: echo_payload.clone(),
             };
+            let cpu0 = procs::cpu_us_sum(&sys.raw.pids());
             let (r, secs) = load::timed_closed_loop(
                 &sys.raw.frontend,
                 &kind,
@@ -167,12 +174,45 @@ pub fn post_throughput(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
             r_rate.push(r.ok as f64 / secs);
             r_p50.push(quantile_ms(&r.hist, 0.5));
             r_p99.push(quantile_ms(&r.hist, 0.99));
+            let cpu = procs::cpu_us_sum(&sys.raw.pids()) - cpu0;
+            r_cpu.push(cpu as f64 / r.total.max(1) as f64);
         }
         let sc = format!("post, {n} clients");
-        rows.push(row(&sc, "acked posts/s (raw: echo req/s)", Cell::Samples(z_rate), Cell::Samples(r_rate), Cell::None));
-        rows.push(row(&sc, "round trip p50 ms", Cell::Samples(z_p50), Cell::Samples(r_p50), Cell::None));
-        rows.push(row(&sc, "round trip p99 ms", Cell::Samples(z_p99), Cell::Samples(r_p99), Cell::None));
-        rows.push(row(&sc, "error replies", Cell::Samples(z_err), Cell::None, Cell::None));
+        rows.push(row(
+            &sc,
+            "acked posts/s (raw: echo req/s)",
+            Cell::Samples(z_rate),
+            Cell::Samples(r_rate),
+            Cell::None,
+        ));
+        rows.push(row(
+            &sc,
+            "round trip p50 ms",
+            Cell::Samples(z_p50),
+            Cell::Samples(r_p50),
+            Cell::None,
+        ));
+        rows.push(row(
+            &sc,
+            "round trip p99 ms",
+            Cell::Samples(z_p99),
+            Cell::Samples(r_p99),
+            Cell::None,
+        ));
+        rows.push(row(
+            &sc,
+            "backend CPU µs per post (raw: per echo)",
+            Cell::Samples(z_cpu),
+            Cell::Samples(r_cpu),
+            Cell::None,
+        ));
+        rows.push(row(
+            &sc,
+            "error replies",
+            Cell::Samples(z_err),
+            Cell::None,
+            Cell::None,
+        ));
     }
     Ok(rows)
 }
@@ -251,11 +291,18 @@ pub fn fanout(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
                 errors: 0,
                 pending: 0,
             };
-            let res = load::fanout(p, subs, cfg.fanout_posts, cfg.fanout_rate).context("zchat fan-out")?;
+            let res = load::fanout(p, subs, cfg.fanout_posts, cfg.fanout_rate)
+                .context("zchat fan-out")?;
             if res.publish_errors > 0 {
-                progress(&format!("  zchat: {} error replies to posts", res.publish_errors));
+                progress(&format!(
+                    "  zchat: {} error replies to posts",
+                    res.publish_errors
+                ));
             }
-            progress(&format!("  zchat: {} deliveries, {} lost", res.delivered, res.lost));
+            progress(&format!(
+                "  zchat: {} deliveries, {} lost",
+                res.delivered, res.lost
+            ));
             z.push(&res);
             // raw
             let mut subs = Vec::with_capacity(n);
@@ -276,7 +323,9 @@ pub fn fanout(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
                 topic: topic.clone().into_bytes(),
                 len: raw_len,
             };
-            r.push(&load::fanout(p, subs, cfg.fanout_posts, cfg.fanout_rate).context("raw fan-out")?);
+            r.push(
+                &load::fanout(p, subs, cfg.fanout_posts, cfg.fanout_rate).context("raw fan-out")?,
+            );
             // ngircd
             if let (Ok(irc), None) = (&sys.irc, &irc_skip) {
                 irc_run += 1;
@@ -284,7 +333,11 @@ pub fn fanout(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
                     let chan = format!("#bench{irc_run}");
                     let mut subs = Vec::with_capacity(n);
                     for k in 0..n {
-                        subs.push(Subscriber::Irc(IrcConn::join(&irc.addr, &format!("r{irc_run}x{k}"), &chan)?));
+                        subs.push(Subscriber::Irc(IrcConn::join(
+                            &irc.addr,
+                            &format!("r{irc_run}x{k}"),
+                            &chan,
+                        )?));
                     }
                     let p = Publisher::Irc {
                         conn: IrcConn::join(&irc.addr, &format!("s{irc_run}"), &chan)?,
@@ -307,11 +360,41 @@ pub fn fanout(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
             None => Cell::Samples(s),
         };
         let sc = format!("fan-out, {n} subs @{}/s", cfg.fanout_rate);
-        rows.push(row(&sc, "delivered msgs/s", Cell::Samples(z.rate), Cell::Samples(r.rate), irc_cell(i.rate)));
-        rows.push(row(&sc, "post→delivery p50 ms", Cell::Samples(z.p50), Cell::Samples(r.p50), irc_cell(i.p50)));
-        rows.push(row(&sc, "post→delivery p99 ms", Cell::Samples(z.p99), Cell::Samples(r.p99), irc_cell(i.p99)));
-        rows.push(row(&sc, "lost deliveries", Cell::Samples(z.lost), Cell::Samples(r.lost), irc_cell(i.lost)));
-        rows.push(row(&sc, "out-of-order deliveries", Cell::Samples(z.ooo), Cell::Samples(r.ooo), irc_cell(i.ooo)));
+        rows.push(row(
+            &sc,
+            "delivered msgs/s",
+            Cell::Samples(z.rate),
+            Cell::Samples(r.rate),
+            irc_cell(i.rate),
+        ));
+        rows.push(row(
+            &sc,
+            "post→delivery p50 ms",
+            Cell::Samples(z.p50),
+            Cell::Samples(r.p50),
+            irc_cell(i.p50),
+        ));
+        rows.push(row(
+            &sc,
+            "post→delivery p99 ms",
+            Cell::Samples(z.p99),
+            Cell::Samples(r.p99),
+            irc_cell(i.p99),
+        ));
+        rows.push(row(
+            &sc,
+            "lost deliveries",
+            Cell::Samples(z.lost),
+            Cell::Samples(r.lost),
+            irc_cell(i.lost),
+        ));
+        rows.push(row(
+            &sc,
+            "out-of-order deliveries",
+            Cell::Samples(z.ooo),
+            Cell::Samples(r.ooo),
+            irc_cell(i.ooo),
+        ));
     }
     Ok(rows)
 }
@@ -342,7 +425,15 @@ pub fn login_storm(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
         let frontend = sys.zchat.frontend.clone();
         let (posted, storm_dur, login_lat) = std::thread::scope(|s| -> Result<_> {
             let h = s.spawn(|| {
-                load::closed_loop(&frontend, &kind, posters, cfg.client_threads, &ctl, deadline, cfg.max_requests)
+                load::closed_loop(
+                    &frontend,
+                    &kind,
+                    posters,
+                    cfg.client_threads,
+                    &ctl,
+                    deadline,
+                    cfg.max_requests,
+                )
             });
             std::thread::sleep(cfg.warmup);
             let mut clients = Vec::with_capacity(names.len());
@@ -381,7 +472,9 @@ pub fn login_storm(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
             let dur = t0.elapsed();
             ctl.record.store(false, Ordering::Relaxed);
             ctl.stop.store(true, Ordering::Relaxed);
-            let posted = h.join().map_err(|_| anyhow::anyhow!("posters panicked"))??;
+            let posted = h
+                .join()
+                .map_err(|_| anyhow::anyhow!("posters panicked"))??;
             result?;
             Ok((posted, dur, lat))
         })?;
@@ -395,7 +488,10 @@ pub fn login_storm(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
             storm_dur.max(Duration::from_millis(200)),
             cfg.max_requests,
         )?;
-        let (pi, ps) = (quantile_ms(&quiet.hist, 0.99), quantile_ms(&posted.hist, 0.99));
+        let (pi, ps) = (
+            quantile_ms(&quiet.hist, 0.99),
+            quantile_ms(&posted.hist, 0.99),
+        );
         idle.push(pi);
         storm.push(ps);
         ratio.push(if pi > 0.0 { ps / pi } else { 0.0 });
@@ -403,14 +499,53 @@ pub fn login_storm(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
         login_p99.push(quantile_ms(&login_lat, 0.99));
         storm_secs.push(storm_dur.as_secs_f64());
     }
-    let sc = format!("login storm, {posters} posters + {} logins", cfg.storm_logins);
+    let sc = format!(
+        "login storm, {posters} posters + {} logins",
+        cfg.storm_logins
+    );
     Ok(vec![
-        row(&sc, "posters' p99 ms, idle", Cell::Samples(idle), Cell::None, Cell::None),
-        row(&sc, "posters' p99 ms, during storm", Cell::Samples(storm), Cell::None, Cell::None),
-        row(&sc, "storm p99 / idle p99", Cell::Samples(ratio), Cell::None, Cell::None),
-        row(&sc, "storm duration s", Cell::Samples(storm_secs), Cell::None, Cell::None),
-        row(&sc, "logins/s", Cell::Samples(login_rate), Cell::None, Cell::None),
-        row(&sc, "login latency p99 ms", Cell::Samples(login_p99), Cell::None, Cell::None),
+        row(
+            &sc,
+            "posters' p99 ms, idle",
+            Cell::Samples(idle),
+            Cell::None,
+            Cell::None,
+        ),
+        row(
+            &sc,
+            "posters' p99 ms, during storm",
+            Cell::Samples(storm),
+            Cell::None,
+            Cell::None,
+        ),
+        row(
+            &sc,
+            "storm p99 / idle p99",
+            Cell::Samples(ratio),
+            Cell::None,
+            Cell::None,
+        ),
+        row(
+            &sc,
+            "storm duration s",
+            Cell::Samples(storm_secs),
+            Cell::None,
+            Cell::None,
+        ),
+        row(
+            &sc,
+            "logins/s",
+            Cell::Samples(login_rate),
+            Cell::None,
+            Cell::None,
+        ),
+        row(
+            &sc,
+            "login latency p99 ms",
+            Cell::Samples(login_p99),
+            Cell::None,
+            Cell::None,
+        ),
     ])
 }
 
@@ -440,7 +575,10 @@ pub fn history(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
         m,
     )?;
     let seed_rate = seeded.ok as f64 / t.elapsed().as_secs_f64();
-    progress(&format!("  stored {} messages at {seed_rate:.0}/s", seeded.ok));
+    progress(&format!(
+        "  stored {} messages at {seed_rate:.0}/s",
+        seeded.ok
+    ));
     let pid = sys.zchat.server_pid();
     let rss_before = procs::rss_mib(pid).map(|r| r.0);
     let (mut rate, mut rss, mut hwm, mut pages_p99) = (samples(), samples(), samples(), samples());
@@ -494,14 +632,50 @@ pub fn history(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
     }
     let sc = format!("history, {m} msgs, pages of {}", cfg.history_page);
     let mut rows = vec![
-        row(&sc, "paged msgs/s", Cell::Samples(rate), Cell::None, Cell::None),
-        row(&sc, "page round trip p99 ms", Cell::Samples(pages_p99), Cell::None, Cell::None),
-        row(&sc, "seeding posts/s (8 clients)", Cell::Samples(Samples(vec![seed_rate])), Cell::None, Cell::None),
+        row(
+            &sc,
+            "paged msgs/s",
+            Cell::Samples(rate),
+            Cell::None,
+            Cell::None,
+        ),
+        row(
+            &sc,
+            "page round trip p99 ms",
+            Cell::Samples(pages_p99),
+            Cell::None,
+            Cell::None,
+        ),
+        row(
+            &sc,
+            "seeding posts/s (8 clients)",
+            Cell::Samples(Samples(vec![seed_rate])),
+            Cell::None,
+            Cell::None,
+        ),
     ];
     if let Some(r) = rss_before {
-        rows.push(row(&sc, "server RSS MiB before paging", Cell::Samples(Samples(vec![r])), Cell::None, Cell::None));
+        rows.push(row(
+            &sc,
+            "server RSS MiB before paging",
+            Cell::Samples(Samples(vec![r])),
+            Cell::None,
+            Cell::None,
+        ));
     }
-    rows.push(row(&sc, "server RSS MiB after paging", Cell::Samples(rss), Cell::None, Cell::None));
-    rows.push(row(&sc, "server peak RSS MiB", Cell::Samples(hwm), Cell::None, Cell::None));
+    rows.push(row(
+        &sc,
+        "server RSS MiB after paging",
+        Cell::Samples(rss),
+        Cell::None,
+        Cell::None,
+    ));
+    rows.push(row(
+        &sc,
+        "server peak RSS MiB",
+        Cell::Samples(hwm),
+        Cell::None,
+        Cell::None,
+    ));
     Ok(rows)
 }

@@ -62,8 +62,6 @@ pub fn fmt_num(x: f64) -> String {
     let a = x.abs();
     if a == 0.0 {
         "0".into()
-    } else if a >= 1000.0 {
-        format!("{x:.0}")
     } else if a >= 100.0 {
         format!("{x:.0}")
     } else if a >= 10.0 {

@@ -146,7 +146,12 @@ pub fn login_all(c: &mut Client, names: &[String], timeout: Duration) -> Result<
 }
 
 /// Makes sure `channel` exists and every token's user has joined it.
-pub fn join_all(ctx: &zmq::Context, frontend: &str, channel: &str, tokens: &[String]) -> Result<()> {
+pub fn join_all(
+    ctx: &zmq::Context,
+    frontend: &str,
+    channel: &str,
+    tokens: &[String],
+) -> Result<()> {
     let mut c = Client::connect(ctx, frontend)?;
     let Some(first) = tokens.first() else {
         return Ok(());
@@ -197,8 +202,22 @@ pub fn text_of_len(tag: &str, len: usize) -> String {
     s
 }
 
+/// A nonce never used before by this process: `send` is idempotent per (user, nonce), so a
+/// reused nonce would be answered from the store without storing or publishing anything.
+pub fn fresh_nonce() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 /// The encoded `send` request a poster sends (also the raw echo's payload, for parity).
-pub fn send_frame(id: u64, token: &str, channel: &str, text: String, nonce: u64) -> Result<Vec<u8>> {
+pub fn send_frame(
+    id: u64,
+    token: &str,
+    channel: &str,
+    text: String,
+    nonce: u64,
+) -> Result<Vec<u8>> {
     Ok(encode(&RequestEnvelope::new(
         id,
         Some(token.to_string()),
