@@ -1,20 +1,20 @@
 //! `zchat`: the terminal client. See `zchat --help`.
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use zchat_client::cli::{self, Cli};
+use zchat_client::cli::{self, Cli, Command};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Cli::parse();
-    init_logging();
     let env = args.env();
+    let full_screen = matches!(args.command, None | Some(Command::Demo { .. }));
+    init_logging(full_screen.then_some(env.home.as_path()));
     let result = match args.command {
         Some(command) => cli::run(env, command).await,
-        None => Err(anyhow::anyhow!(
-            "the full-screen chat is not built yet; see `zchat --help`"
-        )),
+        None => env.run_tui().await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -25,12 +25,29 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr, and only when `RUST_LOG` asks (the default is quiet).
-fn init_logging() {
-    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG") {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .try_init();
+/// Logs only when `RUST_LOG` asks. Subcommands log to stderr; the full-screen chat logs to
+/// `zchat.log` in the zchat home, since stderr is the screen.
+fn init_logging(log_dir: Option<&Path>) {
+    let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG") else {
+        return;
+    };
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match log_dir {
+        None => {
+            let _ = builder.with_writer(std::io::stderr).try_init();
+        }
+        Some(dir) => {
+            let _ = std::fs::create_dir_all(dir);
+            if let Ok(file) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join("zchat.log"))
+            {
+                let _ = builder
+                    .with_ansi(false)
+                    .with_writer(std::sync::Mutex::new(file))
+                    .try_init();
+            }
+        }
     }
 }

@@ -45,6 +45,9 @@ pub struct Cli {
     /// How long to wait for each reply before retrying, in milliseconds (3 attempts).
     #[arg(long, env = "ZCHAT_TIMEOUT_MS", global = true, default_value_t = 3000)]
     pub timeout_ms: u64,
+    /// Don't ring the terminal bell when someone mentions you (full-screen chat and demo).
+    #[arg(long, env = "ZCHAT_NO_BELL", global = true)]
+    pub no_bell: bool,
     /// The subcommand; none opens the full-screen chat.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -128,6 +131,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A self-contained live demo: a local backend in a temp dir, demo users, channels and
+    /// history, bots chatting, and the full-screen chat signed in as the demo user.
+    Demo {
+        /// Keep the demo's database here (reused across runs) instead of a temp dir.
+        #[arg(long, env = "ZCHAT_DEMO_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// How many bots chat (0 for none).
+        #[arg(long, env = "ZCHAT_DEMO_BOTS", default_value_t = 3)]
+        bots: usize,
+        /// Average seconds between two messages of one bot.
+        #[arg(long, env = "ZCHAT_DEMO_PACE", default_value_t = 8.0)]
+        pace: f64,
+    },
     /// Print live messages as they arrive until interrupted: every joined channel and your
     /// DMs, or only the given '#channel' / '@user' targets.
     Tail {
@@ -149,6 +165,8 @@ pub struct Env {
     pub home: PathBuf,
     /// Reply timeout.
     pub timeout: Duration,
+    /// Ring the bell on mentions.
+    pub bell: bool,
 }
 
 impl Cli {
@@ -169,11 +187,23 @@ impl Cli {
                 .unwrap_or_else(|| DEFAULT_PROXY.into()),
             home,
             timeout: Duration::from_millis(self.timeout_ms.max(100)),
+            bell: !self.no_bell,
         }
     }
 }
 
 impl Env {
+    /// Opens the full-screen chat.
+    pub async fn run_tui(self) -> Result<()> {
+        crate::tui::run(crate::tui::TuiOptions {
+            broker: self.broker,
+            proxy: self.proxy,
+            home: self.home,
+            bell: self.bell,
+        })
+        .await
+    }
+
     /// A client for these endpoints.
     pub fn client(&self) -> Result<Client> {
         let mut cfg = ClientConfig::new(&self.broker, &self.proxy);
@@ -392,6 +422,19 @@ pub async fn run(env: Env, command: Command) -> Result<()> {
             }
         }
         Command::Tail { targets, json } => tail(env, targets, json).await?,
+        Command::Demo {
+            data_dir,
+            bots,
+            pace,
+        } => {
+            crate::demo::run(crate::demo::DemoOptions {
+                data_dir,
+                bots,
+                pace_secs: pace.max(0.5),
+                bell: env.bell,
+            })
+            .await?
+        }
     }
     Ok(())
 }
