@@ -1,0 +1,328 @@
+//! End-to-end: the real `zchat` binary in tmux against the real backend binaries.
+//!
+//! Two users sign in through the form; alice posts in two channels and sends bob a DM; bob's
+//! screen shows the message, the unread counts and the DM. Then the server is killed:
+//! both screens say "reconnecting", alice types a message meanwhile, the server comes
+//! back, and bob's feed resumes with that message exactly once.
+//!
+//! Needs `tmux` (CI installs it); without it the test says so and passes.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use zchat_backend::testkit::Cluster;
+use zchat_protocol::Request;
+
+const PASSWORD: &str = "correct horse battery";
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new() -> Option<Tmux> {
+        let ok = Command::new("tmux")
+            .arg("-V")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        ok.then(|| Tmux {
+            socket: format!("zchat-e2e-{}", std::process::id()),
+        })
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("-f")
+            .arg("/dev/null")
+            .args(args)
+            .output()
+            .expect("running tmux");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Starts `zchat` for one user in its own tmux session, 100×30.
+    fn start(&self, name: &str, home: &Path, cluster: &Cluster) {
+        std::fs::create_dir_all(home).unwrap();
+        let cmd = format!(
+            "env TERM=xterm-256color ZCHAT_HOME='{}' '{}' --broker '{}' --proxy '{}' 2>'{}'",
+            home.display(),
+            env!("CARGO_BIN_EXE_zchat"),
+            cluster.broker_endpoint(),
+            cluster.proxy_endpoint(),
+            home.join("stderr.log").display(),
+        );
+        self.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            "100",
+            "-y",
+            "30",
+            &cmd,
+        ]);
+    }
+
+    fn screen(&self, name: &str) -> String {
+        self.run(&["capture-pane", "-p", "-t", name])
+    }
+
+    fn type_text(&self, name: &str, text: &str) {
+        self.run(&["send-keys", "-t", name, "-l", text]);
+    }
+
+    fn key(&self, name: &str, key: &str) {
+        self.run(&["send-keys", "-t", name, key]);
+    }
+
+    /// Polls the screen until `pred` holds; panics with the last screen after `timeout`.
+    fn wait(
+        &self,
+        name: &str,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let s = self.screen(name);
+            if pred(&s) {
+                return s;
+            }
+            if Instant::now() > deadline {
+                panic!("{name}: timed out waiting for {what}; screen:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    fn wait_text(&self, name: &str, needle: &str, timeout: Duration) -> String {
+        self.wait(name, needle, timeout, |s| s.contains(needle))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+    }
+}
+
+/// The sidebar line of a conversation.
+fn sidebar_line<'a>(screen: &'a str, label: &str) -> Option<&'a str> {
+    screen
+        .lines()
+        .map(|l| l.split('│').next().unwrap_or(""))
+        .find(|l| l.trim_start_matches(['›', ' ']).starts_with(label))
+}
+
+fn sign_in(tmux: &Tmux, name: &str) {
+    tmux.wait_text(name, "Sign in", Duration::from_secs(30));
+    tmux.type_text(name, name);
+    tmux.key(name, "Tab");
+    tmux.type_text(name, PASSWORD);
+    tmux.key(name, "Enter");
+    tmux.wait_text(name, "● online", Duration::from_secs(30));
+}
+
+#[test]
+fn two_users_chat_live_across_a_server_restart() {
+    let Some(tmux) = Tmux::new() else {
+        eprintln!("SKIPPED tui_e2e: tmux is not installed (CI installs it)");
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut cluster = Cluster::start().unwrap();
+    let (broker, proxy) = (cluster.broker_endpoint(), cluster.proxy_endpoint());
+
+    // Accounts and channels, set up through the client library.
+    rt.block_on(async {
+        let (alice, _) = zchat_client::demo::connect_as("alice", PASSWORD, &broker, &proxy)
+            .await
+            .unwrap();
+        let (bob, _) = zchat_client::demo::connect_as("bob", PASSWORD, &broker, &proxy)
+            .await
+            .unwrap();
+        for ch in ["general", "random"] {
+            alice
+                .call(Request::CreateChannel {
+                    channel: ch.into(),
+                    description: format!("the {ch} channel"),
+                })
+                .await
+                .unwrap();
+            bob.call(Request::JoinChannel { channel: ch.into() })
+                .await
+                .unwrap();
+        }
+    });
+
+    let homes = tempfile::tempdir().unwrap();
+    let (alice_home, bob_home) = (homes.path().join("alice"), homes.path().join("bob"));
+    tmux.start("alice", &alice_home, &cluster);
+    tmux.start("bob", &bob_home, &cluster);
+    sign_in(&tmux, "alice");
+    sign_in(&tmux, "bob");
+    let long = Duration::from_secs(30);
+    tmux.wait_text("bob", "#general — the general channel", long);
+    tmux.wait_text("alice", "#general — the general channel", long);
+
+    // alice: a channel message (bob is looking at #general), one in #random, and a DM.
+    tmux.type_text("alice", "hello from alice ☕ 你好");
+    tmux.key("alice", "Enter");
+    tmux.type_text("alice", "/join #random");
+    tmux.key("alice", "Enter");
+    tmux.wait_text("alice", "#random — the random channel", long);
+    tmux.type_text("alice", "news in random");
+    tmux.key("alice", "Enter");
+    tmux.type_text("alice", "/dm @bob psst, a secret");
+    tmux.key("alice", "Enter");
+    tmux.wait_text("alice", "psst, a secret", long);
+
+    let screen = tmux.wait(
+        "bob",
+        "the message, the unread counts and the DM",
+        long,
+        |s| {
+            s.contains("hello from alice ☕ 你好")
+                && sidebar_line(s, "#random").is_some_and(|l| l.trim_end().ends_with('1'))
+                && sidebar_line(s, "@alice").is_some_and(|l| l.trim_end().ends_with('1'))
+        },
+    );
+    println!("bob's screen:\n{screen}");
+
+    // Opening the DM shows it and clears its count.
+    tmux.key("bob", "C-n"); // #random
+    tmux.wait_text("bob", "news in random", long);
+    tmux.key("bob", "C-n"); // @alice
+    tmux.wait("bob", "the DM opened and read", long, |s| {
+        s.contains("psst, a secret")
+            && sidebar_line(s, "@alice").is_some_and(|l| !l.trim_end().ends_with('1'))
+    });
+    tmux.key("bob", "C-p");
+    tmux.key("bob", "C-p"); // back to #general
+    tmux.wait_text("bob", "#general — the general channel", long);
+
+    // The server goes away: both clients notice; alice types anyway.
+    cluster.kill_server();
+    tmux.wait_text("bob", "reconnecting", Duration::from_secs(60));
+    tmux.wait_text("alice", "reconnecting", Duration::from_secs(60));
+    tmux.type_text("alice", "/join #general");
+    tmux.key("alice", "Enter");
+    tmux.type_text("alice", "typed while the server was down");
+    tmux.key("alice", "Enter");
+    tmux.wait_text("alice", "typed while the server was down", long);
+
+    // It comes back: the feed resumes, the message arrives once.
+    cluster.start_server().unwrap();
+    cluster.wait_ready(Duration::from_secs(30)).unwrap();
+    let screen = tmux.wait("bob", "the feed to resume", Duration::from_secs(60), |s| {
+        s.contains("● online") && s.contains("typed while the server was down")
+    });
+    assert_eq!(
+        screen.matches("typed while the server was down").count(),
+        1,
+        "no duplicates:\n{screen}"
+    );
+    tmux.wait("alice", "the unsent mark to clear", long, |s| {
+        !s.contains("unsent")
+    });
+    tmux.type_text("alice", "and live again 🎉");
+    tmux.key("alice", "Enter");
+    tmux.wait_text("bob", "and live again 🎉", long);
+
+    // Quitting restores the terminal (the pane's shell command ends).
+    tmux.key("bob", "C-q");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let sessions = Command::new("tmux")
+            .args(["-L", &tmux.socket, "list-sessions", "-F", "#{session_name}"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        if !sessions.lines().any(|l| l == "bob") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "bob's zchat did not exit on Ctrl+Q"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let stderr = std::fs::read_to_string(bob_home.join("stderr.log")).unwrap_or_default();
+    assert!(!stderr.contains("panicked"), "bob's stderr: {stderr}");
+}
+
+/// Regenerates `assets/screenshot.txt`: the demo data on a real backend, the real binary in
+/// a 100×30 tmux pane, signed in with a saved session. Run with
+/// `cargo test -p zchat --test tui_e2e -- --ignored screenshot`.
+#[test]
+#[ignore = "writes assets/screenshot.txt; run by hand"]
+fn screenshot() {
+    let Some(tmux) = Tmux::new() else {
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let cluster = Cluster::start().unwrap();
+    let (broker, proxy) = (cluster.broker_endpoint(), cluster.proxy_endpoint());
+    let data = zchat_client::demo::DemoData::load().unwrap();
+    let session = rt
+        .block_on(zchat_client::demo::seed(&data, &broker, &proxy))
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    session.save(home.path()).unwrap();
+    tmux.start("demo", home.path(), &cluster);
+    tmux.wait_text("demo", "● online", Duration::from_secs(30));
+    // A live message from a bot, a mention in another channel, and a half-typed reply.
+    rt.block_on(async {
+        let (mei, _) = zchat_client::demo::connect_as("mei", &data.password, &broker, &proxy)
+            .await
+            .unwrap();
+        let (bruno, _) = zchat_client::demo::connect_as("bruno", &data.password, &broker, &proxy)
+            .await
+            .unwrap();
+        let send = |c: &zchat_client::client::Client, to: &str, text: &str| {
+            let c = c.clone();
+            let req = Request::Send {
+                target: zchat_protocol::Target::parse(to).unwrap(),
+                text: text.into(),
+                nonce: None,
+            };
+            async move { c.call(req).await.unwrap() }
+        };
+        send(
+            &mei,
+            "#general",
+            "The benchmark says 42k msgs/s on my laptop 🔥",
+        )
+        .await;
+        send(
+            &bruno,
+            "#rust",
+            "@you can you double-check the migration? 🧐",
+        )
+        .await;
+        send(&mei, "#random", "Tea break 🍵").await;
+    });
+    tmux.wait_text("demo", "42k msgs/s", Duration::from_secs(30));
+    tmux.type_text("demo", "Looks great — merci à tous! 🙌");
+    std::thread::sleep(Duration::from_millis(500));
+    let screen = tmux.screen("demo");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/screenshot.txt");
+    std::fs::write(&path, &screen).unwrap();
+    println!("{screen}");
+}
