@@ -43,13 +43,20 @@ impl Picker {
         }
     }
 
-    /// The items the filter lets through.
+    /// The items the filter lets through: names matching the filter (as a subsequence)
+    /// first, then items whose description contains it.
     pub fn visible(&self) -> Vec<&PickItem> {
         let f = self.filter.to_lowercase();
-        self.items
+        let by_name = self
+            .items
             .iter()
-            .filter(|i| fuzzy(&i.label.to_lowercase(), &f) || i.detail.to_lowercase().contains(&f))
-            .collect()
+            .filter(|i| fuzzy(&i.label.to_lowercase(), &f));
+        let by_detail = self.items.iter().filter(|i| {
+            !fuzzy(&i.label.to_lowercase(), &f)
+                && f.len() >= 2
+                && i.detail.to_lowercase().contains(&f)
+        });
+        by_name.chain(by_detail).collect()
     }
 
     /// The highlighted item.

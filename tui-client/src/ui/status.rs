@@ -46,6 +46,16 @@ impl Widget for StatusBar<'_> {
                 theme::BAR.fg(Color::LightRed),
             ));
         }
+        // Without a sidebar (narrow terminals) the unread total has to show somewhere.
+        if area.width < 50 {
+            let unread = app.total_unread();
+            if unread > 0 {
+                spans.push(Span::styled(
+                    format!(" · {unread} unread"),
+                    theme::BAR.fg(Color::Yellow),
+                ));
+            }
+        }
         let help = " ? help ";
         let used: usize = spans.iter().map(|s| s.content.width()).sum();
         let room = (area.width as usize).saturating_sub(used + help.width() + 3);
