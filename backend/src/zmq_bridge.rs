@@ -85,13 +85,18 @@ pub fn start(
     net::connect(&dealer, &config.broker).context("server to broker")?;
     let publisher = net::socket(ctx, zmq::PUB, Exposure::Internal)?;
     net::connect(&publisher, &config.proxy).context("server to proxy")?;
+    let monitors = [
+        net::monitor(ctx, &dealer, "server-dealer")?,
+        net::monitor(ctx, &publisher, "server-pub")?,
+    ];
     let (wake_rx, wake_tx) = UnixStream::pair().context("socketpair")?;
     wake_rx.set_nonblocking(true)?;
     wake_tx.set_nonblocking(true)?;
     let (tx, rx) = std_mpsc::channel();
+    let links = Links::new(config, monitors);
     let thread = std::thread::Builder::new()
         .name("zmq-bridge".into())
-        .spawn(move || run(dealer, publisher, wake_rx, rx, inbound, shutdown))
+        .spawn(move || run(dealer, publisher, links, wake_rx, rx, inbound, shutdown))
         .context("spawn socket thread")?;
     Ok((
         OutboundSender {
@@ -102,9 +107,63 @@ pub fn start(
     ))
 }
 
+/// Watches the two outgoing connections and says so in the logs: connected, lost, or still
+/// not connected (every 10 s), so an unreachable broker or proxy is obvious.
+struct Links {
+    monitors: [zmq::Socket; 2],
+    names: [String; 2],
+    up: [bool; 2],
+    last_warning: std::time::Instant,
+}
+
+impl Links {
+    fn new(config: &BridgeConfig, monitors: [zmq::Socket; 2]) -> Links {
+        Links {
+            monitors,
+            names: [
+                format!("broker at {}", config.broker),
+                format!("proxy at {}", config.proxy),
+            ],
+            up: [false; 2],
+            last_warning: std::time::Instant::now(),
+        }
+    }
+
+    fn on_event(&mut self, i: usize) {
+        while let Ok(frames) = self.monitors[i].recv_multipart(zmq::DONTWAIT) {
+            match net::monitor_event(&frames) {
+                Some(net::EVENT_CONNECTED) => {
+                    self.up[i] = true;
+                    tracing::info!("connected to the {}", self.names[i]);
+                }
+                Some(net::EVENT_DISCONNECTED) => {
+                    self.up[i] = false;
+                    tracing::warn!("lost the {}; reconnecting", self.names[i]);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn warn_if_down(&mut self) {
+        if self.last_warning.elapsed() >= std::time::Duration::from_secs(10) {
+            self.last_warning = std::time::Instant::now();
+            for i in 0..2 {
+                if !self.up[i] {
+                    tracing::warn!(
+                        "still not connected to the {} (is it running and reachable?)",
+                        self.names[i]
+                    );
+                }
+            }
+        }
+    }
+}
+
 fn run(
     dealer: zmq::Socket,
     publisher: zmq::Socket,
+    mut links: Links,
     mut wake: UnixStream,
     outbound: std_mpsc::Receiver<Outbound>,
     inbound: mpsc::Sender<Incoming>,
@@ -113,15 +172,26 @@ fn run(
     let wake_fd = wake.as_raw_fd();
     let mut scratch = [0u8; 256];
     loop {
-        let mut items = [
-            dealer.as_poll_item(zmq::POLLIN),
-            zmq::PollItem::from_fd(wake_fd, zmq::POLLIN),
-        ];
-        if let Err(e) = zmq::poll(&mut items, 100) {
-            tracing::error!("socket thread poll failed: {e}");
-            break;
+        let ready = {
+            let mut items = [
+                dealer.as_poll_item(zmq::POLLIN),
+                zmq::PollItem::from_fd(wake_fd, zmq::POLLIN),
+                links.monitors[0].as_poll_item(zmq::POLLIN),
+                links.monitors[1].as_poll_item(zmq::POLLIN),
+            ];
+            if let Err(e) = zmq::poll(&mut items, 100) {
+                tracing::error!("socket thread poll failed: {e}");
+                break;
+            }
+            items.map(|i| i.is_readable())
+        };
+        for (i, monitor_ready) in [ready[2], ready[3]].into_iter().enumerate() {
+            if monitor_ready {
+                links.on_event(i);
+            }
         }
-        if items[0].is_readable() {
+        links.warn_if_down();
+        if ready[0] {
             while let Ok(mut frames) = dealer.recv_multipart(zmq::DONTWAIT) {
                 let Some(body) = frames.pop() else { continue };
                 if inbound
@@ -135,7 +205,7 @@ fn run(
                 }
             }
         }
-        if items[1].is_readable() {
+        if ready[1] {
             while matches!(wake.read(&mut scratch), Ok(n) if n > 0) {}
         }
         while let Ok(msg) = outbound.try_recv() {

@@ -28,7 +28,15 @@ pub enum NetError {
         /// libzmq error.
         source: zmq::Error,
     },
-    /// `zmq_connect` failed (malformed address, unresolvable host…).
+    /// The host name of a `tcp://` endpoint does not resolve.
+    #[error("cannot resolve the host of {endpoint}")]
+    Resolve {
+        /// The endpoint.
+        endpoint: String,
+        /// The resolver's error.
+        source: std::io::Error,
+    },
+    /// `zmq_connect` failed (malformed address, unknown transport…).
     #[error("cannot connect to {endpoint}")]
     Connect {
         /// The endpoint.
@@ -97,12 +105,49 @@ pub fn bind(s: &zmq::Socket, endpoint: &str) -> Result<(), NetError> {
     })
 }
 
-/// Connects, with the endpoint in the error.
+/// Connects, with the endpoint in the error. A `tcp://` host name that does not resolve
+/// fails here, at once, rather than being retried silently forever by libzmq; a peer that
+/// is merely not up yet is fine (libzmq keeps reconnecting).
 pub fn connect(s: &zmq::Socket, endpoint: &str) -> Result<(), NetError> {
+    if let Some(addr) = endpoint.strip_prefix("tcp://") {
+        use std::net::ToSocketAddrs;
+        if let Err(source) = addr.to_socket_addrs() {
+            return Err(NetError::Resolve {
+                endpoint: endpoint.to_string(),
+                source,
+            });
+        }
+    }
     s.connect(endpoint).map_err(|source| NetError::Connect {
         endpoint: endpoint.to_string(),
         source,
     })
+}
+
+/// libzmq monitor event: a connection was established.
+pub const EVENT_CONNECTED: u16 = 0x0001;
+/// libzmq monitor event: a connection was lost.
+pub const EVENT_DISCONNECTED: u16 = 0x0200;
+
+/// Attaches a monitor to `s` reporting connects and disconnects, and returns the PAIR
+/// socket that receives them (poll it beside `s`; decode with [`monitor_event`]).
+pub fn monitor(ctx: &zmq::Context, s: &zmq::Socket, name: &str) -> Result<zmq::Socket, NetError> {
+    let err = |source| NetError::Create {
+        kind: "monitor",
+        source,
+    };
+    let addr = format!("inproc://monitor-{name}-{:p}", s as *const zmq::Socket);
+    s.monitor(&addr, (EVENT_CONNECTED | EVENT_DISCONNECTED) as i32)
+        .map_err(err)?;
+    let pair = ctx.socket(zmq::PAIR).map_err(err)?;
+    pair.connect(&addr).map_err(err)?;
+    Ok(pair)
+}
+
+/// The event id of a monitor message (its first frame starts with a little-endian u16).
+pub fn monitor_event(frames: &[Vec<u8>]) -> Option<u16> {
+    let head = frames.first().filter(|f| f.len() >= 2)?;
+    Some(u16::from_le_bytes([head[0], head[1]]))
 }
 
 /// The endpoint a socket actually bound (resolves `*` ports), for logs and tests.

@@ -46,19 +46,12 @@ impl Drop for IoHandle {
     }
 }
 
-// libzmq monitor event ids.
-const EVENT_CONNECTED: u16 = 0x0001;
-const EVENT_DISCONNECTED: u16 = 0x0200;
-
 pub(crate) fn start(config: &ClientConfig, pending: Pending) -> Result<IoHandle> {
     let ctx = zmq::Context::new();
     let dealer = new_dealer(&ctx, &config.broker)?;
     let sub = net::socket(&ctx, zmq::SUB, Exposure::Internal)?;
     sub.set_linger(0)?;
-    let monitor_addr = format!("inproc://client-monitor-{}", rand::random::<u64>());
-    sub.monitor(&monitor_addr, (EVENT_CONNECTED | EVENT_DISCONNECTED) as i32)?;
-    let monitor = ctx.socket(zmq::PAIR)?;
-    monitor.connect(&monitor_addr)?;
+    let monitor = net::monitor(&ctx, &sub, "client-sub")?;
     net::connect(&sub, &config.proxy).context("client to proxy")?;
     let (wake_rx, wake_tx) = UnixStream::pair()?;
     wake_rx.set_nonblocking(true)?;
@@ -210,12 +203,9 @@ impl Io {
     }
 
     fn on_monitor(&mut self, frames: &[Vec<u8>]) {
-        let Some(head) = frames.first().filter(|f| f.len() >= 2) else {
-            return;
-        };
-        match u16::from_le_bytes([head[0], head[1]]) {
-            EVENT_CONNECTED => self.emit(Live::ProxyConnected),
-            EVENT_DISCONNECTED => self.emit(Live::ProxyDisconnected),
+        match net::monitor_event(frames) {
+            Some(net::EVENT_CONNECTED) => self.emit(Live::ProxyConnected),
+            Some(net::EVENT_DISCONNECTED) => self.emit(Live::ProxyDisconnected),
             _ => {}
         }
     }
