@@ -23,7 +23,7 @@ use ratatui::Terminal;
 use tokio::sync::mpsc;
 use zchat_protocol::{ErrorCode, Reply, Request};
 
-use crate::app::{Action, App, Effect, HistoryKind, HISTORY_PAGE};
+use crate::app::{Action, App, Effect, HistoryKind, SendFailure, HISTORY_PAGE};
 use crate::client::{Client, ClientConfig, ClientError};
 use crate::feed::{Feed, FeedEvent};
 use crate::session::Session;
@@ -304,8 +304,9 @@ impl Net {
                 };
                 let result = match c.call(req).await {
                     Ok(Reply::Sent { message }) => Ok(message),
-                    Ok(other) => Err(format!("unexpected reply {other:?}")),
-                    Err(e) => Err(e.to_string()),
+                    Ok(other) => Err(SendFailure::Rejected(format!("unexpected reply {other:?}"))),
+                    Err(ClientError::Server { message, .. }) => Err(SendFailure::Rejected(message)),
+                    Err(e) => Err(SendFailure::Offline(e.to_string())),
                 };
                 Some(Action::Sent {
                     target,
@@ -431,6 +432,16 @@ async fn sign_in(
     broker: String,
     proxy: String,
 ) -> Result<(Client, Session), String> {
+    // A quick ping first, so an unreachable server is reported in seconds rather than after
+    // the long login timeouts.
+    let mut probe = ClientConfig::new(&broker, &proxy);
+    probe.request_timeout = Duration::from_millis(1500);
+    probe.attempts = 2;
+    let probe = Client::start(probe).map_err(|e| e.to_string())?;
+    if let Err(ClientError::Unreachable(_)) = probe.call(Request::Ping).await {
+        return Err(format!("server unreachable at {broker}"));
+    }
+    drop(probe);
     let config = ClientConfig::new(&broker, &proxy);
     let client = Client::start(config).map_err(|e| e.to_string())?;
     let explain = |e: ClientError| match &e {

@@ -5,7 +5,7 @@ mod tui_fixture;
 
 use crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use tui_fixture::*;
-use zchat_client::app::{Action, Effect, HistoryKind};
+use zchat_client::app::{Action, Effect, HistoryKind, SendFailure};
 use zchat_protocol::{DmSummary, Target};
 
 fn t(s: &str) -> Target {
@@ -234,7 +234,7 @@ fn reconnect_retries_unsent_and_backfills_without_duplicates() {
     app.update(Action::Sent {
         target: t("#general"),
         nonce,
-        result: Err("server unreachable".into()),
+        result: Err(SendFailure::Offline("server unreachable".into())),
     });
     app.update(Action::Connection {
         connected: false,
@@ -413,4 +413,49 @@ fn session_rejected_returns_to_the_form() {
     let text = screen_text(&render(&mut app, 80, 24));
     assert!(text.contains("session expired"), "{text}");
     assert!(app.conversations.is_empty());
+}
+
+#[test]
+fn a_refused_message_is_dropped_and_given_back() {
+    let mut app = signed_in();
+    type_text(&mut app, "/dm @nobody hello?");
+    let fx = app.update(key(KeyCode::Enter, KeyModifiers::NONE));
+    let Some(Effect::Send { nonce, .. }) = fx
+        .iter()
+        .find(|f| matches!(f, Effect::Send { .. }))
+        .cloned()
+    else {
+        panic!("no send: {fx:?}");
+    };
+    app.update(Action::Sent {
+        target: t("@nobody"),
+        nonce,
+        result: Err(SendFailure::Rejected("no such user".into())),
+    });
+    assert!(conv(&app, "@nobody").pending.is_empty());
+    assert_eq!(app.input.text(), "hello?");
+    assert!(app.notice.as_ref().unwrap().text.contains("no such user"));
+}
+
+#[test]
+fn bootstrap_does_not_resurrect_counts_read_here() {
+    let mut app = signed_in();
+    open(&mut app, "#random");
+    app.update(Action::History {
+        target: t("#random"),
+        messages: (1..=9).map(|s| msg("#random", s, 0, "bob", "x")).collect(),
+        has_more: false,
+        kind: HistoryKind::Latest,
+    });
+    assert_eq!(conv(&app, "#random").unread, 0);
+    // A refresh that raced our mark_read still reports the old marker.
+    app.update(Action::Bootstrap {
+        channels: vec![
+            channel("general", "", 5, 5, 0),
+            channel("random", "", 9, 7, 2),
+        ],
+        dms: vec![],
+    });
+    assert_eq!(conv(&app, "#random").unread, 0);
+    assert_eq!(conv(&app, "#random").read_seq, 9);
 }

@@ -119,7 +119,7 @@ pub enum Action {
         /// The pending message's nonce.
         nonce: u64,
         /// The stored message, or why it failed.
-        result: Result<Message, String>,
+        result: Result<Message, SendFailure>,
     },
     /// All channels (for the browser).
     Channels(Vec<ChannelInfo>),
@@ -147,6 +147,15 @@ pub enum Action {
     },
     /// A request failed: shown in the status line.
     Failed(String),
+}
+
+/// Why a `send` failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendFailure {
+    /// No answer: kept, marked unsent, and sent again (same nonce) on reconnect.
+    Offline(String),
+    /// The server refused it (no such user, not a member…): dropped, with the reason shown.
+    Rejected(String),
 }
 
 /// Work for the event loop: network calls and terminal side effects.
@@ -777,10 +786,16 @@ impl App {
         let c = &mut self.conversations[i];
         c.description.clone_from(&info.description);
         c.last_seq = c.last_seq.max(info.last_seq);
-        c.read_seq = c.read_seq.max(info.read_seq);
         c.unread = info.unread;
         if info.unread == 0 {
             c.mentioned = false;
+        }
+        if c.read_seq > info.read_seq {
+            // Read here and the marker not stored yet: our count is the newer one.
+            let me = self.me.clone();
+            c.recount_unread(&me);
+        } else {
+            c.read_seq = info.read_seq;
         }
         if self.watched.insert(target.key()) {
             fx.push(Effect::Watch {
@@ -801,12 +816,16 @@ impl App {
         let me = self.me.clone();
         let c = &mut self.conversations[i];
         c.last_seq = c.last_seq.max(dm.last_seq);
-        c.read_seq = c.read_seq.max(dm.read_seq);
         c.unread = dm.unread;
         if dm.unread == 0 {
             c.mentioned = false;
         } else if let Some(last) = &dm.last {
             c.mentioned |= layout::mentions(&last.text, &me);
+        }
+        if c.read_seq > dm.read_seq {
+            c.recount_unread(&me);
+        } else {
+            c.read_seq = dm.read_seq;
         }
     }
 
@@ -910,7 +929,7 @@ impl App {
         self.check_load_older(fx);
     }
 
-    fn on_sent(&mut self, target: Target, nonce: u64, result: Result<Message, String>) {
+    fn on_sent(&mut self, target: Target, nonce: u64, result: Result<Message, SendFailure>) {
         let Some(i) = self.find(&target) else {
             return;
         };
@@ -919,7 +938,23 @@ impl App {
                 self.conversations[i].pending.retain(|p| p.nonce != nonce);
                 self.insert_anchored(i, m);
             }
-            Err(e) => {
+            Err(SendFailure::Rejected(e)) => {
+                let c = &mut self.conversations[i];
+                let text = c
+                    .pending
+                    .iter()
+                    .find(|p| p.nonce == nonce)
+                    .map(|p| p.text.clone());
+                c.pending.retain(|p| p.nonce != nonce);
+                // Give the text back so it is not lost, unless something is being typed.
+                if let Some(text) = text {
+                    if self.input.is_empty() {
+                        self.input.set_text(&text);
+                    }
+                }
+                self.notify(format!("not sent: {e}"), true);
+            }
+            Err(SendFailure::Offline(e)) => {
                 if let Some(p) = self.conversations[i]
                     .pending
                     .iter_mut()
