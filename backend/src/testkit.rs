@@ -55,6 +55,7 @@ pub struct Cluster {
     broker: Option<Child>,
     proxy: Option<Child>,
     server: Option<Child>,
+    extra_servers: Vec<Child>,
 }
 
 impl Cluster {
@@ -70,6 +71,7 @@ impl Cluster {
             broker: None,
             proxy: None,
             server: None,
+            extra_servers: Vec::new(),
         };
         c.start_broker()?;
         c.start_proxy()?;
@@ -103,11 +105,42 @@ impl Cluster {
         self.server.as_ref().map(|c| c.id())
     }
 
+    fn server_args(&self) -> Vec<String> {
+        vec![
+            "--broker".into(),
+            format!("tcp://127.0.0.1:{}", self.backend_port),
+            "--proxy".into(),
+            format!("tcp://127.0.0.1:{}", self.xsub_port),
+            "--data-dir".into(),
+            self.data_dir().display().to_string(),
+        ]
+    }
+
+    /// Starts one more server process on the same broker, proxy and database (logging to
+    /// `server-N.log`), and waits until it is connected to the broker.
+    pub fn start_extra_server(&mut self) -> Result<()> {
+        let name = format!("server-{}", self.extra_servers.len() + 2);
+        let child = self.spawn_named(&name, "server", &self.server_args())?;
+        self.extra_servers.push(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.log(&name).contains("connected to the broker") {
+            if Instant::now() > deadline {
+                bail!("{name} never connected:\n{}", self.log(&name));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(())
+    }
+
     fn spawn(&self, name: &str, args: &[String]) -> Result<Child> {
+        self.spawn_named(name, name, args)
+    }
+
+    fn spawn_named(&self, log_name: &str, name: &str, args: &[String]) -> Result<Child> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.dir.path().join(format!("{name}.log")))?;
+            .open(self.dir.path().join(format!("{log_name}.log")))?;
         Command::new(self.bin_dir.join(format!("zchat-{name}")))
             .args(args)
             .env(
@@ -152,15 +185,7 @@ impl Cluster {
     /// Starts the server (if stopped) on the same data dir.
     pub fn start_server(&mut self) -> Result<()> {
         if self.server.is_none() {
-            let args = vec![
-                "--broker".into(),
-                format!("tcp://127.0.0.1:{}", self.backend_port),
-                "--proxy".into(),
-                format!("tcp://127.0.0.1:{}", self.xsub_port),
-                "--data-dir".into(),
-                self.data_dir().display().to_string(),
-            ];
-            self.server = Some(self.spawn("server", &args)?);
+            self.server = Some(self.spawn("server", &self.server_args())?);
         }
         Ok(())
     }
@@ -218,6 +243,9 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         kill(&mut self.server, libc::SIGKILL);
+        for child in std::mem::take(&mut self.extra_servers) {
+            kill(&mut Some(child), libc::SIGKILL);
+        }
         kill(&mut self.proxy, libc::SIGKILL);
         kill(&mut self.broker, libc::SIGKILL);
     }

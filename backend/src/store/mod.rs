@@ -740,3 +740,72 @@ fn live_inboxes(c: &Connection, users: &[i64], now: i64) -> StoreResult<Vec<Stri
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(dir.path(), false).expect("open");
+        (dir, store)
+    }
+
+    #[test]
+    fn sessions_expire_and_are_purged() {
+        let (_dir, s) = store();
+        let u = s.create_user("ann", "phc", 0).expect("user");
+        s.create_session(u.id, b"live", "a".repeat(32).as_str(), 0, 1_000)
+            .expect("session");
+        s.create_session(u.id, b"old", "b".repeat(32).as_str(), 0, 10)
+            .expect("session");
+        assert!(s.session(b"live", 500).expect("q").is_some());
+        assert!(s.session(b"old", 500).expect("q").is_none(), "expired");
+        assert!(
+            s.session(b"live", 1_000).expect("q").is_none(),
+            "expiry is exclusive"
+        );
+        assert_eq!(s.purge_expired_sessions(500).expect("purge"), 1);
+        assert!(s.delete_session(b"live").expect("delete"));
+        assert!(!s.delete_session(b"live").expect("delete"));
+    }
+
+    #[test]
+    fn reopening_keeps_everything_and_migrations_are_idempotent() {
+        let dir = tempfile::tempdir().expect("tmp");
+        {
+            let s = Store::open(dir.path(), true).expect("open");
+            let u = s.create_user("Ann", "phc", 1).expect("user");
+            s.create_channel(u.id, "dev", "d", 1).expect("channel");
+            s.post_channel(&u, "dev", "hello", None, 2, |_| {})
+                .expect("post");
+        }
+        let s = Store::open(dir.path(), false).expect("reopen");
+        let u = s.user_by_name("ANN").expect("q").expect("user");
+        assert_eq!(u.name, "Ann");
+        let (msgs, more) = s
+            .history(&u, &Target::Channel("dev".into()), None, None, 10)
+            .expect("history");
+        assert_eq!((msgs.len(), more), (1, false));
+        assert_eq!(s.joined_channels(u.id).expect("q")[0].last_seq, 1);
+    }
+
+    #[test]
+    fn publish_runs_only_for_fresh_messages() {
+        let (_dir, s) = store();
+        let u = s.create_user("ann", "phc", 0).expect("user");
+        s.create_channel(u.id, "dev", "", 0).expect("channel");
+        let mut published = 0;
+        let a = s
+            .post_channel(&u, "dev", "x", Some(7), 1, |_| published += 1)
+            .expect("post");
+        let b = s
+            .post_channel(&u, "dev", "x", Some(7), 2, |st| {
+                assert!(!st.fresh);
+            })
+            .expect("post");
+        assert_eq!(published, 1);
+        assert_eq!(a.message, b.message);
+        assert!(a.fresh && !b.fresh);
+    }
+}
