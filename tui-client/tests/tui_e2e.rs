@@ -175,7 +175,23 @@ fn two_users_chat_live_across_a_server_restart() {
     tmux.start("alice", &alice_home, &cluster);
     tmux.start("bob", &bob_home, &cluster);
     sign_in(&tmux, "alice");
-    sign_in(&tmux, "bob");
+    // A wrong password is reported on the form; correcting it signs in.
+    tmux.wait_text("bob", "Sign in", Duration::from_secs(30));
+    tmux.type_text("bob", "bob");
+    tmux.key("bob", "Tab");
+    tmux.type_text("bob", "not the password");
+    tmux.key("bob", "Enter");
+    tmux.wait_text(
+        "bob",
+        "wrong user name or password",
+        Duration::from_secs(60),
+    );
+    for _ in 0.."not the password".len() {
+        tmux.key("bob", "BSpace");
+    }
+    tmux.type_text("bob", PASSWORD);
+    tmux.key("bob", "Enter");
+    tmux.wait_text("bob", "● online", Duration::from_secs(60));
     let long = Duration::from_secs(30);
     tmux.wait_text("bob", "#general — the general channel", long);
     tmux.wait_text("alice", "#general — the general channel", long);
