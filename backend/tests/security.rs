@@ -54,6 +54,11 @@ fn a_channel_subscriber_gets_nothing_from_a_channel_whose_name_extends_it() {
     let mut alice = Raw::signup(&cluster, "alice");
     alice.create("dev");
     alice.create("devops");
+    // Subscriber churn first: sockets that subscribe and vanish must not disturb the proxy.
+    for _ in 0..20 {
+        let s = Sub::connect(&alice, &cluster, &[topic::channel("dev").as_bytes(), b""]);
+        s.next(Duration::from_millis(10));
+    }
     let dev = Sub::connect(&alice, &cluster, &[topic::channel("dev").as_bytes()]);
     await_subscription(&dev, &mut alice, "#dev");
     alice.send("#devops", "ops only");
