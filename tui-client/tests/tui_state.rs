@@ -459,3 +459,29 @@ fn bootstrap_does_not_resurrect_counts_read_here() {
     assert_eq!(conv(&app, "#random").unread, 0);
     assert_eq!(conv(&app, "#random").read_seq, 9);
 }
+
+#[test]
+fn sidebar_scrolls_to_keep_the_open_conversation_visible() {
+    let mut app = signed_in();
+    for n in 0..30 {
+        app.update(Action::Incoming(msg(
+            "@alice",
+            1,
+            0,
+            &format!("user{n:02}"),
+            "hi",
+        )));
+    }
+    open(&mut app, "@user29");
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains("›@user29"), "{text}");
+    // A click maps to what is drawn on that row.
+    let row = text.lines().position(|l| l.contains("@user28")).unwrap() as u16;
+    app.update(Action::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 3,
+        row,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(app.active().unwrap().target, t("@user28"));
+}

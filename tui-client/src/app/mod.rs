@@ -679,7 +679,8 @@ impl App {
             MouseEventKind::ScrollDown => self.scroll_by(-3, fx),
             MouseEventKind::Down(MouseButton::Left) if inside(areas.sidebar) => {
                 let row = usize::from(m.row - areas.sidebar.y);
-                if let Some(SidebarRow::Conv(i)) = self.sidebar_rows().get(row) {
+                let first = self.sidebar_first_row(usize::from(areas.sidebar.height));
+                if let Some(SidebarRow::Conv(i)) = self.sidebar_rows().get(first + row) {
                     let t = self.conversations[*i].target.clone();
                     self.open(&t, fx);
                 }
@@ -698,6 +699,24 @@ impl App {
             (!c.target.is_channel(), c.target.key())
         });
         v
+    }
+
+    /// The first sidebar row shown in `height` rows: scrolled just enough to keep the open
+    /// conversation visible.
+    pub fn sidebar_first_row(&self, height: usize) -> usize {
+        let Some(active) = self.active_index() else {
+            return 0;
+        };
+        let rows = self.sidebar_rows();
+        let pos = rows
+            .iter()
+            .position(|r| *r == SidebarRow::Conv(active))
+            .unwrap_or(0);
+        if height == 0 || pos < height {
+            0
+        } else {
+            (pos + 1 - height).min(rows.len().saturating_sub(height))
+        }
     }
 
     /// The sidebar's rows, top to bottom (the widget and mouse clicks share them).

@@ -25,7 +25,8 @@ impl Widget for Sidebar<'_> {
         let inner = block.inner(area);
         block.render(area, buf);
         let w = inner.width as usize;
-        for (y, row) in app.sidebar_rows().into_iter().enumerate() {
+        let first = app.sidebar_first_row(inner.height as usize);
+        for (y, row) in app.sidebar_rows().into_iter().skip(first).enumerate() {
             if y >= inner.height as usize {
                 break;
             }
