@@ -8,11 +8,11 @@
 
 #![deny(clippy::unwrap_used)]
 
+pub mod app;
 pub mod cli;
 pub mod client;
+pub mod demo;
 pub mod feed;
 pub mod session;
-pub mod app;
-pub mod ui;
 pub mod tui;
-pub mod demo;
+pub mod ui;
