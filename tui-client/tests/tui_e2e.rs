@@ -29,8 +29,11 @@ impl Tmux {
             .output()
             .map(|o| o.status.success())
             .unwrap_or(false);
+        // One tmux server per test: tests of this file run in parallel in one process.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         ok.then(|| Tmux {
-            socket: format!("zchat-e2e-{}", std::process::id()),
+            socket: format!("zchat-e2e-{}-{n}", std::process::id()),
         })
     }
 
@@ -282,11 +285,11 @@ fn two_users_chat_live_across_a_server_restart() {
     assert!(!stderr.contains("panicked"), "bob's stderr: {stderr}");
 }
 
-/// Regenerates `assets/screenshot.txt`: the demo data on a real backend, the real binary in
-/// a 100×30 tmux pane, signed in with a saved session. Run with
-/// `cargo test -p zchat --test tui_e2e -- --ignored screenshot`.
+/// The README's screenshot scene: the demo data on a real backend, the real binary in a
+/// 100×30 tmux pane, signed in with a saved session; a live message, a mention elsewhere and
+/// a half-typed reply must all show. With `ZCHAT_WRITE_SCREENSHOT=1` the capture also
+/// replaces `assets/screenshot.txt`.
 #[test]
-#[ignore = "writes assets/screenshot.txt; run by hand"]
 fn screenshot() {
     let Some(tmux) = Tmux::new() else {
         eprintln!("SKIPPED: tmux is not installed");
@@ -320,12 +323,7 @@ fn screenshot() {
             };
             async move { c.call(req).await.unwrap() }
         };
-        send(
-            &mei,
-            "#general",
-            "The benchmark says 42k msgs/s on my laptop 🔥",
-        )
-        .await;
+        send(&mei, "#general", "The new release candidate looks solid 🔥").await;
         send(
             &bruno,
             "#rust",
@@ -334,11 +332,30 @@ fn screenshot() {
         .await;
         send(&mei, "#random", "Tea break 🍵").await;
     });
-    tmux.wait_text("demo", "42k msgs/s", Duration::from_secs(30));
+    tmux.wait_text(
+        "demo",
+        "release candidate looks solid",
+        Duration::from_secs(30),
+    );
     tmux.type_text("demo", "Looks great — merci à tous! 🙌");
     std::thread::sleep(Duration::from_millis(500));
     let screen = tmux.screen("demo");
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/screenshot.txt");
-    std::fs::write(&path, &screen).unwrap();
-    println!("{screen}");
+    for expected in [
+        "#general",
+        "#rust",
+        "@bruno",
+        "● online",
+        "release candidate looks solid",
+        "merci à tous",
+    ] {
+        assert!(
+            screen.contains(expected),
+            "{expected:?} missing from:\n{screen}"
+        );
+    }
+    if std::env::var_os("ZCHAT_WRITE_SCREENSHOT").is_some() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/screenshot.txt");
+        std::fs::write(&path, &screen).unwrap();
+        println!("{screen}");
+    }
 }
