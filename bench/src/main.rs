@@ -149,6 +149,7 @@ fn main() -> Result<()> {
         procs::build_backend(&bin_dir)?;
     }
     let started = std::time::Instant::now();
+    let load_before = loadavg();
     let sys = scenarios::start(&cfg, &bin_dir)?;
     let mut rows = Vec::new();
     let want = |s: &str| cli.only.iter().any(|o| o == s);
@@ -174,6 +175,32 @@ fn main() -> Result<()> {
         cfg.fanout_posts,
         started.elapsed().as_secs_f64()
     );
+    println!(
+        "machine: {}; load average (1/5/15 min) {} before, {} after\n",
+        machine(),
+        load_before,
+        loadavg()
+    );
     print!("{}", stats::render(&rows));
     Ok(())
+}
+
+/// `/proc/loadavg`'s first three fields: on a shared machine, what else was running.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// CPU model, core count and kernel, for the table's header.
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{cores} × {model}, Linux {}", kernel.trim())
 }

@@ -286,8 +286,12 @@ impl RawCluster {
     }
 }
 
-/// Where ngircd is, if installed.
+/// Where ngircd is, if installed (`$ZCHAT_BENCH_NGIRCD` overrides the search).
 pub fn ngircd_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("ZCHAT_BENCH_NGIRCD") {
+        let p = PathBuf::from(p);
+        return p.exists().then_some(p);
+    }
     [
         "/usr/sbin/ngircd",
         "/usr/bin/ngircd",
