@@ -84,7 +84,13 @@ cleanup() {
     if [ -n "$left" ]; then log "WARNING: project $PROJECT left something behind: $left"; [ "$rc" = 0 ] && rc=1; fi
   fi
   rm -rf "$TMP"
-  if [ "$rc" = 0 ]; then log "compose e2e: PASSED ($PASS checks) in $(( $(date +%s) - T0 ))s"; else log "compose e2e: FAILED (exit $rc)"; fi
+  if [ "$rc" = 0 ]; then
+    log "compose e2e: PASSED in $(( $(date +%s) - T0 ))s"
+    echo "compose-e2e: $PASS passed, 0 failed"
+  else
+    log "compose e2e: FAILED (exit $rc)"
+    echo "compose-e2e: $PASS passed, 1 failed"
+  fi
   exit "$rc"
 }
 trap cleanup EXIT
@@ -280,7 +286,10 @@ check_all_history() {
 # ============================================================== 1. build + up
 log "project $PROJECT, commands on $BROKER, live feed on $PROXY, compose: ${COMPOSE[*]}"
 t=$(date +%s)
-dc build >"$TMP/build.log" 2>&1 || { tail -40 "$TMP/build.log" >&2; fail "docker compose build failed"; }
+# The three services share one image (same `image:` and `build:`); build it
+# once through one service, so a tree edited during the build (several people
+# share this machine) cannot produce two different images.
+dc build broker >"$TMP/build.log" 2>&1 || { tail -40 "$TMP/build.log" >&2; fail "docker compose build failed"; }
 BUILD_S=$(( $(date +%s) - t ))
 log "images built in ${BUILD_S}s; image ${ZCHAT_IMAGE:-zchat-backend:latest}: $(docker image inspect -f '{{.Size}}' "${ZCHAT_IMAGE:-zchat-backend:latest}" | awk '{printf "%.1f MB", $1/1e6}')"
 t=$(date +%s)
@@ -362,6 +371,13 @@ kill -KILL "$TAIL_PID" 2>/dev/null || true
 TAIL_PID=""
 msg="$(check_tail final)" || { printf '%s\n' "$msg" >&2; fail "tail assertions"; }
 ok "$msg"
+# Sends that zchat reported as failed but that were stored anyway (allowed:
+# a request queued while no server was up can be served when one returns).
+while IFS=$'\t' read -r c t; do
+  case "$t" in e2e-warmup-*) continue ;; esac
+  grep -qF -- "$t" "$TMP/acked.tsv" && continue
+  if grep -qF -- "\"$t\"" "$TMP/tail.out"; then log "  note: '$t' was reported as not acknowledged, yet stored and delivered once"; fi
+done <"$TMP/sent.tsv"
 
 # ============================================================== 4. persistence + scale
 log "docker compose down (keeping volumes); docker compose up -d"
