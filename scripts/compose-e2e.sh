@@ -307,12 +307,14 @@ zc alice register alice >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "register
 zc bob register bob >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "register bob"; }
 zc alice login alice >/dev/null 2>&1 || fail "login alice"
 zc bob login bob >/dev/null 2>&1 || fail "login bob"
-zc alice whoami 2>&1 | grep -q alice || fail "whoami as alice does not say alice"
+out="$(zc alice whoami 2>&1)" || fail "whoami as alice: $out"
+grep -q alice <<<"$out" || fail "whoami as alice does not say alice: $out"
 ok "registered and logged in alice and bob"
 zc alice create '#e2e' --desc "compose e2e" >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "create #e2e"; }
 zc alice join '#e2e' >/dev/null 2>&1 || true   # creator may already be a member
 zc bob join '#e2e' >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "bob join #e2e"; }
-zc bob channels 2>&1 | grep -q 'e2e' || fail "channels does not list #e2e"
+out="$(zc bob channels 2>&1)" || fail "channels as bob: $out"
+grep -q 'e2e' <<<"$out" || fail "channels does not list #e2e: $out"
 ok "channel #e2e created and joined"
 
 # bob tails the channel and his DMs with alice, live, as JSON.
@@ -387,7 +389,8 @@ dc up -d >/dev/null 2>&1 || fail "docker compose up -d after down"
 wait_stack 120
 check_history bob '#e2e' chan "after down/up"
 check_history alice @bob dm "after down/up"
-zc alice whoami 2>&1 | grep -q alice || fail "alice's session is gone after down/up"
+out="$(zc alice whoami 2>&1)" || fail "whoami as alice after down/up: $out"
+grep -q alice <<<"$out" || fail "alice's session is gone after down/up: $out"
 ok "data and sessions survive down/up"
 
 if [ "${ZCHAT_E2E_SCALE:-1}" = 1 ]; then
