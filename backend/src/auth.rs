@@ -7,39 +7,87 @@
 //! SHA-256, so a copy of the database does not hold usable tokens.
 
 use std::collections::HashMap;
+use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{rand_core::OsRng, Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
-fn argon2() -> Argon2<'static> {
-    // 19 MiB, t=2, p=1: the OWASP password storage baseline for argon2id.
-    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+/// 19 MiB, t=2, p=1: the OWASP password storage baseline for argon2id.
+fn params() -> Params {
+    Params::new(19 * 1024, 2, 1, Some(32)).unwrap_or_default()
+}
+
+/// Runs argon2id into `out`, reusing `memory` for the working blocks (19 MiB). Reusing it is
+/// the point: a fresh 19 MiB allocation per hash, on whatever thread runs it, ends up
+/// retained by glibc's per-thread arenas, and the process grows with every login.
+fn argon2id_into(
+    params: &Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+    memory: &mut Vec<Block>,
+) -> Result<(), argon2::Error> {
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()).hash_password_into_with_memory(
+        password,
+        salt,
+        out,
+        &mut memory[..blocks],
+    )
 }
 
 /// Hashes a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`).
-pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+pub fn hash_password(
+    password: &str,
+    memory: &mut Vec<Block>,
+) -> Result<String, argon2::password_hash::Error> {
+    let params = params();
     let salt = SaltString::generate(&mut OsRng);
-    Ok(argon2()
-        .hash_password(password.as_bytes(), &salt)?
-        .to_string())
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt.as_salt().decode_b64(&mut salt_buf)?;
+    let mut out = [0u8; 32];
+    argon2id_into(&params, password.as_bytes(), salt_bytes, &mut out, memory)?;
+    Ok(PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out)?),
+    }
+    .to_string())
 }
 
-/// Checks a password against a stored PHC string. Any parse failure counts as a mismatch.
-pub fn verify_password(password: &str, phc: &str) -> bool {
-    match PasswordHash::new(phc) {
-        Ok(parsed) => argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
+/// Checks a password against a stored PHC string (constant-time comparison). Anything that
+/// is not a well-formed argon2id hash counts as a mismatch.
+pub fn verify_password(password: &str, phc: &str, memory: &mut Vec<Block>) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    if parsed.algorithm != argon2::ARGON2ID_IDENT {
+        return false;
     }
+    let (Ok(params), Some(salt), Some(expected)) =
+        (Params::try_from(&parsed), parsed.salt, parsed.hash)
+    else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt_bytes) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    if argon2id_into(&params, password.as_bytes(), salt_bytes, &mut out, memory).is_err() {
+        return false;
+    }
+    Output::new(&out).is_ok_and(|computed| computed == expected)
 }
 
 /// A new bearer token: 256 random bits, hex.
@@ -61,21 +109,50 @@ pub fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// Runs password hashing off the request path, a bounded number at a time.
+type HashJob = Box<dyn FnOnce(&mut Vec<Block>) + Send>;
+
+/// Runs password hashing off the request path, on a fixed set of worker threads that each
+/// own one reusable 19 MiB working area: a burst of logins queues here (bounded CPU, bounded
+/// memory) instead of starving message traffic or growing the process.
 #[derive(Clone)]
 pub struct Hasher {
-    permits: Arc<Semaphore>,
+    jobs: std_mpsc::Sender<HashJob>,
     /// A valid hash of a random password, verified against when the user does not exist so
     /// that "no such user" and "wrong password" take the same time.
     decoy: Arc<String>,
 }
 
 impl Hasher {
-    /// `workers` hashes may run at once (the rest wait their turn).
+    /// Starts `workers` hashing threads (at least one). They stop when every clone of the
+    /// `Hasher` is dropped.
     pub fn new(workers: usize) -> Hasher {
-        let decoy = hash_password(&new_token()).unwrap_or_default();
+        let (jobs, rx) = std_mpsc::channel::<HashJob>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..workers.max(1) {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    let mut memory = Vec::new();
+                    loop {
+                        let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(&mut memory),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!("cannot start a password hashing thread: {e}");
+            }
+        }
+        let (tx, done) = std_mpsc::channel();
+        let _ = jobs.send(Box::new(move |memory: &mut Vec<Block>| {
+            let _ = tx.send(hash_password(&new_token(), memory).unwrap_or_default());
+        }));
+        let decoy = done.recv().unwrap_or_default();
         Hasher {
-            permits: Arc::new(Semaphore::new(workers.max(1))),
+            jobs,
             decoy: Arc::new(decoy),
         }
     }
@@ -88,26 +165,37 @@ impl Hasher {
             .max(1)
     }
 
-    /// Hashes on the blocking pool.
-    pub async fn hash(&self, password: String) -> anyhow::Result<String> {
-        let _permit = self.permits.acquire().await?;
-        let phc = tokio::task::spawn_blocking(move || hash_password(&password)).await??;
-        Ok(phc)
+    async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let (tx, rx) = oneshot::channel();
+        self.jobs
+            .send(Box::new(move |memory: &mut Vec<Block>| {
+                let _ = tx.send(f(memory));
+            }))
+            .map_err(|_| anyhow::anyhow!("password hashing workers are gone"))?;
+        Ok(rx.await?)
     }
 
-    /// Verifies on the blocking pool; `None` verifies against the decoy and returns false.
+    /// Hashes on a worker.
+    pub async fn hash(&self, password: String) -> anyhow::Result<String> {
+        Ok(self
+            .run(move |memory| hash_password(&password, memory))
+            .await??)
+    }
+
+    /// Verifies on a worker; `None` verifies against the decoy and returns false.
     pub async fn verify(&self, password: String, phc: Option<String>) -> anyhow::Result<bool> {
-        let _permit = self.permits.acquire().await?;
         let decoy = self.decoy.clone();
-        let ok = tokio::task::spawn_blocking(move || match phc {
-            Some(phc) => verify_password(&password, &phc),
+        self.run(move |memory| match phc {
+            Some(phc) => verify_password(&password, &phc, memory),
             None => {
-                verify_password(&password, &decoy);
+                verify_password(&password, &decoy, memory);
                 false
             }
         })
-        .await?;
-        Ok(ok)
+        .await
     }
 }
 
@@ -184,13 +272,34 @@ mod tests {
 
     #[test]
     fn hash_round_trip_and_salted() {
-        let a = hash_password("correct horse").expect("hash");
-        let b = hash_password("correct horse").expect("hash");
+        let mut mem = Vec::new();
+        let a = hash_password("correct horse", &mut mem).expect("hash");
+        let b = hash_password("correct horse", &mut mem).expect("hash");
         assert_ne!(a, b, "salts differ");
-        assert!(a.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse", &a));
-        assert!(!verify_password("wrong horse", &a));
-        assert!(!verify_password("x", "not a phc string"));
+        assert!(a.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{a}");
+        assert!(verify_password("correct horse", &a, &mut mem));
+        assert!(!verify_password("wrong horse", &a, &mut mem));
+        assert!(!verify_password("x", "not a phc string", &mut mem));
+        // Hashes made by the argon2 crate's own high-level API verify too (compatibility).
+        use argon2::password_hash::PasswordHasher;
+        let salt = SaltString::generate(&mut OsRng);
+        let std_hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
+            .hash_password(b"correct horse", &salt)
+            .expect("hash")
+            .to_string();
+        assert!(verify_password("correct horse", &std_hash, &mut mem));
+    }
+
+    #[tokio::test]
+    async fn workers_hash_and_verify() {
+        let h = Hasher::new(2);
+        let phc = h.hash("pässwörd 🔑".into()).await.expect("hash");
+        assert!(h
+            .verify("pässwörd 🔑".into(), Some(phc.clone()))
+            .await
+            .expect("verify"));
+        assert!(!h.verify("nope".into(), Some(phc)).await.expect("verify"));
+        assert!(!h.verify("nope".into(), None).await.expect("decoy"));
     }
 
     #[test]

@@ -807,5 +807,13 @@ mod tests {
         assert_eq!(published, 1);
         assert_eq!(a.message, b.message);
         assert!(a.fresh && !b.fresh);
+        // The same nonce in another conversation is another message.
+        s.create_channel(u.id, "ops", "", 0).expect("channel");
+        let c = s
+            .post_channel(&u, "ops", "x", Some(7), 3, |_| {})
+            .expect("post");
+        assert!(c.fresh);
+        let d = s.send_dm(&u, "ann", "x", Some(7), 4, |_| {}).expect("dm");
+        assert!(d.fresh);
     }
 }

@@ -44,7 +44,7 @@ CREATE TABLE channel_messages (
     nonce       INTEGER,
     PRIMARY KEY (channel_id, seq)
 ) WITHOUT ROWID;
-CREATE UNIQUE INDEX channel_messages_nonce ON channel_messages(sender_id, nonce) WHERE nonce IS NOT NULL;
+CREATE UNIQUE INDEX channel_messages_nonce ON channel_messages(channel_id, sender_id, nonce) WHERE nonce IS NOT NULL;
 CREATE TABLE dm_conversations (
     id          INTEGER PRIMARY KEY,
     user_a      INTEGER NOT NULL REFERENCES users(id),  -- user_a <= user_b
@@ -63,7 +63,7 @@ CREATE TABLE dm_messages (
     nonce       INTEGER,
     PRIMARY KEY (conv_id, seq)
 ) WITHOUT ROWID;
-CREATE UNIQUE INDEX dm_messages_nonce ON dm_messages(sender_id, nonce) WHERE nonce IS NOT NULL;
+CREATE UNIQUE INDEX dm_messages_nonce ON dm_messages(conv_id, sender_id, nonce) WHERE nonce IS NOT NULL;
 CREATE TABLE dm_read (
     conv_id     INTEGER NOT NULL REFERENCES dm_conversations(id),
     user_id     INTEGER NOT NULL REFERENCES users(id),
