@@ -49,7 +49,7 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pick_port() {
   local p i
   for i in $(seq 1 200); do
-    p=$(( 20000 + RANDOM % 40000 ))
+    p=$(( 20000 + RANDOM % 12000 ))   # below the ephemeral port range
     if port_free "$p" && [ "$p" != "${1:-}" ]; then echo "$p"; return 0; fi
   done
   fail "no free TCP port found"
@@ -301,6 +301,11 @@ ok "stack up and healthy in $(( $(date +%s) - t ))s"
 uid="$(docker exec "$(dc ps -q server | head -1)" id -u)"
 [ "$uid" != 0 ] || fail "the server container runs as root"
 ok "server runs as uid $uid"
+# Logs are readable with `compose logs`: the server said it runs, no colour codes.
+dc logs --no-color server >"$TMP/logs.out" 2>&1 || fail "docker compose logs server"
+grep -q 'server running' "$TMP/logs.out" || { tail -20 "$TMP/logs.out" >&2; fail "compose logs of server do not show 'server running'"; }
+if grep -q $'\e\[' "$TMP/logs.out"; then fail "compose logs contain ANSI escape codes"; fi
+ok "docker compose logs server is readable"
 
 # ============================================================== 2. chat
 zc alice register alice >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "register alice"; }
