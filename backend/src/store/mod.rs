@@ -11,9 +11,10 @@
 //! system.
 
 mod schema;
+mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{mpsc, Arc, Mutex};
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -38,6 +39,12 @@ pub enum StoreError {
     /// No pooled connection.
     #[error("database pool error: {0}")]
     Pool(#[from] r2d2::Error),
+    /// The transaction holding this message failed as a whole.
+    #[error("message batch not stored: {0}")]
+    BatchFailed(String),
+    /// The writer thread is gone (the store is shutting down).
+    #[error("the storage writer has stopped")]
+    WriterGone,
 }
 
 /// Result alias for storage calls.
@@ -77,7 +84,10 @@ pub struct Stored {
 
 /// Handle to the database. Cheap to share behind an `Arc`.
 pub struct Store {
-    writer: Mutex<Connection>,
+    /// The one write connection: messages are written by the group-commit thread
+    /// ([`writer`]), other writes (accounts, channels, markers) take the lock directly.
+    writer: Arc<Mutex<Connection>>,
+    posts: mpsc::Sender<writer::PostJob>,
     readers: r2d2::Pool<SqliteConnectionManager>,
     path: PathBuf,
 }
@@ -104,8 +114,16 @@ impl Store {
             .max_size(4)
             .min_idle(Some(1))
             .build(manager)?;
+        let writer = Arc::new(Mutex::new(writer));
+        let (posts, jobs) = mpsc::channel();
+        let conn = writer.clone();
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer::run(conn, jobs))
+            .map_err(|e| StoreError::Db(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
         Ok(Store {
-            writer: Mutex::new(writer),
+            writer,
+            posts,
             readers,
             path,
         })
@@ -341,9 +359,51 @@ impl Store {
 
     // ----- messages ----------------------------------------------------------------------
 
-    /// Stores a channel message from a member and, still holding the write lock, hands it to
-    /// `publish` so that publications leave in sequence order. A repeated `nonce` from the
-    /// same sender returns the original message (`fresh == false`) and publishes nothing.
+    /// Stores a message (channel or DM) through the group-commit writer and waits for it:
+    /// committed, then handed to `publish` (on the writer thread, in `seq` order), then
+    /// returned. Blocking: call from a blocking context (tests, `spawn_blocking`).
+    pub fn post(
+        &self,
+        sender: &UserRow,
+        target: &Target,
+        text: &str,
+        nonce: Option<u64>,
+        now: i64,
+        publish: impl FnOnce(&Stored) + Send + 'static,
+    ) -> StoreResult<Stored> {
+        self.submit_post(sender, target, text, nonce, now, publish)
+            .blocking_recv()
+            .unwrap_or_else(|_| Err(StoreError::WriterGone))
+    }
+
+    /// Queues a message for the group-commit writer; the receiver yields the outcome once
+    /// the batch holding it has committed (and `publish` has run).
+    pub fn submit_post(
+        &self,
+        sender: &UserRow,
+        target: &Target,
+        text: &str,
+        nonce: Option<u64>,
+        now: i64,
+        publish: impl FnOnce(&Stored) + Send + 'static,
+    ) -> tokio::sync::oneshot::Receiver<StoreResult<Stored>> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let job = writer::PostJob {
+            sender: sender.clone(),
+            target: target.clone(),
+            text: text.to_string(),
+            nonce,
+            now,
+            publish: Box::new(publish),
+            reply,
+        };
+        if let Err(std::sync::mpsc::SendError(job)) = self.posts.send(job) {
+            let _ = job.reply.send(Err(StoreError::WriterGone));
+        }
+        rx
+    }
+
+    /// [`Store::post`] to a channel.
     pub fn post_channel(
         &self,
         sender: &UserRow,
@@ -351,88 +411,13 @@ impl Store {
         text: &str,
         nonce: Option<u64>,
         now: i64,
-        publish: impl FnOnce(&Stored),
+        publish: impl FnOnce(&Stored) + Send + 'static,
     ) -> StoreResult<Stored> {
-        self.write(|c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let channel_id = channel_id(&tx, channel)?;
-            let member: bool = tx
-                .prepare_cached("SELECT 1 FROM memberships WHERE channel_id = ?1 AND user_id = ?2")?
-                .exists(params![channel_id, sender.id])?;
-            if !member {
-                return Err(StoreError::Forbidden(format!(
-                    "join #{channel} before posting to it"
-                )));
-            }
-            let target = Target::Channel(channel.to_string());
-            if let Some(nonce) = nonce {
-                let existing = tx
-                    .prepare_cached(
-                        "SELECT seq, ts, text FROM channel_messages
-                         WHERE sender_id = ?1 AND nonce = ?2 AND channel_id = ?3",
-                    )?
-                    .query_row(params![sender.id, nonce as i64, channel_id], |r| {
-                        Ok((
-                            r.get::<_, i64>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, String>(2)?,
-                        ))
-                    })
-                    .optional()?;
-                if let Some((seq, ts, text)) = existing {
-                    return Ok(Stored {
-                        message: Message {
-                            target,
-                            seq: seq as u64,
-                            ts,
-                            from: sender.name.clone(),
-                            text,
-                        },
-                        fresh: false,
-                        inboxes: vec![],
-                    });
-                }
-            }
-            let seq: i64 = tx
-                .prepare_cached(
-                    "UPDATE channels SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
-                )?
-                .query_row([channel_id], |r| r.get(0))?;
-            tx.prepare_cached(
-                "INSERT INTO channel_messages (channel_id, seq, ts, sender_id, text, nonce)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                channel_id,
-                seq,
-                now,
-                sender.id,
-                text,
-                nonce.map(|n| n as i64)
-            ])?;
-            tx.prepare_cached(
-                "UPDATE memberships SET read_seq = ?3 WHERE channel_id = ?1 AND user_id = ?2",
-            )?
-            .execute(params![channel_id, sender.id, seq])?;
-            tx.commit()?;
-            let stored = Stored {
-                message: Message {
-                    target,
-                    seq: seq as u64,
-                    ts: now,
-                    from: sender.name.clone(),
-                    text: text.to_string(),
-                },
-                fresh: true,
-                inboxes: vec![],
-            };
-            publish(&stored);
-            Ok(stored)
-        })
+        let target = Target::Channel(channel.to_string());
+        self.post(sender, &target, text, nonce, now, publish)
     }
 
-    /// Stores a direct message; like [`Store::post_channel`], `publish` runs under the write
-    /// lock and `Stored::inboxes` lists every live session inbox of both participants.
+    /// [`Store::post`] to a user.
     pub fn send_dm(
         &self,
         sender: &UserRow,
@@ -440,70 +425,10 @@ impl Store {
         text: &str,
         nonce: Option<u64>,
         now: i64,
-        publish: impl FnOnce(&Stored),
+        publish: impl FnOnce(&Stored) + Send + 'static,
     ) -> StoreResult<Stored> {
-        self.write(|c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let peer = user_by_name(&tx, recipient)?
-                .ok_or_else(|| StoreError::NotFound(format!("no user named {recipient:?}")))?;
-            let target = Target::User(peer.name.clone());
-            let conv_id = ensure_conversation(&tx, sender.id, peer.id)?;
-            if let Some(nonce) = nonce {
-                let existing = tx
-                    .prepare_cached(
-                        "SELECT seq, ts, text FROM dm_messages
-                         WHERE sender_id = ?1 AND nonce = ?2 AND conv_id = ?3",
-                    )?
-                    .query_row(params![sender.id, nonce as i64, conv_id], |r| {
-                        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
-                    })
-                    .optional()?;
-                if let Some((seq, ts, text)) = existing {
-                    return Ok(Stored {
-                        message: Message {
-                            target,
-                            seq: seq as u64,
-                            ts,
-                            from: sender.name.clone(),
-                            text,
-                        },
-                        fresh: false,
-                        inboxes: vec![],
-                    });
-                }
-            }
-            let seq: i64 = tx
-                .prepare_cached(
-                    "UPDATE dm_conversations SET last_seq = last_seq + 1, last_ts = ?2
-                     WHERE id = ?1 RETURNING last_seq",
-                )?
-                .query_row(params![conv_id, now], |r| r.get(0))?;
-            tx.prepare_cached(
-                "INSERT INTO dm_messages (conv_id, seq, ts, sender_id, text, nonce)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![conv_id, seq, now, sender.id, text, nonce.map(|n| n as i64)])?;
-            tx.prepare_cached(
-                "INSERT INTO dm_read (conv_id, user_id, read_seq) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(conv_id, user_id) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq)",
-            )?
-            .execute(params![conv_id, sender.id, seq])?;
-            let inboxes = live_inboxes(&tx, &[sender.id, peer.id], now)?;
-            tx.commit()?;
-            let stored = Stored {
-                message: Message {
-                    target,
-                    seq: seq as u64,
-                    ts: now,
-                    from: sender.name.clone(),
-                    text: text.to_string(),
-                },
-                fresh: true,
-                inboxes,
-            };
-            publish(&stored);
-            Ok(stored)
-        })
+        let target = Target::User(recipient.to_string());
+        self.post(sender, &target, text, nonce, now, publish)
     }
 
     /// A page of a conversation, oldest first, and whether more exist in that direction.
@@ -631,6 +556,170 @@ impl Store {
             Ok((marker as u64, inboxes))
         })
     }
+}
+
+/// Stores one channel message inside the caller's transaction (see [`writer`]). A repeated
+/// `nonce` from the same sender in the same channel returns the original message
+/// (`fresh == false`).
+fn post_channel_in(
+    tx: &Connection,
+    sender: &UserRow,
+    channel: &str,
+    text: &str,
+    nonce: Option<u64>,
+    now: i64,
+) -> StoreResult<Stored> {
+    let channel_id = channel_id(tx, channel)?;
+    let member: bool = tx
+        .prepare_cached("SELECT 1 FROM memberships WHERE channel_id = ?1 AND user_id = ?2")?
+        .exists(params![channel_id, sender.id])?;
+    if !member {
+        return Err(StoreError::Forbidden(format!(
+            "join #{channel} before posting to it"
+        )));
+    }
+    let target = Target::Channel(channel.to_string());
+    if let Some(nonce) = nonce {
+        let existing = tx
+            .prepare_cached(
+                "SELECT seq, ts, text FROM channel_messages
+                 WHERE sender_id = ?1 AND nonce = ?2 AND channel_id = ?3",
+            )?
+            .query_row(params![sender.id, nonce as i64, channel_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .optional()?;
+        if let Some((seq, ts, text)) = existing {
+            return Ok(Stored {
+                message: Message {
+                    target,
+                    seq: seq as u64,
+                    ts,
+                    from: sender.name.clone(),
+                    text,
+                },
+                fresh: false,
+                inboxes: vec![],
+            });
+        }
+    }
+    let seq: i64 = tx
+        .prepare_cached(
+            "UPDATE channels SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
+        )?
+        .query_row([channel_id], |r| r.get(0))?;
+    tx.prepare_cached(
+        "INSERT INTO channel_messages (channel_id, seq, ts, sender_id, text, nonce)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        channel_id,
+        seq,
+        now,
+        sender.id,
+        text,
+        nonce.map(|n| n as i64)
+    ])?;
+    tx.prepare_cached(
+        "UPDATE memberships SET read_seq = ?3 WHERE channel_id = ?1 AND user_id = ?2",
+    )?
+    .execute(params![channel_id, sender.id, seq])?;
+    let stored = Stored {
+        message: Message {
+            target,
+            seq: seq as u64,
+            ts: now,
+            from: sender.name.clone(),
+            text: text.to_string(),
+        },
+        fresh: true,
+        inboxes: vec![],
+    };
+    Ok(stored)
+}
+
+/// Stores one direct message inside the caller's transaction; `Stored::inboxes` lists
+/// every live session inbox of both participants.
+fn send_dm_in(
+    tx: &Connection,
+    sender: &UserRow,
+    recipient: &str,
+    text: &str,
+    nonce: Option<u64>,
+    now: i64,
+) -> StoreResult<Stored> {
+    let peer = user_by_name(tx, recipient)?
+        .ok_or_else(|| StoreError::NotFound(format!("no user named {recipient:?}")))?;
+    let target = Target::User(peer.name.clone());
+    let conv_id = ensure_conversation(tx, sender.id, peer.id)?;
+    if let Some(nonce) = nonce {
+        let existing = tx
+            .prepare_cached(
+                "SELECT seq, ts, text FROM dm_messages
+                 WHERE sender_id = ?1 AND nonce = ?2 AND conv_id = ?3",
+            )?
+            .query_row(params![sender.id, nonce as i64, conv_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .optional()?;
+        if let Some((seq, ts, text)) = existing {
+            return Ok(Stored {
+                message: Message {
+                    target,
+                    seq: seq as u64,
+                    ts,
+                    from: sender.name.clone(),
+                    text,
+                },
+                fresh: false,
+                inboxes: vec![],
+            });
+        }
+    }
+    let seq: i64 = tx
+        .prepare_cached(
+            "UPDATE dm_conversations SET last_seq = last_seq + 1, last_ts = ?2
+             WHERE id = ?1 RETURNING last_seq",
+        )?
+        .query_row(params![conv_id, now], |r| r.get(0))?;
+    tx.prepare_cached(
+        "INSERT INTO dm_messages (conv_id, seq, ts, sender_id, text, nonce)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        conv_id,
+        seq,
+        now,
+        sender.id,
+        text,
+        nonce.map(|n| n as i64)
+    ])?;
+    tx.prepare_cached(
+        "INSERT INTO dm_read (conv_id, user_id, read_seq) VALUES (?1, ?2, ?3)
+         ON CONFLICT(conv_id, user_id) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq)",
+    )?
+    .execute(params![conv_id, sender.id, seq])?;
+    let inboxes = live_inboxes(tx, &[sender.id, peer.id], now)?;
+    let stored = Stored {
+        message: Message {
+            target,
+            seq: seq as u64,
+            ts: now,
+            from: sender.name.clone(),
+            text: text.to_string(),
+        },
+        fresh: true,
+        inboxes,
+    };
+    Ok(stored)
 }
 
 const CHANNEL_PAGE: &str = "SELECT m.seq, m.ts, u.name, NULL, m.text FROM channel_messages m
@@ -771,6 +860,34 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_post_in_a_batch_does_not_undo_the_others() {
+        let (_dir, s) = store();
+        let ann = s.create_user("ann", "phc", 0).expect("user");
+        let bob = s.create_user("bob", "phc", 0).expect("user");
+        s.create_channel(ann.id, "dev", "", 0).expect("channel");
+        // Queue several posts at once so they share a batch: bob is not a member.
+        let pending: Vec<_> = (0..10)
+            .map(|i| {
+                let who = if i % 3 == 0 { &bob } else { &ann };
+                s.submit_post(who, &Target::Channel("dev".into()), "x", None, i, |_| {})
+            })
+            .collect();
+        let results: Vec<_> = pending
+            .into_iter()
+            .map(|rx| rx.blocking_recv().expect("answered"))
+            .collect();
+        for (i, r) in results.iter().enumerate() {
+            assert_eq!(r.is_ok(), i % 3 != 0, "{i}: {r:?}");
+        }
+        let seqs: Vec<u64> = results.iter().flatten().map(|st| st.message.seq).collect();
+        assert_eq!(
+            seqs,
+            (1..=6).collect::<Vec<_>>(),
+            "gap-free, in queue order"
+        );
+    }
+
+    #[test]
     fn reopening_keeps_everything_and_migrations_are_idempotent() {
         let dir = tempfile::tempdir().expect("tmp");
         {
@@ -795,16 +912,24 @@ mod tests {
         let (_dir, s) = store();
         let u = s.create_user("ann", "phc", 0).expect("user");
         s.create_channel(u.id, "dev", "", 0).expect("channel");
-        let mut published = 0;
+        let published = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = published.clone();
         let a = s
-            .post_channel(&u, "dev", "x", Some(7), 1, |_| published += 1)
-            .expect("post");
-        let b = s
-            .post_channel(&u, "dev", "x", Some(7), 2, |st| {
-                assert!(!st.fresh);
+            .post_channel(&u, "dev", "x", Some(7), 1, move |_| {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             })
             .expect("post");
-        assert_eq!(published, 1);
+        let counter = published.clone();
+        let b = s
+            .post_channel(&u, "dev", "x", Some(7), 2, move |_| {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            })
+            .expect("post");
+        assert_eq!(
+            published.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "a retry publishes nothing"
+        );
         assert_eq!(a.message, b.message);
         assert!(a.fresh && !b.fresh);
         // The same nonce in another conversation is another message.

@@ -1,0 +1,87 @@
+//! Group commit: one thread stores every message.
+//!
+//! Posting is the hot write path. Instead of each request taking the write lock and paying a
+//! transaction of its own, requests queue a [`PostJob`]; the writer takes everything queued
+//! (up to [`MAX_BATCH`]), stores it in one `IMMEDIATE` transaction (each job in a savepoint,
+//! so one refused post does not undo the others), commits once, and only then publishes and
+//! answers, in queue order. So: an acknowledged message is committed; messages of one
+//! conversation are published in `seq` order; and under load the commit cost is shared.
+
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::{Connection, TransactionBehavior};
+use tokio::sync::oneshot;
+use zchat_protocol::Target;
+
+use super::{post_channel_in, send_dm_in, StoreError, StoreResult, Stored, UserRow};
+
+/// Most messages stored in one transaction.
+pub const MAX_BATCH: usize = 256;
+
+/// One message to store, publish and acknowledge.
+pub struct PostJob {
+    pub(super) sender: UserRow,
+    pub(super) target: Target,
+    pub(super) text: String,
+    pub(super) nonce: Option<u64>,
+    pub(super) now: i64,
+    pub(super) publish: Box<dyn FnOnce(&Stored) + Send>,
+    pub(super) reply: oneshot::Sender<StoreResult<Stored>>,
+}
+
+/// The writer loop; returns when every sender is gone (the store was dropped).
+pub(super) fn run(conn: Arc<Mutex<Connection>>, jobs: Receiver<PostJob>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let outcome = {
+            let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
+            store_batch(&mut c, &batch)
+        };
+        match outcome {
+            Ok(results) => {
+                for (job, result) in batch.into_iter().zip(results) {
+                    if let Ok(stored) = &result {
+                        if stored.fresh {
+                            (job.publish)(stored);
+                        }
+                    }
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) => {
+                tracing::error!("message batch not stored: {e}");
+                let why = e.to_string();
+                for job in batch {
+                    let _ = job.reply.send(Err(StoreError::BatchFailed(why.clone())));
+                }
+            }
+        }
+    }
+}
+
+fn store_batch(c: &mut Connection, batch: &[PostJob]) -> StoreResult<Vec<StoreResult<Stored>>> {
+    let mut tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        let sp = tx.savepoint()?;
+        let result = match &job.target {
+            Target::Channel(name) => {
+                post_channel_in(&sp, &job.sender, name, &job.text, job.nonce, job.now)
+            }
+            Target::User(peer) => send_dm_in(&sp, &job.sender, peer, &job.text, job.nonce, job.now),
+        };
+        if result.is_ok() {
+            sp.commit()?;
+        } // else: dropping the savepoint rolls this job back
+        results.push(result);
+    }
+    tx.commit()?;
+    Ok(results)
+}
