@@ -78,6 +78,8 @@ pub struct Ctx {
     pub throttle: LoginThrottle,
     /// How long a session lives.
     pub session_ttl: Duration,
+    /// Recently validated sessions.
+    pub sessions: super::session_cache::SessionCache,
 }
 
 impl Ctx {

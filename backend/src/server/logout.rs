@@ -9,6 +9,7 @@ use crate::auth;
 pub async fn handle(ctx: &Ctx, token: Option<String>) -> ApiResult {
     let token = token.ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "no session token"))?;
     let hash = auth::token_hash(&token);
+    ctx.sessions.remove(&hash);
     if ctx.db(move |s| s.delete_session(&hash)).await? {
         Ok(Reply::Done)
     } else {

@@ -17,6 +17,7 @@ mod logout;
 mod mark_read;
 mod register;
 mod send;
+mod session_cache;
 mod whoami;
 
 use std::path::PathBuf;
@@ -79,6 +80,7 @@ pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
         hasher: Hasher::new(config.hash_workers),
         throttle: LoginThrottle::default(),
         session_ttl: config.session_ttl,
+        sessions: session_cache::SessionCache::default(),
     });
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     loop {
