@@ -82,13 +82,14 @@ pub fn start(
     shutdown: Shutdown,
 ) -> Result<(OutboundSender, JoinHandle<()>)> {
     let dealer = net::socket(ctx, zmq::DEALER, Exposure::Internal)?;
-    net::connect(&dealer, &config.broker).context("server to broker")?;
     let publisher = net::socket(ctx, zmq::PUB, Exposure::Internal)?;
-    net::connect(&publisher, &config.proxy).context("server to proxy")?;
+    // Monitors first, so that even an instant connection is reported.
     let monitors = [
         net::monitor(ctx, &dealer, "server-dealer")?,
         net::monitor(ctx, &publisher, "server-pub")?,
     ];
+    net::connect(&dealer, &config.broker).context("server to broker")?;
+    net::connect(&publisher, &config.proxy).context("server to proxy")?;
     let (wake_rx, wake_tx) = UnixStream::pair().context("socketpair")?;
     wake_rx.set_nonblocking(true)?;
     wake_tx.set_nonblocking(true)?;

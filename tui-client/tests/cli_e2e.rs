@@ -176,6 +176,13 @@ fn two_users_chat_with_the_cli_and_tail_survives_restart_and_kill() {
     let json = ok(&cluster, &a, &["history", "@bob", "--json"]);
     assert_eq!(json.lines().count(), 3);
 
+    // A retried send with the same --nonce is stored once.
+    for _ in 0..2 {
+        ok(&cluster, &a, &["send", "#lobby", "exactly once", "--nonce", "4242"]);
+    }
+    let recent = ok(&cluster, &b, &["history", "#lobby", "--limit", "5"]);
+    assert_eq!(recent.matches("exactly once").count(), 1, "{recent}");
+
     // Errors: one line, non-zero exit.
     let (success, _, stderr) = zchat(&cluster, &a, &["send", "#nowhere", "hello"]);
     assert!(!success);

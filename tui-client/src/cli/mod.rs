@@ -12,7 +12,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand};
 use zchat_protocol::{Reply, Request, Target};
 
-use crate::client::{Client, ClientConfig};
+use crate::client::{Client, ClientConfig, ClientError};
 use crate::feed::{Feed, FeedEvent};
 use crate::session::{self, Session};
 
@@ -113,6 +113,10 @@ pub enum Command {
         /// The text (several words are joined with spaces; '-' reads stdin).
         #[arg(required = true, num_args = 1..)]
         text: Vec<String>,
+        /// Idempotency key: sending again with the same nonce never stores the message twice
+        /// (default: random). Use it to retry safely after "server unreachable".
+        #[arg(long, env = "ZCHAT_NONCE")]
+        nonce: Option<u64>,
     },
     /// Print stored messages of '#channel' or '@user', oldest first.
     History {
@@ -371,7 +375,11 @@ pub async fn run(env: Env, command: Command) -> Result<()> {
                 }
             }
         }
-        Command::Send { target, text } => {
+        Command::Send {
+            target,
+            text,
+            nonce,
+        } => {
             let (client, _) = env.signed_in()?;
             let target = parse_target(&target)?;
             let text = if text.len() == 1 && text[0] == "-" {
@@ -382,14 +390,21 @@ pub async fn run(env: Env, command: Command) -> Result<()> {
                 text.join(" ")
             };
             zchat_protocol::validate::text(&text).map_err(|e| anyhow!("{e}"))?;
-            if let Reply::Sent { message } = client
+            let nonce = nonce.unwrap_or_else(rand::random);
+            let reply = client
                 .call(Request::Send {
                     target,
                     text,
-                    nonce: Some(rand::random()),
+                    nonce: Some(nonce),
                 })
-                .await?
-            {
+                .await
+                .map_err(|e| match e {
+                    ClientError::Unreachable(_) => anyhow!(
+                        "{e}; to retry without risking a duplicate, repeat the command with --nonce {nonce}"
+                    ),
+                    other => other.into(),
+                })?;
+            if let Reply::Sent { message } = reply {
                 println!(
                     "sent {} #{} at {}",
                     message.target,

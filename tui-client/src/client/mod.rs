@@ -55,8 +55,9 @@ pub enum ClientError {
         /// Readable message.
         message: String,
     },
-    /// No reply after every attempt.
-    #[error("server unreachable at {0} (no reply after retries)")]
+    /// No reply after every attempt. The outcome is unknown: the broker may still hold the
+    /// request and deliver it when a server returns (hence nonces on `send`).
+    #[error("server unreachable at {0} (no reply after retries; a request already queued there may still take effect when the server returns)")]
     Unreachable(String),
     /// Bad configuration or a local failure (e.g. malformed endpoint).
     #[error("{0}")]
