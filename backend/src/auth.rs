@@ -226,37 +226,30 @@ impl LoginThrottle {
         user.to_lowercase()
     }
 
-    /// Decides how to treat a login attempt for `user`.
-    pub fn check(&self, user: &str) -> Verdict {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let key = Self::key(user);
-        let Some(&(count, since)) = map.get(&key) else {
-            return Verdict::Proceed(Duration::ZERO);
-        };
-        if since.elapsed() > WINDOW {
-            map.remove(&key);
-            return Verdict::Proceed(Duration::ZERO);
-        }
-        if count >= LOCKOUT_AFTER {
-            return Verdict::Locked;
-        }
-        if count < 3 {
-            return Verdict::Proceed(Duration::ZERO);
-        }
-        let ms = 250u64.saturating_mul(1 << (count - 3).min(5));
-        Verdict::Proceed(Duration::from_millis(ms.min(8000)))
-    }
-
-    /// Records a failed attempt.
-    pub fn failed(&self, user: &str) {
+    /// Registers a login attempt for `user` and decides how to treat it. The attempt is
+    /// counted *now*, as a failure until [`LoginThrottle::succeeded`] says otherwise, so that
+    /// a burst of parallel guesses is slowed down like a sequence of them.
+    pub fn begin_attempt(&self, user: &str) -> Verdict {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         // Bound memory under a flood of distinct names: forget stale entries first.
         if map.len() > 100_000 {
             map.retain(|_, (_, since)| since.elapsed() <= WINDOW);
         }
-        let e = map.entry(Self::key(user)).or_insert((0, Instant::now()));
-        e.0 += 1;
-        e.1 = Instant::now();
+        let entry = map.entry(Self::key(user)).or_insert((0, Instant::now()));
+        if entry.1.elapsed() > WINDOW {
+            *entry = (0, Instant::now());
+        }
+        let earlier = entry.0;
+        if earlier >= LOCKOUT_AFTER {
+            return Verdict::Locked;
+        }
+        entry.0 += 1;
+        entry.1 = Instant::now();
+        if earlier < 3 {
+            return Verdict::Proceed(Duration::ZERO);
+        }
+        let ms = 250u64.saturating_mul(1 << (earlier - 3).min(5));
+        Verdict::Proceed(Duration::from_millis(ms.min(8000)))
     }
 
     /// Clears the record after a success.
@@ -303,19 +296,27 @@ mod tests {
     }
 
     #[test]
-    fn throttle_grows_then_locks() {
+    fn throttle_counts_attempts_grows_then_locks() {
         let t = LoginThrottle::default();
-        assert_eq!(t.check("Ann"), Verdict::Proceed(Duration::ZERO));
         for _ in 0..3 {
-            t.failed("ann");
+            assert_eq!(t.begin_attempt("Ann"), Verdict::Proceed(Duration::ZERO));
         }
-        assert_eq!(t.check("ANN"), Verdict::Proceed(Duration::from_millis(250)));
-        for _ in 0..17 {
-            t.failed("ann");
+        // Attempts count as they start, so parallel guesses are slowed down too.
+        assert_eq!(
+            t.begin_attempt("ANN"),
+            Verdict::Proceed(Duration::from_millis(250))
+        );
+        assert_eq!(
+            t.begin_attempt("ann"),
+            Verdict::Proceed(Duration::from_millis(500))
+        );
+        for _ in 0..15 {
+            t.begin_attempt("ann");
         }
-        assert_eq!(t.check("ann"), Verdict::Locked);
+        assert_eq!(t.begin_attempt("ann"), Verdict::Locked);
         t.succeeded("ann");
-        assert_eq!(t.check("ann"), Verdict::Proceed(Duration::ZERO));
+        assert_eq!(t.begin_attempt("ann"), Verdict::Proceed(Duration::ZERO));
+        assert_eq!(t.begin_attempt("bob"), Verdict::Proceed(Duration::ZERO));
     }
 
     #[test]

@@ -36,8 +36,13 @@ pub struct BrokerArgs {
     /// Endpoint clients connect to (ROUTER).
     #[arg(long, env = "ZCHAT_BROKER_FRONTEND", default_value = "tcp://*:5555")]
     pub frontend: String,
-    /// Endpoint servers connect to (DEALER).
-    #[arg(long, env = "ZCHAT_BROKER_BACKEND", default_value = "tcp://*:5556")]
+    /// Endpoint servers connect to (DEALER). Loopback by default: whoever connects here
+    /// receives clients' requests, so expose it only to your servers.
+    #[arg(
+        long,
+        env = "ZCHAT_BROKER_BACKEND",
+        default_value = "tcp://127.0.0.1:5556"
+    )]
     pub backend: String,
     /// Check that a broker is accepting connections on the frontend port, then exit
     /// (0 = healthy). For container health checks.
@@ -56,8 +61,9 @@ pub struct ProxyArgs {
     /// Endpoint subscribers connect to (XPUB).
     #[arg(long, env = "ZCHAT_PROXY_XPUB", default_value = "tcp://*:5557")]
     pub xpub: String,
-    /// Endpoint publishers (servers) connect to (XSUB).
-    #[arg(long, env = "ZCHAT_PROXY_XSUB", default_value = "tcp://*:5558")]
+    /// Endpoint publishers (servers) connect to (XSUB). Loopback by default: whoever
+    /// connects here can publish, so expose it only to your servers.
+    #[arg(long, env = "ZCHAT_PROXY_XSUB", default_value = "tcp://127.0.0.1:5558")]
     pub xsub: String,
     /// Check that a proxy is accepting connections on the XPUB port, then exit.
     #[arg(long)]

@@ -4,8 +4,13 @@
 //! everything, direct messages included. This proxy puts its XPUB in *manual* mode
 //! (`ZMQ_XPUB_MANUAL`): subscriptions are not applied automatically; the proxy applies only
 //! those that name one whole topic ([`zchat_protocol::topic::is_allowed_subscription`]),
-//! and forwards only those upstream. Since inbox topics carry 128 secret bits, a client can
+//! each to the subscriber that asked. Since inbox topics carry 128 secret bits, a client can
 //! receive a user's DMs only by knowing that session's inbox id.
+//!
+//! Client subscriptions are never forwarded upstream: the XSUB subscribes once, to the `c/`
+//! and `i/` topic families, so every publication reaches the proxy and is filtered here per
+//! subscriber. (Forwarding them would let a hand-made peer send unbalanced unsubscribes that
+//! the servers' PUB sockets would honour, silencing a channel for everyone.)
 
 use std::thread::JoinHandle;
 
@@ -63,6 +68,11 @@ impl Proxy {
         net::bind(&xpub, &config.xpub).context("proxy xpub")?;
         let xsub = net::socket(ctx, zmq::XSUB, Exposure::Internal)?;
         net::bind(&xsub, &config.xsub).context("proxy xsub")?;
+        // Everything the servers publish comes here; filtering happens on the XPUB side.
+        for family in [&b"\x01c/"[..], &b"\x01i/"[..]] {
+            xsub.send(family, 0)
+                .context("proxy upstream subscription")?;
+        }
         let xpub_ep = net::last_endpoint(&xpub);
         let xsub_ep = net::last_endpoint(&xsub);
         let stop = Shutdown::new();
@@ -113,15 +123,22 @@ fn run_gate(xpub: zmq::Socket, xsub: zmq::Socket, stop: Shutdown) {
         }
         let (from_pub, from_sub) = (items[0].is_readable(), items[1].is_readable());
         if from_pub {
-            // Publications: forward as-is, all frames, without blocking the loop.
-            while let Ok(frames) = xsub.recv_multipart(zmq::DONTWAIT) {
+            // Publications: forward as-is, all frames, without blocking the loop; a bounded
+            // number per turn so that subscriptions are never starved by a busy stream.
+            for _ in 0..1024 {
+                let Ok(frames) = xsub.recv_multipart(zmq::DONTWAIT) else {
+                    break;
+                };
                 if let Err(e) = xpub.send_multipart(frames, zmq::DONTWAIT) {
                     tracing::warn!("proxy dropped a publication: {e}");
                 }
             }
         }
         if from_sub {
-            while let Ok(frames) = xpub.recv_multipart(zmq::DONTWAIT) {
+            for _ in 0..1024 {
+                let Ok(frames) = xpub.recv_multipart(zmq::DONTWAIT) else {
+                    break;
+                };
                 let Some(msg) = frames.first() else { continue };
                 let (kind, topic_bytes) = match msg.split_first() {
                     Some((k @ (0 | 1), rest)) if frames.len() == 1 => (*k, rest),
@@ -143,10 +160,6 @@ fn run_gate(xpub: zmq::Socket, xsub: zmq::Socket, stop: Shutdown) {
                 };
                 if let Err(e) = applied {
                     tracing::warn!("cannot apply subscription: {e}");
-                    continue;
-                }
-                if let Err(e) = xsub.send(msg.as_slice(), zmq::DONTWAIT) {
-                    tracing::warn!("cannot forward subscription upstream: {e}");
                 }
             }
         }

@@ -202,7 +202,11 @@ fn run(
                     })
                     .is_err()
                 {
-                    return; // the server loop is gone
+                    // The server loop is gone: send what it produced, then stop.
+                    while let Ok(msg) = outbound.try_recv() {
+                        send(&dealer, &publisher, msg);
+                    }
+                    return;
                 }
             }
         }

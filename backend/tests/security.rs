@@ -335,3 +335,90 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
         "server panicked"
     );
 }
+
+/// A hand-made ZMTP 3.0 SUB peer that can send what libzmq's own SUB never would:
+/// unsubscribes for topics it never subscribed to.
+fn raw_zmtp_sub(endpoint: &str) -> std::net::TcpStream {
+    use std::io::{Read, Write};
+    let addr = endpoint.trim_start_matches("tcp://");
+    let mut s = std::net::TcpStream::connect(addr).expect("tcp");
+    s.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    let mut greeting = vec![0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 0];
+    let mut mechanism = b"NULL".to_vec();
+    mechanism.resize(20, 0);
+    greeting.extend(mechanism);
+    greeting.push(0); // as-server
+    greeting.resize(64, 0);
+    s.write_all(&greeting).expect("greeting");
+    let mut peer = [0u8; 64];
+    s.read_exact(&mut peer).expect("peer greeting");
+    let mut ready = vec![5];
+    ready.extend(b"READY");
+    ready.push(11);
+    ready.extend(b"Socket-Type");
+    ready.extend(3u32.to_be_bytes());
+    ready.extend(b"SUB");
+    let mut cmd = vec![0x04, ready.len() as u8];
+    cmd.extend(ready);
+    s.write_all(&cmd).expect("ready");
+    // The peer's READY: flags, size, body.
+    let mut head = [0u8; 2];
+    s.read_exact(&mut head).expect("peer ready");
+    let mut body = vec![0u8; head[1] as usize];
+    s.read_exact(&mut body).expect("peer ready body");
+    s
+}
+
+#[test]
+fn unbalanced_unsubscribes_from_a_rogue_peer_silence_nobody() {
+    use std::io::Write;
+    let cluster = start();
+    let mut alice = Raw::signup(&cluster, "alice");
+    alice.create("dev");
+    let legit = Sub::connect(&alice, &cluster, &[topic::channel("dev").as_bytes()]);
+    await_subscription(&legit, &mut alice, "#dev");
+    let mut rogue = raw_zmtp_sub(&cluster.proxy_endpoint());
+    let unsubscribe = b"\x00c/dev/";
+    for _ in 0..5 {
+        let mut frame = vec![0x00, unsubscribe.len() as u8];
+        frame.extend(unsubscribe);
+        rogue.write_all(&frame).expect("unsubscribe");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let m = alice.send("#dev", "still flowing");
+    let got = legit.drain(Duration::from_secs(2));
+    assert!(
+        got.iter()
+            .any(|(_, e)| *e == Event::Message { message: m.clone() }),
+        "the legitimate subscriber was silenced: {got:?}"
+    );
+}
+
+#[test]
+fn parallel_wrong_guesses_are_throttled_like_sequential_ones() {
+    let cluster = start();
+    let _zoe = Raw::signup(&cluster, "zoe");
+    let started = Instant::now();
+    let guesses: Vec<_> = (0..6)
+        .map(|i| {
+            let mut raw = Raw::connect(&cluster);
+            std::thread::spawn(move || {
+                raw.expect_error(
+                    Request::Login {
+                        user: "zoe".into(),
+                        password: format!("guess {i}"),
+                    },
+                    ErrorCode::WrongCredentials,
+                )
+            })
+        })
+        .collect();
+    for g in guesses {
+        g.join().expect("guess");
+    }
+    // 6 attempts at once: the 4th, 5th and 6th wait 250, 500 and 1000 ms before being checked.
+    assert!(
+        started.elapsed() >= Duration::from_millis(1000),
+        "parallel guesses were not slowed down"
+    );
+}

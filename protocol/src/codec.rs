@@ -113,6 +113,14 @@ pub fn decode_request(frame: &[u8]) -> Result<RequestEnvelope, RequestDecodeErro
                     ));
                 }
             }
+            // A target is validated while it is decoded; report that as a naming error.
+            let text = e.to_string();
+            if text.contains("invalid target")
+                || text.contains("invalid channel name")
+                || text.contains("invalid user name")
+            {
+                return Err(fail(id, ErrorCode::InvalidName, text));
+            }
             Err(fail(
                 id,
                 ErrorCode::BadRequest,

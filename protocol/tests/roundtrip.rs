@@ -191,7 +191,12 @@ fn garbage_is_classified() {
         &serde_json::json!({"v": 1, "id": 3, "body": {"op": "send", "target": "dev", "text": "x"}}),
     )
     .expect("enc");
-    assert_eq!(code(&bad_target), ErrorCode::BadRequest);
+    assert_eq!(code(&bad_target), ErrorCode::InvalidName);
+    let bad_channel = rmp_serde::to_vec_named(
+        &serde_json::json!({"v": 1, "id": 3, "body": {"op": "history", "target": "#a/b"}}),
+    )
+    .expect("enc");
+    assert_eq!(code(&bad_channel), ErrorCode::InvalidName);
     // Optional fields may be omitted entirely.
     let minimal = rmp_serde::to_vec_named(
         &serde_json::json!({"v": 1, "id": 3, "body": {"op": "history", "target": "@Bob"}}),

@@ -67,8 +67,8 @@ impl Feed {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let live = client.live_events();
-        client.subscribe(&inbox);
         let task = FeedTask {
+            inbox,
             client,
             me,
             tracks: HashMap::new(),
@@ -99,6 +99,7 @@ struct Track {
 }
 
 struct FeedTask {
+    inbox: String,
     client: Client,
     me: String,
     tracks: HashMap<String, Track>,
@@ -117,8 +118,12 @@ impl FeedTask {
         let mut heartbeat = tokio::time::interval(HEARTBEAT);
         let mut resync = tokio::time::interval(RESYNC);
         let mut settle = tokio::time::interval(Duration::from_millis(100));
-        // Baseline the DM conversations first, so old DMs are not mistaken for news.
+        // Baseline the DM conversations first, so old DMs are not mistaken for news, and only
+        // then subscribe to the inbox: a DM that lands in between is newer than the baseline
+        // and the settle re-sync below fetches it.
         self.sync_all().await;
+        self.client.subscribe(&self.inbox);
+        self.next_sync = Some(Instant::now() + SETTLE);
         loop {
             tokio::select! {
                 cmd = commands.recv() => match cmd {

@@ -56,6 +56,9 @@ impl Session {
                 .mode(0o600)
                 .open(&path)
                 .with_context(|| format!("writing {}", path.display()))?;
+            // `mode` only applies to new files: tighten an existing one too.
+            use std::os::unix::fs::PermissionsExt;
+            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
             f.write_all(text.as_bytes())?;
         }
         Ok(())

@@ -111,7 +111,7 @@ where
     app.bell = opts.bell;
     app.offset_secs = chrono::Local::now().offset().local_minus_utc();
     app.now_ms = zchat_protocol::now_millis();
-    app.seed_nonces(rand::random::<u32>() as u64 + 1);
+    app.seed_nonces(rand::random::<u64>());
     let size = terminal.size()?;
     app.size = (size.width, size.height);
     let mut net = Net {

@@ -178,7 +178,11 @@ fn two_users_chat_with_the_cli_and_tail_survives_restart_and_kill() {
 
     // A retried send with the same --nonce is stored once.
     for _ in 0..2 {
-        ok(&cluster, &a, &["send", "#lobby", "exactly once", "--nonce", "4242"]);
+        ok(
+            &cluster,
+            &a,
+            &["send", "#lobby", "exactly once", "--nonce", "4242"],
+        );
     }
     let recent = ok(&cluster, &b, &["history", "#lobby", "--limit", "5"]);
     assert_eq!(recent.matches("exactly once").count(), 1, "{recent}");

@@ -44,6 +44,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(m) => ApiError::new(ErrorCode::NotFound, m),
             StoreError::AlreadyExists(m) => ApiError::new(ErrorCode::AlreadyExists, m),
             StoreError::Forbidden(m) => ApiError::new(ErrorCode::Forbidden, m),
+            e @ StoreError::NonceReused(_) => ApiError::new(ErrorCode::BadRequest, e.to_string()),
             other => ApiError::internal(other),
         }
     }
@@ -106,14 +107,21 @@ impl Ctx {
         })?;
         let hash = auth::token_hash(&token);
         let now = zchat_protocol::now_millis();
-        self.db(move |s| s.session(&hash, now))
+        if let Some(session) = self.sessions.get(&hash, now) {
+            return Ok(session);
+        }
+        let key = hash.clone();
+        let session = self
+            .db(move |s| s.session(&key, now))
             .await?
             .ok_or_else(|| {
                 ApiError::new(
                     ErrorCode::Unauthorized,
                     "session token is unknown, expired or revoked; log in again",
                 )
-            })
+            })?;
+        self.sessions.put(hash, session.clone());
+        Ok(session)
     }
 }
 

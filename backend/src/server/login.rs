@@ -13,7 +13,7 @@ pub async fn handle(ctx: &Ctx, user: String, password: String) -> ApiResult {
     if user.len() > 64 || password.len() > 1024 {
         return Err(wrong());
     }
-    match ctx.throttle.check(&user) {
+    match ctx.throttle.begin_attempt(&user) {
         Verdict::Locked => {
             return Err(ApiError::new(
                 ErrorCode::RateLimited,
@@ -37,7 +37,6 @@ pub async fn handle(ctx: &Ctx, user: String, password: String) -> ApiResult {
     let row = match (ok, row) {
         (true, Some(row)) => row,
         _ => {
-            ctx.throttle.failed(&user);
             tracing::info!(user = %user, "failed login");
             return Err(wrong());
         }

@@ -71,7 +71,9 @@ pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
         broker: config.broker.clone(),
         proxy: config.proxy.clone(),
     };
-    let (out, io_thread) = zmq_bridge::start(&zctx, &bridge, in_tx, shutdown.clone())?;
+    // The socket thread stops only after in-flight requests have answered (below).
+    let bridge_stop = Shutdown::new();
+    let (out, io_thread) = zmq_bridge::start(&zctx, &bridge, in_tx, bridge_stop.clone())?;
     tracing::info!(broker = %config.broker, proxy = %config.proxy, "server running");
 
     let ctx = Arc::new(Ctx {
@@ -112,7 +114,7 @@ pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
     if drained.is_err() {
         tracing::warn!("some requests were still running at shutdown");
     }
-    shutdown.trigger();
+    bridge_stop.trigger();
     drop(in_rx);
     tokio::task::spawn_blocking(move || io_thread.join())
         .await

@@ -42,6 +42,9 @@ pub enum StoreError {
     /// The transaction holding this message failed as a whole.
     #[error("message batch not stored: {0}")]
     BatchFailed(String),
+    /// A nonce was reused for a different text (a client bug; nothing stored).
+    #[error("nonce {0} was already used for a different message")]
+    NonceReused(u64),
     /// The writer thread is gone (the store is shutting down).
     #[error("the storage writer has stopped")]
     WriterGone,
@@ -454,9 +457,10 @@ impl Store {
                 }
             };
             let take = i64::from(limit) + 1;
+            let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
             let (lo, hi, order) = match (after, before) {
-                (Some(a), _) => (a as i64, i64::MAX, "ASC"),
-                (None, Some(b)) => (0, b as i64, "DESC"),
+                (Some(a), _) => (clamp(a), i64::MAX, "ASC"),
+                (None, Some(b)) => (0, clamp(b), "DESC"),
                 (None, None) => (0, i64::MAX, "DESC"),
             };
             let sql =
@@ -532,7 +536,7 @@ impl Store {
                         "UPDATE memberships SET read_seq = max(read_seq, min(?3, (SELECT last_seq FROM channels WHERE id = ?1)))
                          WHERE channel_id = ?1 AND user_id = ?2 RETURNING read_seq",
                     )?
-                    .query_row(params![channel_id, user.id, seq as i64], |r| r.get(0))
+                    .query_row(params![channel_id, user.id, i64::try_from(seq).unwrap_or(i64::MAX)], |r| r.get(0))
                     .optional()?
                     .ok_or_else(|| StoreError::Forbidden(format!("you are not a member of #{name}")))?
                 }
@@ -548,7 +552,7 @@ impl Store {
                          ON CONFLICT(conv_id, user_id) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq)
                          RETURNING read_seq",
                     )?
-                    .query_row(params![conv_id, user.id, seq as i64], |r| r.get(0))?
+                    .query_row(params![conv_id, user.id, i64::try_from(seq).unwrap_or(i64::MAX)], |r| r.get(0))?
                 }
             };
             let inboxes = live_inboxes(&tx, &[user.id], now)?;
@@ -593,14 +597,17 @@ fn post_channel_in(
                 ))
             })
             .optional()?;
-        if let Some((seq, ts, text)) = existing {
+        if let Some((seq, ts, stored_text)) = existing {
+            if stored_text != text {
+                return Err(StoreError::NonceReused(nonce));
+            }
             return Ok(Stored {
                 message: Message {
                     target,
                     seq: seq as u64,
                     ts,
                     from: sender.name.clone(),
-                    text,
+                    text: stored_text,
                 },
                 fresh: false,
                 inboxes: vec![],
@@ -670,14 +677,17 @@ fn send_dm_in(
                 ))
             })
             .optional()?;
-        if let Some((seq, ts, text)) = existing {
+        if let Some((seq, ts, stored_text)) = existing {
+            if stored_text != text {
+                return Err(StoreError::NonceReused(nonce));
+            }
             return Ok(Stored {
                 message: Message {
                     target,
                     seq: seq as u64,
                     ts,
                     from: sender.name.clone(),
-                    text,
+                    text: stored_text,
                 },
                 fresh: false,
                 inboxes: vec![],

@@ -1196,7 +1196,7 @@ impl App {
             return;
         };
         let nonce = self.next_nonce;
-        self.next_nonce += 1;
+        self.next_nonce = self.next_nonce.wrapping_add(1).max(1);
         let c = &mut self.conversations[i];
         c.scroll = 0;
         c.pending.push(Pending {
