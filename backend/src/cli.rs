@@ -46,7 +46,7 @@ pub struct BrokerArgs {
     pub backend: String,
     /// Check that a broker is accepting connections on the frontend port, then exit
     /// (0 = healthy). For container health checks.
-    #[arg(long)]
+    #[arg(long, env = "ZCHAT_BROKER_HEALTHCHECK", value_parser = clap::builder::FalseyValueParser::new())]
     pub healthcheck: bool,
 }
 
@@ -66,7 +66,7 @@ pub struct ProxyArgs {
     #[arg(long, env = "ZCHAT_PROXY_XSUB", default_value = "tcp://127.0.0.1:5558")]
     pub xsub: String,
     /// Check that a proxy is accepting connections on the XPUB port, then exit.
-    #[arg(long)]
+    #[arg(long, env = "ZCHAT_PROXY_HEALTHCHECK", value_parser = clap::builder::FalseyValueParser::new())]
     pub healthcheck: bool,
 }
 
@@ -97,7 +97,7 @@ pub struct ServerArgs {
     pub data_dir: PathBuf,
     /// Also sync every commit to disk (SQLite synchronous=FULL): survives power loss, not
     /// only crashes, at the cost of an fsync per message.
-    #[arg(long, env = "ZCHAT_FSYNC")]
+    #[arg(long, env = "ZCHAT_FSYNC", value_parser = clap::builder::FalseyValueParser::new())]
     pub fsync: bool,
     /// Session lifetime in hours.
     #[arg(long, env = "ZCHAT_SESSION_TTL_HOURS", default_value_t = 720)]
@@ -106,7 +106,7 @@ pub struct ServerArgs {
     #[arg(long, env = "ZCHAT_HASH_WORKERS")]
     pub hash_workers: Option<usize>,
     /// Run broker, proxy and server in this one process (for demos and quick starts).
-    #[arg(long, env = "ZCHAT_ALL_IN_ONE")]
+    #[arg(long, env = "ZCHAT_ALL_IN_ONE", value_parser = clap::builder::FalseyValueParser::new())]
     pub all_in_one: bool,
     /// In --all-in-one: the broker endpoint clients connect to.
     #[arg(
@@ -119,7 +119,7 @@ pub struct ServerArgs {
     #[arg(long, env = "ZCHAT_PROXY_XPUB", default_value = "tcp://127.0.0.1:5557")]
     pub xpub: String,
     /// Send a ping through the broker at --health-endpoint, exit 0 on a pong.
-    #[arg(long)]
+    #[arg(long, env = "ZCHAT_SERVER_HEALTHCHECK", value_parser = clap::builder::FalseyValueParser::new())]
     pub healthcheck: bool,
     /// Broker frontend used by --healthcheck.
     #[arg(
@@ -249,5 +249,26 @@ fn ping_healthcheck(endpoint: &str) -> Result<()> {
     match resp.body {
         Reply::Pong { .. } => Ok(()),
         other => bail!("unexpected reply {other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_lines_are_well_formed() {
+        BrokerArgs::command().debug_assert();
+        ProxyArgs::command().debug_assert();
+        ServerArgs::command().debug_assert();
+    }
+
+    #[test]
+    fn internal_endpoints_default_to_loopback() {
+        let b = BrokerArgs::try_parse_from(["zchat-broker"]).expect("parses");
+        assert_eq!(b.backend, "tcp://127.0.0.1:5556");
+        let p = ProxyArgs::try_parse_from(["zchat-proxy"]).expect("parses");
+        assert_eq!(p.xsub, "tcp://127.0.0.1:5558");
     }
 }

@@ -46,7 +46,7 @@ pub struct Cli {
     #[arg(long, env = "ZCHAT_TIMEOUT_MS", global = true, default_value_t = 3000)]
     pub timeout_ms: u64,
     /// Don't ring the terminal bell when someone mentions you (full-screen chat and demo).
-    #[arg(long, env = "ZCHAT_NO_BELL", global = true)]
+    #[arg(long, env = "ZCHAT_NO_BELL", global = true, value_parser = clap::builder::FalseyValueParser::new())]
     pub no_bell: bool,
     /// The subcommand; none opens the full-screen chat.
     #[command(subcommand)]
@@ -89,7 +89,7 @@ pub enum Command {
         /// Channel, e.g. '#dev' (1-32 of a-z 0-9 - _).
         channel: String,
         /// Description shown in listings.
-        #[arg(long, default_value = "")]
+        #[arg(long, env = "ZCHAT_DESC", default_value = "")]
         desc: String,
     },
     /// Join a channel.
@@ -123,16 +123,16 @@ pub enum Command {
         /// '#channel' or '@user'.
         target: String,
         /// How many messages (at most 500).
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, env = "ZCHAT_HISTORY_LIMIT", default_value_t = 50)]
         limit: u32,
         /// Only messages after this sequence number.
-        #[arg(long)]
+        #[arg(long, env = "ZCHAT_HISTORY_AFTER")]
         after: Option<u64>,
         /// Only messages before this sequence number.
-        #[arg(long)]
+        #[arg(long, env = "ZCHAT_HISTORY_BEFORE")]
         before: Option<u64>,
         /// One JSON object per line.
-        #[arg(long)]
+        #[arg(long, env = "ZCHAT_JSON", value_parser = clap::builder::FalseyValueParser::new())]
         json: bool,
     },
     /// A self-contained live demo: a local backend in a temp dir, demo users, channels and
@@ -154,7 +154,7 @@ pub enum Command {
         /// '#channel' or '@user' targets (default: all joined channels and all DMs).
         targets: Vec<String>,
         /// One JSON object per line.
-        #[arg(long)]
+        #[arg(long, env = "ZCHAT_JSON", value_parser = clap::builder::FalseyValueParser::new())]
         json: bool,
     },
 }
@@ -534,6 +534,40 @@ async fn tail(env: Env, targets: Vec<String>, json: bool) -> Result<()> {
                 Some(_) => {}
                 None => bail!("feed stopped"),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_parse() {
+        let cli = Cli::try_parse_from(["zchat", "history", "#dev", "--json", "--limit", "7"])
+            .expect("parses");
+        match cli.command {
+            Some(Command::History { json, limit, .. }) => assert!(json && limit == 7),
+            other => panic!("{other:?}"),
+        }
+        let cli = Cli::try_parse_from(["zchat"]).expect("no subcommand is the full-screen chat");
+        assert!(cli.command.is_none());
+        let cli = Cli::try_parse_from(["zchat", "send", "@bob", "hello", "world", "--nonce", "5"])
+            .expect("parses");
+        match cli.command {
+            Some(Command::Send { text, nonce, .. }) => {
+                assert_eq!(
+                    (text.join(" "), nonce),
+                    ("hello world".to_string(), Some(5))
+                )
+            }
+            other => panic!("{other:?}"),
         }
     }
 }
