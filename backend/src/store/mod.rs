@@ -564,7 +564,8 @@ impl Store {
 
 /// Stores one channel message inside the caller's transaction (see [`writer`]). A repeated
 /// `nonce` from the same sender in the same channel returns the original message
-/// (`fresh == false`).
+/// (`fresh == false`). Every refusal (no such channel, not a member, nonce reused) is found
+/// before anything is written, so the writer needs no savepoint per message.
 fn post_channel_in(
     tx: &Connection,
     sender: &UserRow,
@@ -574,14 +575,6 @@ fn post_channel_in(
     now: i64,
 ) -> StoreResult<Stored> {
     let channel_id = channel_id(tx, channel)?;
-    let member: bool = tx
-        .prepare_cached("SELECT 1 FROM memberships WHERE channel_id = ?1 AND user_id = ?2")?
-        .exists(params![channel_id, sender.id])?;
-    if !member {
-        return Err(StoreError::Forbidden(format!(
-            "join #{channel} before posting to it"
-        )));
-    }
     let target = Target::Channel(channel.to_string());
     if let Some(nonce) = nonce {
         let existing = tx
@@ -614,6 +607,19 @@ fn post_channel_in(
             });
         }
     }
+    // Membership check and the sender's read marker in one statement: no row, no member.
+    // (Nothing has been written before this point, so a refusal needs no rollback.)
+    let member = tx
+        .prepare_cached(
+            "UPDATE memberships SET read_seq = (SELECT last_seq + 1 FROM channels WHERE id = ?1)
+             WHERE channel_id = ?1 AND user_id = ?2",
+        )?
+        .execute(params![channel_id, sender.id])?;
+    if member == 0 {
+        return Err(StoreError::Forbidden(format!(
+            "join #{channel} before posting to it"
+        )));
+    }
     let seq: i64 = tx
         .prepare_cached(
             "UPDATE channels SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
@@ -631,10 +637,6 @@ fn post_channel_in(
         text,
         nonce.map(|n| n as i64)
     ])?;
-    tx.prepare_cached(
-        "UPDATE memberships SET read_seq = ?3 WHERE channel_id = ?1 AND user_id = ?2",
-    )?
-    .execute(params![channel_id, sender.id, seq])?;
     let stored = Stored {
         message: Message {
             target,

@@ -2,9 +2,9 @@
 //!
 //! Posting is the hot write path. Instead of each request taking the write lock and paying a
 //! transaction of its own, requests queue a [`PostJob`]; the writer takes everything queued
-//! (up to [`MAX_BATCH`]), stores it in one `IMMEDIATE` transaction (each job in a savepoint,
-//! so one refused post does not undo the others), commits once, and only then publishes and
-//! answers, in queue order. So: an acknowledged message is committed; messages of one
+//! (up to [`MAX_BATCH`]), stores it in one `IMMEDIATE` transaction (a refused post is refused
+//! before it writes anything, so it never undoes the others), commits once, and only then
+//! publishes and answers, in queue order. So: an acknowledged message is committed; messages of one
 //! conversation are published in `seq` order; and under load the commit cost is shared.
 
 use std::sync::mpsc::Receiver;
@@ -66,21 +66,23 @@ pub(super) fn run(conn: Arc<Mutex<Connection>>, jobs: Receiver<PostJob>) {
     }
 }
 
+/// Stores a batch in one transaction. A refused message (not found, forbidden, nonce reused)
+/// is refused before it writes anything, so it is simply reported; a database error aborts
+/// and rolls back the whole batch.
 fn store_batch(c: &mut Connection, batch: &[PostJob]) -> StoreResult<Vec<StoreResult<Stored>>> {
-    let mut tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
-        let sp = tx.savepoint()?;
         let result = match &job.target {
             Target::Channel(name) => {
-                post_channel_in(&sp, &job.sender, name, &job.text, job.nonce, job.now)
+                post_channel_in(&tx, &job.sender, name, &job.text, job.nonce, job.now)
             }
-            Target::User(peer) => send_dm_in(&sp, &job.sender, peer, &job.text, job.nonce, job.now),
+            Target::User(peer) => send_dm_in(&tx, &job.sender, peer, &job.text, job.nonce, job.now),
         };
-        if result.is_ok() {
-            sp.commit()?;
-        } // else: dropping the savepoint rolls this job back
-        results.push(result);
+        match result {
+            Err(e @ (StoreError::Db(_) | StoreError::Pool(_))) => return Err(e),
+            other => results.push(other),
+        }
     }
     tx.commit()?;
     Ok(results)
