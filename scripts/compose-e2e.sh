@@ -42,6 +42,15 @@ else
   fail "neither 'docker compose' nor 'docker-compose' is installed"
 fi
 docker info >/dev/null 2>&1 || fail "no Docker engine answers (docker info)"
+# The checks below parse JSON with python3; install it on a bare Debian machine.
+if ! command -v python3 >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing python3 (used by the checks)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null
+  else
+    fail "python3 is required by the checks; install it"
+  fi
+fi
 dc() { "${COMPOSE[@]}" -p "$PROJECT" -f "$ROOT/docker-compose.yml" "$@"; }
 
 # ------------------------------------------------------------ free host ports
@@ -115,7 +124,7 @@ if [ "$PROFILE" = release ]; then
 else
   cargo build --locked -p zchat >"$TMP/cargo.log" 2>&1 || { tail -30 "$TMP/cargo.log" >&2; fail "cargo build of zchat failed"; }
 fi
-TARGET_DIR="$(cargo metadata --format-version 1 --no-deps 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 ZCHAT="$TARGET_DIR/$PROFILE/zchat"
 [ -x "$ZCHAT" ] || fail "no zchat binary at $ZCHAT"
 log "host client ready in $(( $(date +%s) - t ))s: $ZCHAT"

@@ -32,7 +32,7 @@ RUST_IMAGE="${RUST_IMAGE:-rust:1-bookworm}"
 RUNTIME_IMAGE="${RUNTIME_IMAGE:-debian:bookworm-slim}"
 SUITE="${DEBIAN_SUITE:-bookworm}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-PULL_TIMEOUT="${PULL_TIMEOUT:-60}"
+PULL_TIMEOUT="${PULL_TIMEOUT:-1800}"
 WORK="${ZCHAT_BASE_WORKDIR:-${TMPDIR:-/tmp}/zchat-base-images}"
 
 log() { printf '[docker-base-images] %s\n' "$*" >&2; }
