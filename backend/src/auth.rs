@@ -199,26 +199,39 @@ impl Hasher {
     }
 }
 
-/// Slows down repeated failed logins per user name: after 3 failures each attempt waits
-/// 250 ms × 2^(n−3) (capped at 8 s) before it is checked, and after 20 failures within the
-/// window the name is locked for the rest of the window. Success clears the record.
+/// Slows down repeated failed logins per user name, without ever locking the owner out.
+///
+/// Each attempt counts as a failure from the moment it starts (a success clears the record),
+/// so parallel guesses are slowed like sequential ones: after 3 failures each attempt waits
+/// 250 ms × 2^(n−3), capped at 8 s, before it is checked. At most
+/// [`MAX_IN_FLIGHT_PER_NAME`] attempts per name are in progress at once; more are refused
+/// with `rate_limited` straight away. There is no hard lock-out: an attacker could otherwise
+/// lock any account by guessing wrong on purpose, and the server cannot tell them apart (the
+/// broker hides client addresses). Failures are forgotten after [`WINDOW`] without one.
 #[derive(Clone, Default)]
 pub struct LoginThrottle {
-    failures: Arc<Mutex<HashMap<String, (u32, Instant)>>>,
+    records: Arc<Mutex<HashMap<String, Record>>>,
 }
 
-/// How long failures are remembered.
-const WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Failures that lock a name for the rest of the window.
-const LOCKOUT_AFTER: u32 = 20;
+#[derive(Debug)]
+struct Record {
+    failures: u32,
+    last: Instant,
+    in_flight: u32,
+}
+
+/// How long failures are remembered after the last one.
+pub const WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Attempts for one name that may be in progress at once.
+pub const MAX_IN_FLIGHT_PER_NAME: u32 = 4;
 
 /// What the throttle says about an attempt.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
-    /// Check it after waiting this long.
+    /// Check it after waiting this long; call [`LoginThrottle::finish`] when done.
     Proceed(Duration),
-    /// Refuse outright.
-    Locked,
+    /// Refuse it now: too many attempts for this name are already in progress.
+    Busy,
 }
 
 impl LoginThrottle {
@@ -226,25 +239,28 @@ impl LoginThrottle {
         user.to_lowercase()
     }
 
-    /// Registers a login attempt for `user` and decides how to treat it. The attempt is
-    /// counted *now*, as a failure until [`LoginThrottle::succeeded`] says otherwise, so that
-    /// a burst of parallel guesses is slowed down like a sequence of them.
+    /// Registers a login attempt for `user` and decides how to treat it.
     pub fn begin_attempt(&self, user: &str) -> Verdict {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.records.lock().unwrap_or_else(|p| p.into_inner());
         // Bound memory under a flood of distinct names: forget stale entries first.
         if map.len() > 100_000 {
-            map.retain(|_, (_, since)| since.elapsed() <= WINDOW);
+            map.retain(|_, r| r.in_flight > 0 || r.last.elapsed() <= WINDOW);
         }
-        let entry = map.entry(Self::key(user)).or_insert((0, Instant::now()));
-        if entry.1.elapsed() > WINDOW {
-            *entry = (0, Instant::now());
+        let r = map.entry(Self::key(user)).or_insert(Record {
+            failures: 0,
+            last: Instant::now(),
+            in_flight: 0,
+        });
+        if r.in_flight >= MAX_IN_FLIGHT_PER_NAME {
+            return Verdict::Busy;
         }
-        let earlier = entry.0;
-        if earlier >= LOCKOUT_AFTER {
-            return Verdict::Locked;
+        if r.in_flight == 0 && r.last.elapsed() > WINDOW {
+            r.failures = 0;
         }
-        entry.0 += 1;
-        entry.1 = Instant::now();
+        let earlier = r.failures;
+        r.failures += 1;
+        r.in_flight += 1;
+        r.last = Instant::now();
         if earlier < 3 {
             return Verdict::Proceed(Duration::ZERO);
         }
@@ -252,10 +268,49 @@ impl LoginThrottle {
         Verdict::Proceed(Duration::from_millis(ms.min(8000)))
     }
 
-    /// Clears the record after a success.
-    pub fn succeeded(&self, user: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&Self::key(user));
+    /// Ends an attempt that got [`Verdict::Proceed`]; a success clears the failures.
+    pub fn finish(&self, user: &str, success: bool) {
+        let mut map = self.records.lock().unwrap_or_else(|p| p.into_inner());
+        let key = Self::key(user);
+        if let Some(r) = map.get_mut(&key) {
+            r.in_flight = r.in_flight.saturating_sub(1);
+            if success {
+                r.failures = 0;
+            }
+            if r.failures == 0 && r.in_flight == 0 {
+                map.remove(&key);
+            }
+        }
+    }
+}
+
+/// Ends a login attempt when dropped (as a failure unless marked successful), so every
+/// path out of the login handler, errors included, releases its place.
+pub struct Attempt<'a> {
+    throttle: &'a LoginThrottle,
+    user: String,
+    success: bool,
+}
+
+impl<'a> Attempt<'a> {
+    /// Tracks an attempt that was allowed to proceed.
+    pub fn new(throttle: &'a LoginThrottle, user: &str) -> Self {
+        Attempt {
+            throttle,
+            user: user.to_string(),
+            success: false,
+        }
+    }
+
+    /// The password was right.
+    pub fn succeeded(mut self) {
+        self.success = true;
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        self.throttle.finish(&self.user, self.success);
     }
 }
 
@@ -296,26 +351,51 @@ mod tests {
     }
 
     #[test]
-    fn throttle_counts_attempts_grows_then_locks() {
+    fn throttle_counts_attempts_and_grows_but_never_locks() {
         let t = LoginThrottle::default();
         for _ in 0..3 {
             assert_eq!(t.begin_attempt("Ann"), Verdict::Proceed(Duration::ZERO));
+            t.finish("ann", false);
         }
-        // Attempts count as they start, so parallel guesses are slowed down too.
         assert_eq!(
             t.begin_attempt("ANN"),
             Verdict::Proceed(Duration::from_millis(250))
         );
+        t.finish("ann", false);
+        for _ in 0..30 {
+            t.begin_attempt("ann");
+            t.finish("ann", false);
+        }
+        // Capped, never refused: the owner can still log in, slowly.
         assert_eq!(
             t.begin_attempt("ann"),
+            Verdict::Proceed(Duration::from_secs(8))
+        );
+        t.finish("ann", true);
+        assert_eq!(t.begin_attempt("ann"), Verdict::Proceed(Duration::ZERO));
+        t.finish("ann", true);
+    }
+
+    #[test]
+    fn parallel_attempts_count_and_are_capped() {
+        let t = LoginThrottle::default();
+        let verdicts: Vec<_> = (0..6).map(|_| t.begin_attempt("bob")).collect();
+        assert_eq!(
+            verdicts[3],
+            Verdict::Proceed(Duration::from_millis(250)),
+            "the 4th parallel attempt already counts the 3 before it"
+        );
+        assert_eq!(verdicts[4], Verdict::Busy);
+        assert_eq!(verdicts[5], Verdict::Busy);
+        for _ in 0..4 {
+            t.finish("bob", false);
+        }
+        assert_eq!(
+            t.begin_attempt("bob"),
             Verdict::Proceed(Duration::from_millis(500))
         );
-        for _ in 0..15 {
-            t.begin_attempt("ann");
-        }
-        assert_eq!(t.begin_attempt("ann"), Verdict::Locked);
-        t.succeeded("ann");
-        assert_eq!(t.begin_attempt("ann"), Verdict::Proceed(Duration::ZERO));
+        let guard = Attempt::new(&t, "bob");
+        guard.succeeded();
         assert_eq!(t.begin_attempt("bob"), Verdict::Proceed(Duration::ZERO));
     }
 

@@ -176,6 +176,13 @@ impl FeedTask {
                     if conv.is_channel() {
                         return; // not watched (a stale subscription)
                     }
+                    if !self.dms_baselined {
+                        // No baseline yet (the first sync failed), so news cannot be told
+                        // from history: rather than replay whole conversations, skip it and
+                        // re-sync now. The message stays in history and in unread counts.
+                        self.next_sync = Some(Instant::now());
+                        return;
+                    }
                     // A DM conversation new since start: everything in it is news.
                     self.tracks.insert(
                         key.clone(),

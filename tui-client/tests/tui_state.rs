@@ -25,12 +25,16 @@ fn unread_counts_live_messages_once_and_not_mine() {
     // The same message again (a replayed event): no change.
     app.update(Action::Incoming(msg("#random", 10, 3, "bob", "new")));
     assert_eq!(conv(&app, "#random").unread, 3);
-    // My own message from another session does not count.
-    app.update(Action::Incoming(msg("#random", 11, 4, "alice", "mine")));
-    assert_eq!(conv(&app, "#random").unread, 3);
     // A message the server already counted (seq <= last_seq at bootstrap) does not count.
     app.update(Action::Incoming(msg("#random", 9, 1, "bob", "old news")));
     assert_eq!(conv(&app, "#random").unread, 3);
+    // My own message from another session: sending moved my read marker on the server.
+    app.update(Action::Incoming(msg("#random", 11, 4, "alice", "mine")));
+    assert_eq!(conv(&app, "#random").unread, 0);
+    assert_eq!(conv(&app, "#random").read_seq, 11);
+    // Others' messages after it count again.
+    app.update(Action::Incoming(msg("#random", 12, 5, "bob", "reply")));
+    assert_eq!(conv(&app, "#random").unread, 1);
     // The open conversation stays read, and its marker is persisted.
     let fx = app.update(Action::Incoming(msg("#general", 6, 4, "bob", "hi")));
     assert_eq!(conv(&app, "#general").unread, 0);

@@ -3,7 +3,7 @@
 use zchat_protocol::{topic, ErrorCode, Reply};
 
 use super::{ApiError, ApiResult, Ctx};
-use crate::auth::{self, Verdict};
+use crate::auth::{self, Attempt, Verdict};
 
 /// Throttles repeated failures, verifies off the request path (against a decoy hash when
 /// the user does not exist, so timing does not reveal which names exist), then stores a new
@@ -13,16 +13,21 @@ pub async fn handle(ctx: &Ctx, user: String, password: String) -> ApiResult {
     if user.len() > 64 || password.len() > 1024 {
         return Err(wrong());
     }
-    match ctx.throttle.begin_attempt(&user) {
-        Verdict::Locked => {
+    let attempt = match ctx.throttle.begin_attempt(&user) {
+        Verdict::Busy => {
             return Err(ApiError::new(
                 ErrorCode::RateLimited,
-                "too many failed logins for this user; try again in 15 minutes",
+                "too many login attempts for this user are in progress; try again shortly",
             ))
         }
-        Verdict::Proceed(delay) if !delay.is_zero() => tokio::time::sleep(delay).await,
-        Verdict::Proceed(_) => {}
-    }
+        Verdict::Proceed(delay) => {
+            let attempt = Attempt::new(&ctx.throttle, &user);
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            attempt
+        }
+    };
     let lookup = user.clone();
     let found = ctx.db(move |s| s.user_credentials(&lookup)).await?;
     let (row, phc) = match found {
@@ -41,7 +46,7 @@ pub async fn handle(ctx: &Ctx, user: String, password: String) -> ApiResult {
             return Err(wrong());
         }
     };
-    ctx.throttle.succeeded(&user);
+    attempt.succeeded();
     let token = auth::new_token();
     let inbox = auth::new_inbox_id();
     let now = zchat_protocol::now_millis();

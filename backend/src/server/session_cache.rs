@@ -17,35 +17,50 @@ pub const REVALIDATE_AFTER: Duration = Duration::from_secs(5);
 /// Entries kept before stale ones are swept.
 const SWEEP_AT: usize = 50_000;
 
-/// Token hash → session, with the time it was read.
+/// Token hash → session, with the time it was read; and tokens revoked recently, so that a
+/// lookup racing with a logout cannot put the revoked session back.
 #[derive(Default)]
 pub struct SessionCache {
-    entries: Mutex<HashMap<Vec<u8>, (SessionRow, Instant)>>,
+    entries: Mutex<Entries>,
+}
+
+#[derive(Default)]
+struct Entries {
+    live: HashMap<Vec<u8>, (SessionRow, Instant)>,
+    revoked: HashMap<Vec<u8>, Instant>,
 }
 
 impl SessionCache {
     /// A fresh, unexpired cached session for this token hash.
     pub fn get(&self, token_hash: &[u8], now_ms: i64) -> Option<SessionRow> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let (row, read_at) = entries.get(token_hash)?;
+        let (row, read_at) = entries.live.get(token_hash)?;
         (read_at.elapsed() < REVALIDATE_AFTER && row.expires_at > now_ms).then(|| row.clone())
     }
 
-    /// Remembers a session just read from the database.
+    /// Remembers a session just read from the database (unless it was revoked meanwhile).
     pub fn put(&self, token_hash: Vec<u8>, row: SessionRow) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= SWEEP_AT {
-            entries.retain(|_, (_, read_at)| read_at.elapsed() < REVALIDATE_AFTER);
+        if entries.live.len() >= SWEEP_AT {
+            entries
+                .live
+                .retain(|_, (_, read_at)| read_at.elapsed() < REVALIDATE_AFTER);
         }
-        entries.insert(token_hash, (row, Instant::now()));
+        entries
+            .revoked
+            .retain(|_, at| at.elapsed() < REVALIDATE_AFTER);
+        if entries.revoked.contains_key(&token_hash) {
+            return;
+        }
+        entries.live.insert(token_hash, (row, Instant::now()));
     }
 
-    /// Forgets a session (logout).
+    /// Forgets a session (logout), and refuses to cache it again for a while: a lookup that
+    /// read it just before the logout must not put it back.
     pub fn remove(&self, token_hash: &[u8]) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(token_hash);
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.live.remove(token_hash);
+        entries.revoked.insert(token_hash.to_vec(), Instant::now());
     }
 }
 
@@ -76,6 +91,9 @@ mod tests {
         );
         assert!(c.get(b"other", 0).is_none());
         c.remove(b"t");
+        assert!(c.get(b"t", 0).is_none());
+        // A lookup that read the session before the logout cannot put it back.
+        c.put(b"t".to_vec(), row(100));
         assert!(c.get(b"t", 0).is_none());
     }
 }

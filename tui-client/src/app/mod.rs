@@ -1021,6 +1021,12 @@ impl App {
             return;
         }
         let c = &mut self.conversations[i];
+        if mine && seq > c.read_seq {
+            // Sending moves my read marker on the server (from any of my sessions): mirror it.
+            c.read_seq = seq;
+            c.unread = 0;
+            c.mentioned = false;
+        }
         if live && !mine && seq > known_before && seq > c.read_seq {
             c.unread += 1;
             if mention {
