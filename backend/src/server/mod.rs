@@ -93,17 +93,11 @@ pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
                 None => break,
             },
         };
-        let permit = in_flight.clone().acquire_owned().await?;
-        let ctx = ctx.clone();
-        tokio::spawn(async move {
-            let reply = handle_frame(&ctx, &incoming.body).await;
-            let body = codec::encode(&reply).unwrap_or_default();
-            ctx.out.send(Outbound::Reply {
-                envelope: incoming.envelope,
-                body,
-            });
-            drop(permit);
-        });
+        spawn_request(&ctx, &in_flight, incoming).await?;
+    }
+    // Answer what the socket thread had already handed over, too: those clients are waiting.
+    while let Ok(incoming) = in_rx.try_recv() {
+        spawn_request(&ctx, &in_flight, incoming).await?;
     }
     // Let in-flight requests finish (bounded), then stop the socket thread.
     let drained = tokio::time::timeout(
@@ -120,6 +114,26 @@ pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
         .await
         .ok();
     tracing::info!("server stopped");
+    Ok(())
+}
+
+/// Handles one request on its own task (bounded by `in_flight`) and queues its reply.
+async fn spawn_request(
+    ctx: &Arc<Ctx>,
+    in_flight: &Arc<Semaphore>,
+    incoming: Incoming,
+) -> Result<()> {
+    let permit = in_flight.clone().acquire_owned().await?;
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        let reply = handle_frame(&ctx, &incoming.body).await;
+        let body = codec::encode(&reply).unwrap_or_default();
+        ctx.out.send(Outbound::Reply {
+            envelope: incoming.envelope,
+            body,
+        });
+        drop(permit);
+    });
     Ok(())
 }
 
