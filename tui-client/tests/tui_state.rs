@@ -74,6 +74,26 @@ fn opening_a_conversation_marks_it_read_and_places_the_marker() {
 }
 
 #[test]
+fn a_partial_read_elsewhere_lowers_the_count_of_an_unloaded_conversation() {
+    let mut app = signed_in();
+    let before = conv(&app, "#random").clone();
+    assert!(
+        before.unread >= 2 && before.messages.is_empty(),
+        "fixture: unread, nothing loaded"
+    );
+    // Another session read up to one message before the end.
+    app.update(Action::ReadMarker {
+        target: t("#random"),
+        seq: before.last_seq - 1,
+    });
+    let after = conv(&app, "#random");
+    assert_eq!(
+        after.unread, 1,
+        "at most one message is left after the marker"
+    );
+}
+
+#[test]
 fn read_marker_from_another_session_clears_unread() {
     let mut app = signed_in();
     app.update(Action::ReadMarker {

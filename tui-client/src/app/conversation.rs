@@ -98,19 +98,24 @@ impl Conversation {
             .iter()
             .filter(|m| m.seq > self.read_seq && !m.from.eq_ignore_ascii_case(me))
             .collect();
-        // Without the whole range loaded, keep the larger of the server's count and ours.
+        // Without the whole range loaded the exact count is unknown: it is at least what is
+        // loaded, at most the old count, and at most the number of messages after the marker.
         let complete = self
             .first_loaded()
             .is_some_and(|first| first <= self.read_seq + 1);
         let counted = loaded_after.len() as u64;
-        self.unread = if complete {
-            counted
-        } else {
-            self.unread.max(counted)
-        };
-        self.mentioned = loaded_after
+        let mention_loaded = loaded_after
             .iter()
             .any(|m| super::layout::mentions(&m.text, me));
+        if complete {
+            self.unread = counted;
+            self.mentioned = mention_loaded;
+        } else {
+            let bound = self.unread.min(self.last_seq - self.read_seq);
+            self.unread = bound.max(counted);
+            // A mention may sit in the part not loaded: keep the mark unless all is read.
+            self.mentioned = self.mentioned || mention_loaded;
+        }
     }
 
     /// The sidebar label: `#name` or `name` for DMs.
