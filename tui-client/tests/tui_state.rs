@@ -509,3 +509,19 @@ fn sidebar_scrolls_to_keep_the_open_conversation_visible() {
     }));
     assert_eq!(app.active().unwrap().target, t("@user28"));
 }
+
+#[test]
+fn tab_completes_user_names() {
+    let mut app = signed_in();
+    // #general is open: its authors (bob, carol) and DM peers complete; not me.
+    type_text(&mut app, "thanks Ca");
+    app.update(key(KeyCode::Tab, KeyModifiers::NONE));
+    assert_eq!(app.input.text(), "thanks @carol ");
+    type_text(&mut app, "and @b");
+    app.update(key(KeyCode::Tab, KeyModifiers::NONE));
+    assert_eq!(app.input.text(), "thanks @carol and @bob ");
+    // Nothing to complete: nothing changes.
+    type_text(&mut app, "al");
+    app.update(key(KeyCode::Tab, KeyModifiers::NONE));
+    assert_eq!(app.input.text(), "thanks @carol and @bob al");
+}

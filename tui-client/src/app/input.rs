@@ -132,6 +132,39 @@ impl InputLine {
         }
     }
 
+    /// Completes the name being typed before the cursor (with or without a leading `@`)
+    /// from `names`, case-insensitively, into `@name `. With several matches, the shortest
+    /// (then alphabetical) wins. Returns whether anything was completed.
+    pub fn complete(&mut self, names: &[String]) -> bool {
+        let (row, col) = self.editor.cursor();
+        let Some(line) = self.editor.lines().get(row) else {
+            return false;
+        };
+        let before: Vec<char> = line.chars().take(col).collect();
+        let start = before
+            .iter()
+            .rposition(|c| c.is_whitespace())
+            .map_or(0, |i| i + 1);
+        let word: String = before[start..].iter().collect();
+        let prefix = word.strip_prefix('@').unwrap_or(&word).to_lowercase();
+        if prefix.is_empty() {
+            return false;
+        }
+        let mut matches: Vec<&String> = names
+            .iter()
+            .filter(|n| n.to_lowercase().starts_with(&prefix))
+            .collect();
+        matches.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+        let Some(name) = matches.first() else {
+            return false;
+        };
+        for _ in 0..word.chars().count() {
+            self.editor.delete_char();
+        }
+        self.editor.insert_str(format!("@{name} "));
+        true
+    }
+
     /// Any other editing key, handled by the editor's Emacs-like bindings.
     pub fn key(&mut self, key: KeyEvent) {
         // Enter is handled by the app (send / Alt+Enter newline); never let the editor see

@@ -575,6 +575,10 @@ impl App {
             KeyCode::Enter => self.submit(fx),
             KeyCode::Up if !ctrl => self.input.up(),
             KeyCode::Down if !ctrl => self.input.down(),
+            KeyCode::Tab => {
+                let names = self.known_names();
+                self.input.complete(&names);
+            }
             _ => self.input.key(key),
         }
     }
@@ -1036,6 +1040,30 @@ impl App {
                 }
             }
         }
+    }
+
+    /// User names worth completing: DM peers and the authors of the open conversation.
+    fn known_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .conversations
+            .iter()
+            .filter_map(|c| match &c.target {
+                Target::User(n) => Some(n.clone()),
+                Target::Channel(_) => None,
+            })
+            .collect();
+        if let Some(i) = self.active_index() {
+            names.extend(
+                self.conversations[i]
+                    .messages
+                    .iter()
+                    .map(|m| m.from.clone()),
+            );
+        }
+        names.retain(|n| !n.eq_ignore_ascii_case(&self.me));
+        names.sort_unstable_by_key(|n| n.to_lowercase());
+        names.dedup_by_key(|n| n.to_lowercase());
+        names
     }
 
     /// Inserts a message, keeping the view still when the reader has scrolled up.
