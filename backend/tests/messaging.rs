@@ -241,3 +241,56 @@ fn logout_revokes_the_token() {
     alice.expect_error(Request::Whoami, ErrorCode::Unauthorized);
     alice.expect_error(Request::Logout, ErrorCode::Unauthorized);
 }
+
+#[test]
+fn a_graceful_stop_with_requests_in_flight_loses_no_acknowledged_message() {
+    let mut cluster = start();
+    let mut alice = Raw::signup(&cluster, "alice");
+    alice.create("busy");
+    // Pipeline a burst of sends without waiting, then stop the server in the middle of it.
+    let token = alice.token.clone();
+    let burst: Vec<Vec<u8>> = (0..200u64)
+        .map(|i| {
+            let env = zchat_protocol::RequestEnvelope::new(
+                1000 + i,
+                token.clone(),
+                Request::Send {
+                    target: Target::Channel("busy".into()),
+                    text: format!("burst {i}"),
+                    nonce: Some(i),
+                },
+            );
+            zchat_protocol::codec::encode(&env).expect("encode")
+        })
+        .collect();
+    for frame in &burst {
+        alice
+            .dealer
+            .send_multipart([&b""[..], &frame[..]], 0)
+            .expect("send");
+    }
+    cluster.stop_server();
+    // Collect whatever was answered before the stop.
+    let mut acked = Vec::new();
+    while alice.dealer.poll(zmq::POLLIN, 500).expect("poll") > 0 {
+        let frames = alice.dealer.recv_multipart(0).expect("recv");
+        let resp: zchat_protocol::ResponseEnvelope =
+            zchat_protocol::codec::decode(frames.last().expect("frame")).expect("decodable");
+        match resp.body {
+            Reply::Sent { message } => acked.push(message),
+            other => panic!("unexpected reply during shutdown: {other:?}"),
+        }
+    }
+    cluster.start_server().expect("restart");
+    cluster.wait_ready(TIMEOUT).expect("ready");
+    let (stored, _) = alice.history("#busy", Some(0), None, 500);
+    for m in &acked {
+        assert!(stored.contains(m), "acknowledged {m:?} was lost");
+    }
+    let seqs: Vec<u64> = stored.iter().map(|m| m.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=stored.len() as u64).collect::<Vec<_>>(),
+        "no gaps"
+    );
+}
