@@ -562,6 +562,66 @@ impl Store {
     }
 }
 
+/// Where [`replay`] looks for an earlier message with the same nonce.
+enum Replay {
+    Channel(i64),
+    Dm(i64),
+}
+
+/// The message this sender already stored in this conversation with this nonce, if any
+/// (a retried `send`): returned as not fresh. The same nonce with another text is refused.
+fn replay(
+    tx: &Connection,
+    conversation: Replay,
+    sender: &UserRow,
+    target: &Target,
+    text: &str,
+    nonce: Option<u64>,
+) -> StoreResult<Option<Stored>> {
+    let Some(nonce) = nonce else {
+        return Ok(None);
+    };
+    let (sql, id) = match conversation {
+        Replay::Channel(id) => (
+            "SELECT seq, ts, text FROM channel_messages
+             WHERE sender_id = ?1 AND nonce = ?2 AND channel_id = ?3",
+            id,
+        ),
+        Replay::Dm(id) => (
+            "SELECT seq, ts, text FROM dm_messages
+             WHERE sender_id = ?1 AND nonce = ?2 AND conv_id = ?3",
+            id,
+        ),
+    };
+    let existing = tx
+        .prepare_cached(sql)?
+        .query_row(params![sender.id, nonce as i64, id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .optional()?;
+    let Some((seq, ts, stored_text)) = existing else {
+        return Ok(None);
+    };
+    if stored_text != text {
+        return Err(StoreError::NonceReused(nonce));
+    }
+    Ok(Some(Stored {
+        message: Message {
+            target: target.clone(),
+            seq: seq as u64,
+            ts,
+            from: sender.name.clone(),
+            text: stored_text,
+        },
+        fresh: false,
+        inboxes: vec![],
+    }))
+}
+
 /// Stores one channel message inside the caller's transaction (see [`writer`]). A repeated
 /// `nonce` from the same sender in the same channel returns the original message
 /// (`fresh == false`). Every refusal (no such channel, not a member, nonce reused) is found
@@ -576,36 +636,15 @@ fn post_channel_in(
 ) -> StoreResult<Stored> {
     let channel_id = channel_id(tx, channel)?;
     let target = Target::Channel(channel.to_string());
-    if let Some(nonce) = nonce {
-        let existing = tx
-            .prepare_cached(
-                "SELECT seq, ts, text FROM channel_messages
-                 WHERE sender_id = ?1 AND nonce = ?2 AND channel_id = ?3",
-            )?
-            .query_row(params![sender.id, nonce as i64, channel_id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })
-            .optional()?;
-        if let Some((seq, ts, stored_text)) = existing {
-            if stored_text != text {
-                return Err(StoreError::NonceReused(nonce));
-            }
-            return Ok(Stored {
-                message: Message {
-                    target,
-                    seq: seq as u64,
-                    ts,
-                    from: sender.name.clone(),
-                    text: stored_text,
-                },
-                fresh: false,
-                inboxes: vec![],
-            });
-        }
+    if let Some(original) = replay(
+        tx,
+        Replay::Channel(channel_id),
+        sender,
+        &target,
+        text,
+        nonce,
+    )? {
+        return Ok(original);
     }
     // Membership check and the sender's read marker in one statement: no row, no member.
     // (Nothing has been written before this point, so a refusal needs no rollback.)
@@ -665,36 +704,8 @@ fn send_dm_in(
         .ok_or_else(|| StoreError::NotFound(format!("no user named {recipient:?}")))?;
     let target = Target::User(peer.name.clone());
     let conv_id = ensure_conversation(tx, sender.id, peer.id)?;
-    if let Some(nonce) = nonce {
-        let existing = tx
-            .prepare_cached(
-                "SELECT seq, ts, text FROM dm_messages
-                 WHERE sender_id = ?1 AND nonce = ?2 AND conv_id = ?3",
-            )?
-            .query_row(params![sender.id, nonce as i64, conv_id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, String>(2)?,
-                ))
-            })
-            .optional()?;
-        if let Some((seq, ts, stored_text)) = existing {
-            if stored_text != text {
-                return Err(StoreError::NonceReused(nonce));
-            }
-            return Ok(Stored {
-                message: Message {
-                    target,
-                    seq: seq as u64,
-                    ts,
-                    from: sender.name.clone(),
-                    text: stored_text,
-                },
-                fresh: false,
-                inboxes: vec![],
-            });
-        }
+    if let Some(original) = replay(tx, Replay::Dm(conv_id), sender, &target, text, nonce)? {
+        return Ok(original);
     }
     let seq: i64 = tx
         .prepare_cached(
