@@ -48,6 +48,13 @@ pub enum Outbound {
     },
 }
 
+/// An optional hook the socket thread offers every request to before handing it to tokio:
+/// it returns the request back if it does not take it. The server installs one (after it has
+/// built its state, hence the `OnceLock`) so that the hot request, `send`, goes straight to
+/// the storage writer without two thread hand-offs.
+pub type FastPath =
+    Arc<std::sync::OnceLock<Box<dyn Fn(Incoming) -> Option<Incoming> + Send + Sync>>>;
+
 /// Cloneable sender of [`Outbound`] messages to the socket thread. Never blocks.
 #[derive(Clone)]
 pub struct OutboundSender {
@@ -79,6 +86,7 @@ pub fn start(
     ctx: &zmq::Context,
     config: &BridgeConfig,
     inbound: mpsc::Sender<Incoming>,
+    fast_path: FastPath,
     shutdown: Shutdown,
 ) -> Result<(OutboundSender, JoinHandle<()>)> {
     let dealer = net::socket(ctx, zmq::DEALER, Exposure::Internal)?;
@@ -97,7 +105,18 @@ pub fn start(
     let links = Links::new(config, monitors);
     let thread = std::thread::Builder::new()
         .name("zmq-bridge".into())
-        .spawn(move || run(dealer, publisher, links, wake_rx, rx, inbound, shutdown))
+        .spawn(move || {
+            run(SocketThread {
+                dealer,
+                publisher,
+                links,
+                wake: wake_rx,
+                outbound: rx,
+                inbound,
+                fast_path,
+                shutdown,
+            })
+        })
         .context("spawn socket thread")?;
     Ok((
         OutboundSender {
@@ -161,15 +180,29 @@ impl Links {
     }
 }
 
-fn run(
+/// Everything the socket thread owns.
+struct SocketThread {
     dealer: zmq::Socket,
     publisher: zmq::Socket,
-    mut links: Links,
-    mut wake: UnixStream,
+    links: Links,
+    wake: UnixStream,
     outbound: std_mpsc::Receiver<Outbound>,
     inbound: mpsc::Sender<Incoming>,
+    fast_path: FastPath,
     shutdown: Shutdown,
-) {
+}
+
+fn run(thread: SocketThread) {
+    let SocketThread {
+        dealer,
+        publisher,
+        mut links,
+        mut wake,
+        outbound,
+        inbound,
+        fast_path,
+        shutdown,
+    } = thread;
     let wake_fd = wake.as_raw_fd();
     let mut scratch = [0u8; 256];
     loop {
@@ -195,13 +228,18 @@ fn run(
         if ready[0] {
             while let Ok(mut frames) = dealer.recv_multipart(zmq::DONTWAIT) {
                 let Some(body) = frames.pop() else { continue };
-                if inbound
-                    .blocking_send(Incoming {
-                        envelope: frames,
-                        body,
-                    })
-                    .is_err()
-                {
+                let incoming = Incoming {
+                    envelope: frames,
+                    body,
+                };
+                let incoming = match fast_path.get() {
+                    Some(fast) => match fast(incoming) {
+                        Some(declined) => declined,
+                        None => continue,
+                    },
+                    None => incoming,
+                };
+                if inbound.blocking_send(incoming).is_err() {
                     // The server loop is gone: send what it produced, then stop.
                     while let Ok(msg) = outbound.try_recv() {
                         send(&dealer, &publisher, msg);

@@ -21,6 +21,7 @@ mod session_cache;
 mod whoami;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,7 +74,14 @@ pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
     };
     // The socket thread stops only after in-flight requests have answered (below).
     let bridge_stop = Shutdown::new();
-    let (out, io_thread) = zmq_bridge::start(&zctx, &bridge, in_tx, bridge_stop.clone())?;
+    let fast_path = zmq_bridge::FastPath::default();
+    let (out, io_thread) = zmq_bridge::start(
+        &zctx,
+        &bridge,
+        in_tx,
+        fast_path.clone(),
+        bridge_stop.clone(),
+    )?;
     tracing::info!(broker = %config.broker, proxy = %config.proxy, "server running");
 
     let ctx = Arc::new(Ctx {
@@ -84,6 +92,13 @@ pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
         session_ttl: config.session_ttl,
         sessions: session_cache::SessionCache::default(),
     });
+    let fast_sends = Arc::new(AtomicUsize::new(0));
+    {
+        let (ctx, pending) = (ctx.clone(), fast_sends.clone());
+        let _ = fast_path.set(Box::new(move |incoming| {
+            send::fast_path(&ctx, &pending, incoming)
+        }));
+    }
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     loop {
         let incoming = tokio::select! {
@@ -107,6 +122,11 @@ pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
     .await;
     if drained.is_err() {
         tracing::warn!("some requests were still running at shutdown");
+    }
+    // Sends taken by the fast path answer from the storage writer: wait for those too.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while fast_sends.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     bridge_stop.trigger();
     drop(in_rx);

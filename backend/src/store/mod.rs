@@ -380,7 +380,7 @@ impl Store {
     }
 
     /// Queues a message for the group-commit writer; the receiver yields the outcome once
-    /// the batch holding it has committed (and `publish` has run).
+    /// the batch holding it has committed (and `publish` has run, for a fresh message).
     pub fn submit_post(
         &self,
         sender: &UserRow,
@@ -391,19 +391,39 @@ impl Store {
         publish: impl FnOnce(&Stored) + Send + 'static,
     ) -> tokio::sync::oneshot::Receiver<StoreResult<Stored>> {
         let (reply, rx) = tokio::sync::oneshot::channel();
+        self.submit_post_with(sender, target, text, nonce, now, move |result| {
+            if let Ok(stored) = &result {
+                if stored.fresh {
+                    publish(stored);
+                }
+            }
+            let _ = reply.send(result);
+        });
+        rx
+    }
+
+    /// Queues a message for the group-commit writer; `done` runs on the writer thread with
+    /// the outcome, after the commit, in queue order (so publications it makes follow `seq`).
+    pub fn submit_post_with(
+        &self,
+        sender: &UserRow,
+        target: &Target,
+        text: &str,
+        nonce: Option<u64>,
+        now: i64,
+        done: impl FnOnce(StoreResult<Stored>) + Send + 'static,
+    ) {
         let job = writer::PostJob {
             sender: sender.clone(),
             target: target.clone(),
             text: text.to_string(),
             nonce,
             now,
-            publish: Box::new(publish),
-            reply,
+            done: Box::new(done),
         };
         if let Err(std::sync::mpsc::SendError(job)) = self.posts.send(job) {
-            let _ = job.reply.send(Err(StoreError::WriterGone));
+            (job.done)(Err(StoreError::WriterGone));
         }
-        rx
     }
 
     /// [`Store::post`] to a channel.

@@ -11,7 +11,6 @@ use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, TransactionBehavior};
-use tokio::sync::oneshot;
 use zchat_protocol::Target;
 
 use super::{post_channel_in, send_dm_in, StoreError, StoreResult, Stored, UserRow};
@@ -26,8 +25,9 @@ pub struct PostJob {
     pub(super) text: String,
     pub(super) nonce: Option<u64>,
     pub(super) now: i64,
-    pub(super) publish: Box<dyn FnOnce(&Stored) + Send>,
-    pub(super) reply: oneshot::Sender<StoreResult<Stored>>,
+    /// Runs on the writer thread once the outcome is known (after the commit), in queue
+    /// order: publishes and answers.
+    pub(super) done: Box<dyn FnOnce(StoreResult<Stored>) + Send>,
 }
 
 /// The writer loop; returns when every sender is gone (the store was dropped).
@@ -47,19 +47,14 @@ pub(super) fn run(conn: Arc<Mutex<Connection>>, jobs: Receiver<PostJob>) {
         match outcome {
             Ok(results) => {
                 for (job, result) in batch.into_iter().zip(results) {
-                    if let Ok(stored) = &result {
-                        if stored.fresh {
-                            (job.publish)(stored);
-                        }
-                    }
-                    let _ = job.reply.send(result);
+                    (job.done)(result);
                 }
             }
             Err(e) => {
                 tracing::error!("message batch not stored: {e}");
                 let why = e.to_string();
                 for job in batch {
-                    let _ = job.reply.send(Err(StoreError::BatchFailed(why.clone())));
+                    (job.done)(Err(StoreError::BatchFailed(why.clone())));
                 }
             }
         }
