@@ -37,6 +37,9 @@ pub async fn handle(
     })
 }
 
+/// Most fast-path sends waiting for the writer at once.
+const MAX_PENDING_FAST: usize = 4096;
+
 /// The fast path, run on the socket thread for every incoming request: a `send` whose session
 /// is in the cache and whose text is valid goes straight to the storage writer, which
 /// publishes and answers it after the commit; no tokio task, no two thread hand-offs. Anything
@@ -48,6 +51,11 @@ pub fn fast_path(
     pending: &Arc<AtomicUsize>,
     incoming: Incoming,
 ) -> Option<Incoming> {
+    // Bounded: past this many unanswered fast sends, requests take the normal path, whose
+    // bounded queue pushes back on the broker instead of growing memory here.
+    if pending.load(Ordering::SeqCst) >= MAX_PENDING_FAST {
+        return Some(incoming);
+    }
     let Ok(env) = codec::decode_request(&incoming.body) else {
         return Some(incoming);
     };
