@@ -26,57 +26,58 @@ use scenarios::Config;
 #[command(name = "zchat-bench", version)]
 struct Cli {
     /// A smoke run of a few seconds (small sizes); explicit flags still override.
-    #[arg(long)]
+    #[arg(long, env = "ZCHAT_BENCH_QUICK", value_parser = clap::builder::FalseyValueParser::new())]
     quick: bool,
     /// Repeats of every measurement (min/median/max are reported).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, env = "ZCHAT_BENCH_REPEATS")]
     repeats: usize,
     /// Concurrent posters, comma-separated. [default: 1,8,64]
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', env = "ZCHAT_BENCH_POST_CLIENTS")]
     post_clients: Option<Vec<usize>>,
     /// Recording window of each post-throughput run, seconds. [default: 3; quick 0.3]
-    #[arg(long)]
+    #[arg(long, env = "ZCHAT_BENCH_POST_SECS")]
     post_secs: Option<f64>,
     /// Warm-up before each closed-loop recording, seconds. [default: 0.5; quick 0.1]
-    #[arg(long)]
+    #[arg(long, env = "ZCHAT_BENCH_WARMUP_SECS")]
     warmup_secs: Option<f64>,
     /// Subscriber counts for fan-out, comma-separated. [default: 1,10,100]
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',', env = "ZCHAT_BENCH_FANOUT_SUBS")]
     fanout_subs: Option<Vec<usize>>,
     /// Fan-out publishing rate, posts per second.
-    #[arg(long, default_value_t = 1000.0)]
+    #[arg(long, default_value_t = 1000.0, env = "ZCHAT_BENCH_FANOUT_RATE")]
     fanout_rate: f64,
     /// Measured posts per fan-out run. [default: 3000; quick 200]
-    #[arg(long)]
+    #[arg(long, env = "ZCHAT_BENCH_FANOUT_POSTS")]
     fanout_posts: Option<u64>,
     /// Concurrent logins in the login storm. [default: 50; quick 10]
-    #[arg(long)]
+    #[arg(long, env = "ZCHAT_BENCH_STORM_LOGINS")]
     storm_logins: Option<usize>,
     /// Posters during the login storm.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, env = "ZCHAT_BENCH_STORM_POSTERS")]
     storm_posters: usize,
     /// Messages stored for the history scenario. [default: 100000; quick 5000]
-    #[arg(long)]
+    #[arg(long, env = "ZCHAT_BENCH_HISTORY_MESSAGES")]
     history_messages: Option<u64>,
     /// History page size (the protocol's maximum is 500).
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, env = "ZCHAT_BENCH_HISTORY_PAGE")]
     history_page: u32,
     /// Message text length in bytes.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, env = "ZCHAT_BENCH_TEXT_LEN")]
     text_len: usize,
     /// Client threads in the bench process for closed-loop load.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, env = "ZCHAT_BENCH_CLIENT_THREADS")]
     client_threads: usize,
     /// Scenarios to run, comma-separated: post, fanout, storm, history.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "post,fanout,storm,history"
+        default_value = "post,fanout,storm,history",
+        env = "ZCHAT_BENCH_ONLY"
     )]
     only: Vec<String>,
     /// Do not run `cargo build` for the backend binaries first (use what is there, or
     /// `$ZCHAT_BIN_DIR`).
-    #[arg(long)]
+    #[arg(long, env = "ZCHAT_BENCH_NO_BUILD", value_parser = clap::builder::FalseyValueParser::new())]
     no_build: bool,
     #[command(subcommand)]
     helper: Option<Helper>,
