@@ -173,7 +173,7 @@ pub async fn run_proxy(args: ProxyArgs) -> Result<()> {
 /// Runs the server (or all three, with `--all-in-one`) until SIGINT/SIGTERM.
 pub async fn run_server(args: ServerArgs) -> Result<()> {
     if args.healthcheck {
-        return ping_healthcheck(&args.health_endpoint);
+        return ping(&args.health_endpoint, Duration::from_secs(3));
     }
     if args.all_in_one {
         let mut all = AllInOne::start(AllInOneConfig {
@@ -230,8 +230,9 @@ fn tcp_healthcheck(endpoint: &str) -> Result<()> {
     Ok(())
 }
 
-/// Sends `ping` through a broker and waits up to 3 s for `pong`.
-fn ping_healthcheck(endpoint: &str) -> Result<()> {
+/// Sends one protocol `ping` through a broker frontend and waits up to `timeout` for the
+/// `pong`: the server healthcheck, and how tests wait for a backend to be ready.
+pub fn ping(endpoint: &str, timeout: Duration) -> Result<()> {
     use zchat_protocol::{codec, Reply, Request, RequestEnvelope, ResponseEnvelope};
     let ctx = zmq::Context::new();
     let s =
@@ -240,8 +241,8 @@ fn ping_healthcheck(endpoint: &str) -> Result<()> {
     zchat_protocol::net::connect(&s, endpoint)?;
     let req = codec::encode(&RequestEnvelope::new(1, None, Request::Ping))?;
     s.send_multipart([&b""[..], &req[..]], 0)?;
-    if s.poll(zmq::POLLIN, 3000)? == 0 {
-        bail!("no pong from {endpoint} within 3 s");
+    if s.poll(zmq::POLLIN, timeout.as_millis() as i64)? == 0 {
+        bail!("no pong from {endpoint} within {timeout:?}");
     }
     let frames = s.recv_multipart(0)?;
     let body = frames.last().context("empty reply")?;

@@ -221,7 +221,7 @@ impl Cluster {
     pub fn wait_ready(&self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         loop {
-            if ping(&self.broker_endpoint(), Duration::from_millis(500)).is_ok() {
+            if crate::cli::ping(&self.broker_endpoint(), Duration::from_millis(500)).is_ok() {
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -266,25 +266,5 @@ fn kill(child: &mut Option<Child>, signal: i32) {
         }
         let _ = c.kill();
         let _ = c.wait();
-    }
-}
-
-/// One protocol ping through a broker frontend.
-pub fn ping(endpoint: &str, timeout: Duration) -> Result<()> {
-    use zchat_protocol::{codec, Reply, Request, RequestEnvelope, ResponseEnvelope};
-    let ctx = zmq::Context::new();
-    let s = ctx.socket(zmq::DEALER)?;
-    s.set_linger(0)?;
-    s.connect(endpoint)?;
-    let req = codec::encode(&RequestEnvelope::new(1, None, Request::Ping))?;
-    s.send_multipart([&b""[..], &req[..]], 0)?;
-    if s.poll(zmq::POLLIN, timeout.as_millis() as i64)? == 0 {
-        bail!("no pong");
-    }
-    let frames = s.recv_multipart(0)?;
-    let resp: ResponseEnvelope = codec::decode(frames.last().context("empty")?)?;
-    match resp.body {
-        Reply::Pong { .. } => Ok(()),
-        other => bail!("unexpected {other:?}"),
     }
 }

@@ -426,34 +426,6 @@ impl Store {
         }
     }
 
-    /// [`Store::post`] to a channel.
-    pub fn post_channel(
-        &self,
-        sender: &UserRow,
-        channel: &str,
-        text: &str,
-        nonce: Option<u64>,
-        now: i64,
-        publish: impl FnOnce(&Stored) + Send + 'static,
-    ) -> StoreResult<Stored> {
-        let target = Target::Channel(channel.to_string());
-        self.post(sender, &target, text, nonce, now, publish)
-    }
-
-    /// [`Store::post`] to a user.
-    pub fn send_dm(
-        &self,
-        sender: &UserRow,
-        recipient: &str,
-        text: &str,
-        nonce: Option<u64>,
-        now: i64,
-        publish: impl FnOnce(&Stored) + Send + 'static,
-    ) -> StoreResult<Stored> {
-        let target = Target::User(recipient.to_string());
-        self.post(sender, &target, text, nonce, now, publish)
-    }
-
     /// A page of a conversation, oldest first, and whether more exist in that direction.
     /// `after` wins over `before`; with neither, the newest `limit` messages.
     pub fn history(
@@ -937,7 +909,7 @@ mod tests {
             let s = Store::open(dir.path(), true).expect("open");
             let u = s.create_user("Ann", "phc", 1).expect("user");
             s.create_channel(u.id, "dev", "d", 1).expect("channel");
-            s.post_channel(&u, "dev", "hello", None, 2, |_| {})
+            s.post(&u, &Target::Channel("dev".into()), "hello", None, 2, |_| {})
                 .expect("post");
         }
         let s = Store::open(dir.path(), false).expect("reopen");
@@ -958,15 +930,29 @@ mod tests {
         let published = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let counter = published.clone();
         let a = s
-            .post_channel(&u, "dev", "x", Some(7), 1, move |_| {
-                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            })
+            .post(
+                &u,
+                &Target::Channel("dev".into()),
+                "x",
+                Some(7),
+                1,
+                move |_| {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                },
+            )
             .expect("post");
         let counter = published.clone();
         let b = s
-            .post_channel(&u, "dev", "x", Some(7), 2, move |_| {
-                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            })
+            .post(
+                &u,
+                &Target::Channel("dev".into()),
+                "x",
+                Some(7),
+                2,
+                move |_| {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                },
+            )
             .expect("post");
         assert_eq!(
             published.load(std::sync::atomic::Ordering::SeqCst),
@@ -978,10 +964,12 @@ mod tests {
         // The same nonce in another conversation is another message.
         s.create_channel(u.id, "ops", "", 0).expect("channel");
         let c = s
-            .post_channel(&u, "ops", "x", Some(7), 3, |_| {})
+            .post(&u, &Target::Channel("ops".into()), "x", Some(7), 3, |_| {})
             .expect("post");
         assert!(c.fresh);
-        let d = s.send_dm(&u, "ann", "x", Some(7), 4, |_| {}).expect("dm");
+        let d = s
+            .post(&u, &Target::User("ann".into()), "x", Some(7), 4, |_| {})
+            .expect("dm");
         assert!(d.fresh);
     }
 }
