@@ -178,18 +178,10 @@ fn driver(
         if Instant::now() > deadline + Duration::from_secs(5) {
             bail!("closed loop: replies still missing 5 s after the deadline");
         }
-        readable.clear();
         {
             let mut items: Vec<zmq::PollItem> =
                 socks.iter().map(|s| s.as_poll_item(zmq::POLLIN)).collect();
-            zmq::poll(&mut items, 100)?;
-            readable.extend(
-                items
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, i)| i.is_readable())
-                    .map(|(k, _)| k),
-            );
+            poll_readable(&mut items, 100, &mut readable)?;
         }
         for &k in &readable {
             let frames = socks[k].recv_multipart(0)?;
@@ -575,17 +567,9 @@ pub fn fanout(
         if Instant::now() > hard_deadline {
             break;
         }
-        readable.clear();
         {
             let mut items: Vec<zmq::PollItem> = subs.iter().map(|s| s.poll_item()).collect();
-            zmq::poll(&mut items, 20)?;
-            readable.extend(
-                items
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, i)| i.is_readable())
-                    .map(|(k, _)| k),
-            );
+            poll_readable(&mut items, 20, &mut readable)?;
         }
         for &k in &readable {
             batch.clear();
@@ -684,6 +668,25 @@ fn publish_loop(
         }
         p.publish(true, i + 1)?;
     }
+    Ok(())
+}
+
+/// Polls `items` for up to `timeout_ms` and leaves in `readable` the indexes of those that
+/// can be read.
+fn poll_readable(
+    items: &mut [zmq::PollItem],
+    timeout_ms: i64,
+    readable: &mut Vec<usize>,
+) -> Result<()> {
+    readable.clear();
+    zmq::poll(items, timeout_ms)?;
+    readable.extend(
+        items
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.is_readable())
+            .map(|(k, _)| k),
+    );
     Ok(())
 }
 

@@ -178,41 +178,23 @@ pub fn post_throughput(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
             r_cpu.push(cpu as f64 / r.total.max(1) as f64);
         }
         let sc = format!("post, {n} clients");
-        rows.push(row(
-            &sc,
-            "acked posts/s (raw: echo req/s)",
-            Cell::Samples(z_rate),
-            Cell::Samples(r_rate),
-            Cell::None,
-        ));
-        rows.push(row(
-            &sc,
-            "round trip p50 ms",
-            Cell::Samples(z_p50),
-            Cell::Samples(r_p50),
-            Cell::None,
-        ));
-        rows.push(row(
-            &sc,
-            "round trip p99 ms",
-            Cell::Samples(z_p99),
-            Cell::Samples(r_p99),
-            Cell::None,
-        ));
-        rows.push(row(
-            &sc,
-            "backend CPU µs per post (raw: per echo)",
-            Cell::Samples(z_cpu),
-            Cell::Samples(r_cpu),
-            Cell::None,
-        ));
-        rows.push(row(
-            &sc,
-            "error replies",
-            Cell::Samples(z_err),
-            Cell::None,
-            Cell::None,
-        ));
+        for (metric, zs, rs) in [
+            (
+                "acked posts/s (raw: echo req/s)",
+                z_rate,
+                Cell::Samples(r_rate),
+            ),
+            ("round trip p50 ms", z_p50, Cell::Samples(r_p50)),
+            ("round trip p99 ms", z_p99, Cell::Samples(r_p99)),
+            (
+                "backend CPU µs per post (raw: per echo)",
+                z_cpu,
+                Cell::Samples(r_cpu),
+            ),
+            ("error replies", z_err, Cell::None),
+        ] {
+            rows.push(row(&sc, metric, Cell::Samples(zs), rs, Cell::None));
+        }
     }
     Ok(rows)
 }
@@ -360,41 +342,21 @@ pub fn fanout(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
             None => Cell::Samples(s),
         };
         let sc = format!("fan-out, {n} subs @{}/s", cfg.fanout_rate);
-        rows.push(row(
-            &sc,
-            "delivered msgs/s",
-            Cell::Samples(z.rate),
-            Cell::Samples(r.rate),
-            irc_cell(i.rate),
-        ));
-        rows.push(row(
-            &sc,
-            "post→delivery p50 ms",
-            Cell::Samples(z.p50),
-            Cell::Samples(r.p50),
-            irc_cell(i.p50),
-        ));
-        rows.push(row(
-            &sc,
-            "post→delivery p99 ms",
-            Cell::Samples(z.p99),
-            Cell::Samples(r.p99),
-            irc_cell(i.p99),
-        ));
-        rows.push(row(
-            &sc,
-            "lost deliveries",
-            Cell::Samples(z.lost),
-            Cell::Samples(r.lost),
-            irc_cell(i.lost),
-        ));
-        rows.push(row(
-            &sc,
-            "out-of-order deliveries",
-            Cell::Samples(z.ooo),
-            Cell::Samples(r.ooo),
-            irc_cell(i.ooo),
-        ));
+        for (metric, zs, rs, is) in [
+            ("delivered msgs/s", z.rate, r.rate, i.rate),
+            ("post→delivery p50 ms", z.p50, r.p50, i.p50),
+            ("post→delivery p99 ms", z.p99, r.p99, i.p99),
+            ("lost deliveries", z.lost, r.lost, i.lost),
+            ("out-of-order deliveries", z.ooo, r.ooo, i.ooo),
+        ] {
+            rows.push(row(
+                &sc,
+                metric,
+                Cell::Samples(zs),
+                Cell::Samples(rs),
+                irc_cell(is),
+            ));
+        }
     }
     Ok(rows)
 }
