@@ -6,10 +6,17 @@
 //! and libzmq queues). Replies and publications come back over a std channel plus a wake-up
 //! byte on a socketpair that the thread polls next to the zmq sockets, so nothing waits
 //! for a poll timeout and the 100 ms timeout only paces shutdown checks.
+//!
+//! No reply is dropped for want of room: a reply the DEALER cannot take now (its pipe to the
+//! broker is full) waits in a backlog, and while the backlog is not empty the thread reads no
+//! new requests and waits until the DEALER is writable again. Only a real socket error drops
+//! a reply, and that is logged with a running count ([`BridgeStats`]).
 
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -48,12 +55,22 @@ pub enum Outbound {
     },
 }
 
-/// An optional hook the socket thread offers every request to before handing it to tokio:
-/// it returns the request back if it does not take it. The server installs one (after it has
-/// built its state, hence the `OnceLock`) so that the hot request, `send`, goes straight to
-/// the storage writer without two thread hand-offs.
-pub type FastPath =
-    Arc<std::sync::OnceLock<Box<dyn Fn(Incoming) -> Option<Incoming> + Send + Sync>>>;
+/// Counters a graceful stop and the logs report.
+#[derive(Debug, Default)]
+pub struct BridgeStats {
+    /// Replies lost to a socket error (never for want of room: those wait).
+    pub replies_dropped: AtomicU64,
+    /// Publications the PUB socket refused.
+    pub publications_dropped: AtomicU64,
+}
+
+/// Replies a zchat-server DEALER may queue towards the broker before it waits for room
+/// (libzmq's default is 1,000). Beyond it replies wait in the socket thread's backlog.
+pub const REPLY_HWM: i32 = 100_000;
+/// Publications the server's PUB may queue towards the proxy before libzmq drops them
+/// (subscribers then backfill the gap from history). Sized for bursts of a whole batch
+/// of DMs to many inboxes.
+pub const PUBLISH_HWM: i32 = 100_000;
 
 /// Cloneable sender of [`Outbound`] messages to the socket thread. Never blocks.
 #[derive(Clone)]
@@ -86,11 +103,13 @@ pub fn start(
     ctx: &zmq::Context,
     config: &BridgeConfig,
     inbound: mpsc::Sender<Incoming>,
-    fast_path: FastPath,
+    stats: Arc<BridgeStats>,
     shutdown: Shutdown,
 ) -> Result<(OutboundSender, JoinHandle<()>)> {
     let dealer = net::socket(ctx, zmq::DEALER, Exposure::Internal)?;
+    dealer.set_sndhwm(REPLY_HWM)?;
     let publisher = net::socket(ctx, zmq::PUB, Exposure::Internal)?;
+    publisher.set_sndhwm(PUBLISH_HWM)?;
     // Monitors first, so that even an instant connection is reported.
     let monitors = [
         net::monitor(ctx, &dealer, "server-dealer")?,
@@ -113,7 +132,7 @@ pub fn start(
                 wake: wake_rx,
                 outbound: rx,
                 inbound,
-                fast_path,
+                stats,
                 shutdown,
             })
         })
@@ -188,9 +207,12 @@ struct SocketThread {
     wake: UnixStream,
     outbound: std_mpsc::Receiver<Outbound>,
     inbound: mpsc::Sender<Incoming>,
-    fast_path: FastPath,
+    stats: Arc<BridgeStats>,
     shutdown: Shutdown,
 }
+
+/// How long a graceful stop keeps trying to hand waiting replies to the broker.
+const FLUSH_AT_STOP: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn run(thread: SocketThread) {
     let SocketThread {
@@ -200,15 +222,30 @@ fn run(thread: SocketThread) {
         mut wake,
         outbound,
         inbound,
-        fast_path,
+        stats,
         shutdown,
     } = thread;
+    let mut sender = Sender {
+        dealer: &dealer,
+        publisher: &publisher,
+        backlog: VecDeque::new(),
+        stats: &stats,
+    };
     let wake_fd = wake.as_raw_fd();
     let mut scratch = [0u8; 256];
+    let mut reading = true;
     loop {
+        // While replies wait for room, read no requests: wait for the DEALER to drain.
+        let dealer_events = if !sender.backlog.is_empty() {
+            zmq::POLLOUT
+        } else if reading {
+            zmq::POLLIN
+        } else {
+            zmq::PollEvents::empty()
+        };
         let ready = {
             let mut items = [
-                dealer.as_poll_item(zmq::POLLIN),
+                dealer.as_poll_item(dealer_events),
                 zmq::PollItem::from_fd(wake_fd, zmq::POLLIN),
                 links.monitors[0].as_poll_item(zmq::POLLIN),
                 links.monitors[1].as_poll_item(zmq::POLLIN),
@@ -217,66 +254,121 @@ fn run(thread: SocketThread) {
                 tracing::error!("socket thread poll failed: {e}");
                 break;
             }
-            items.map(|i| i.is_readable())
+            items.map(|i| i.get_revents())
         };
-        for (i, monitor_ready) in [ready[2], ready[3]].into_iter().enumerate() {
-            if monitor_ready {
+        for (i, events) in [ready[2], ready[3]].into_iter().enumerate() {
+            if events.contains(zmq::POLLIN) {
                 links.on_event(i);
             }
         }
         links.warn_if_down();
-        if ready[0] {
+        if ready[1].contains(zmq::POLLIN) {
+            while matches!(wake.read(&mut scratch), Ok(n) if n > 0) {}
+        }
+        sender.flush_backlog();
+        while let Ok(msg) = outbound.try_recv() {
+            sender.send(msg);
+        }
+        if reading && sender.backlog.is_empty() && ready[0].contains(zmq::POLLIN) {
             while let Ok(mut frames) = dealer.recv_multipart(zmq::DONTWAIT) {
                 let Some(body) = frames.pop() else { continue };
                 let incoming = Incoming {
                     envelope: frames,
                     body,
                 };
-                let incoming = match fast_path.get() {
-                    Some(fast) => match fast(incoming) {
-                        Some(declined) => declined,
-                        None => continue,
-                    },
-                    None => incoming,
-                };
                 if inbound.blocking_send(incoming).is_err() {
-                    // The server loop is gone: send what it produced, then stop.
-                    while let Ok(msg) = outbound.try_recv() {
-                        send(&dealer, &publisher, msg);
-                    }
-                    return;
+                    // The server loop takes no more requests (it is stopping): leave the
+                    // rest to libzmq and keep sending its answers until told to stop.
+                    reading = false;
+                    break;
                 }
             }
         }
-        if ready[1] {
-            while matches!(wake.read(&mut scratch), Ok(n) if n > 0) {}
-        }
-        while let Ok(msg) = outbound.try_recv() {
-            send(&dealer, &publisher, msg);
-        }
         if shutdown.is_triggered() {
-            // Flush what handlers produced before stopping, then let linger deliver it.
-            while let Ok(msg) = outbound.try_recv() {
-                send(&dealer, &publisher, msg);
-            }
             break;
         }
     }
+    // Flush what handlers produced before stopping, then let linger deliver it.
+    while let Ok(msg) = outbound.try_recv() {
+        sender.send(msg);
+    }
+    let deadline = std::time::Instant::now() + FLUSH_AT_STOP;
+    while !sender.backlog.is_empty() && std::time::Instant::now() < deadline {
+        let mut items = [dealer.as_poll_item(zmq::POLLOUT)];
+        if zmq::poll(&mut items, 100).is_err() {
+            break;
+        }
+        sender.flush_backlog();
+    }
+    if !sender.backlog.is_empty() {
+        let lost = sender.backlog.len() as u64;
+        let total = stats.replies_dropped.fetch_add(lost, Ordering::Relaxed) + lost;
+        tracing::warn!(
+            lost,
+            total,
+            "replies still waiting for the broker at stop were dropped"
+        );
+    }
 }
 
-fn send(dealer: &zmq::Socket, publisher: &zmq::Socket, msg: Outbound) {
-    match msg {
-        Outbound::Reply { mut envelope, body } => {
-            envelope.push(body);
-            if let Err(e) = dealer.send_multipart(envelope, zmq::DONTWAIT) {
-                tracing::warn!("reply dropped (broker unreachable?): {e}");
+/// Writes replies and publications, keeping replies the DEALER has no room for.
+struct Sender<'a> {
+    dealer: &'a zmq::Socket,
+    publisher: &'a zmq::Socket,
+    backlog: VecDeque<Vec<Vec<u8>>>,
+    stats: &'a BridgeStats,
+}
+
+impl Sender<'_> {
+    fn send(&mut self, msg: Outbound) {
+        match msg {
+            Outbound::Reply { mut envelope, body } => {
+                envelope.push(body);
+                if self.backlog.is_empty() {
+                    self.try_reply(envelope);
+                } else {
+                    self.backlog.push_back(envelope);
+                }
+            }
+            Outbound::Publish { topic, payload } => {
+                if let Err(e) = self
+                    .publisher
+                    .send_multipart([topic.as_bytes(), &payload[..]], zmq::DONTWAIT)
+                {
+                    let total = self
+                        .stats
+                        .publications_dropped
+                        .fetch_add(1, Ordering::Relaxed)
+                        + 1;
+                    tracing::warn!(total, "publication dropped: {e}");
+                }
             }
         }
-        Outbound::Publish { topic, payload } => {
-            if let Err(e) =
-                publisher.send_multipart([topic.as_bytes(), &payload[..]], zmq::DONTWAIT)
-            {
-                tracing::warn!("publication dropped: {e}");
+    }
+
+    /// Sends one reply, or keeps it (at the front of the line) when there is no room.
+    fn try_reply(&mut self, frames: Vec<Vec<u8>>) -> bool {
+        match self
+            .dealer
+            .send_multipart(frames.iter().map(|f| &f[..]), zmq::DONTWAIT)
+        {
+            Ok(()) => true,
+            Err(zmq::Error::EAGAIN) => {
+                self.backlog.push_front(frames);
+                false
+            }
+            Err(e) => {
+                let total = self.stats.replies_dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::warn!(total, "reply dropped: {e}");
+                true
+            }
+        }
+    }
+
+    fn flush_backlog(&mut self) {
+        while let Some(frames) = self.backlog.pop_front() {
+            if !self.try_reply(frames) {
+                break;
             }
         }
     }

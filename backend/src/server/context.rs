@@ -97,6 +97,12 @@ impl Ctx {
         }
     }
 
+    /// The session behind a token if it is in the cache (no waiting).
+    pub fn cached_session(&self, token: &str) -> Option<SessionRow> {
+        self.sessions
+            .get(&auth::token_hash(token), zchat_protocol::now_millis())
+    }
+
     /// The session behind a token, or `unauthorized`.
     pub async fn authenticate(&self, token: Option<String>) -> Result<SessionRow, ApiError> {
         let token = token.ok_or_else(|| {

@@ -16,25 +16,28 @@ mod login;
 mod logout;
 mod mark_read;
 mod register;
+mod responder;
 mod send;
 mod session_cache;
 mod whoami;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use tokio::sync::{mpsc, Semaphore};
-use zchat_protocol::{codec, ErrorCode, Reply, Request, ResponseEnvelope};
+use tokio::task::JoinSet;
+use zchat_protocol::{codec, Reply, Request};
 
 pub use context::{ApiError, ApiResult, Ctx};
+pub use responder::Responder;
 
 use crate::auth::{Hasher, LoginThrottle};
 use crate::shutdown::Shutdown;
-use crate::store::Store;
-use crate::zmq_bridge::{self, BridgeConfig, Incoming, Outbound};
+use crate::store::{SessionRow, Store};
+use crate::zmq_bridge::{self, BridgeConfig, BridgeStats, Incoming};
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -53,10 +56,16 @@ pub struct ServerConfig {
     pub hash_workers: usize,
 }
 
-/// Requests handled at once; beyond this the socket thread stops reading (back-pressure).
-const MAX_IN_FLIGHT: usize = 1024;
+/// Requests in flight at once (read and not yet answered, including sends waiting for the
+/// storage writer); beyond this the server stops taking requests (back-pressure on the
+/// broker, which queues them).
+const MAX_IN_FLIGHT: usize = 8192;
 
-/// Runs the server until `shutdown` fires, then finishes in-flight requests and returns.
+/// How long a graceful stop waits for requests in flight to be answered.
+const DRAIN_AT_STOP: Duration = Duration::from_secs(5);
+
+/// Runs the server until `shutdown` fires, then answers every request already received and
+/// returns.
 pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
     let dir = config.data_dir.clone();
     let fsync = config.fsync;
@@ -67,21 +76,16 @@ pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
     tracing::info!(db = %store.path().display(), purged_sessions = purged, "storage ready");
 
     let zctx = zmq::Context::new();
-    let (in_tx, mut in_rx) = mpsc::channel::<Incoming>(MAX_IN_FLIGHT);
+    let (in_tx, mut in_rx) = mpsc::channel::<Incoming>(1024);
     let bridge = BridgeConfig {
         broker: config.broker.clone(),
         proxy: config.proxy.clone(),
     };
-    // The socket thread stops only after in-flight requests have answered (below).
+    // The socket thread stops only after every request has been answered (below).
     let bridge_stop = Shutdown::new();
-    let fast_path = zmq_bridge::FastPath::default();
-    let (out, io_thread) = zmq_bridge::start(
-        &zctx,
-        &bridge,
-        in_tx,
-        fast_path.clone(),
-        bridge_stop.clone(),
-    )?;
+    let stats = Arc::new(BridgeStats::default());
+    let (out, io_thread) =
+        zmq_bridge::start(&zctx, &bridge, in_tx, stats.clone(), bridge_stop.clone())?;
     tracing::info!(broker = %config.broker, proxy = %config.proxy, "server running");
 
     let ctx = Arc::new(Ctx {
@@ -92,148 +96,146 @@ pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
         session_ttl: config.session_ttl,
         sessions: session_cache::SessionCache::default(),
     });
-    let fast_sends = Arc::new(AtomicUsize::new(0));
-    {
-        let (ctx, pending) = (ctx.clone(), fast_sends.clone());
-        let _ = fast_path.set(Box::new(move |incoming| {
-            send::fast_path(&ctx, &pending, incoming)
-        }));
-    }
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    let mut tasks = JoinSet::new();
     loop {
         let incoming = tokio::select! {
             _ = shutdown.wait() => break,
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
             incoming = in_rx.recv() => match incoming {
                 Some(i) => i,
                 None => break,
             },
         };
-        spawn_request(&ctx, &in_flight, incoming).await?;
+        serve(&ctx, &in_flight, &mut tasks, incoming).await?;
     }
     // Answer what the socket thread had already handed over, too: those clients are waiting.
-    while let Ok(incoming) = in_rx.try_recv() {
-        spawn_request(&ctx, &in_flight, incoming).await?;
+    in_rx.close();
+    while let Some(incoming) = in_rx.recv().await {
+        serve(&ctx, &in_flight, &mut tasks, incoming).await?;
     }
-    // Let in-flight requests finish (bounded), then stop the socket thread.
-    let drained = tokio::time::timeout(
-        Duration::from_secs(5),
-        in_flight.acquire_many(MAX_IN_FLIGHT as u32),
-    )
+    // Every request holds a permit until it is answered, by its task or by the writer.
+    let drained = tokio::time::timeout(DRAIN_AT_STOP, async {
+        while tasks.join_next().await.is_some() {}
+        let _all = in_flight.acquire_many(MAX_IN_FLIGHT as u32).await;
+    })
     .await;
     if drained.is_err() {
         tracing::warn!("some requests were still running at shutdown");
     }
-    // Sends taken by the fast path answer from the storage writer: wait for those too.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while fast_sends.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    tasks.abort_all();
+    // Close the store: the writer stores and answers what it holds, then its thread ends.
+    match Arc::try_unwrap(ctx).map(|ctx| Arc::try_unwrap(ctx.store)) {
+        Ok(Ok(store)) => tokio::task::spawn_blocking(move || store.close()).await?,
+        _ => tracing::warn!("storage still in use at shutdown; not waiting for its writer"),
     }
     bridge_stop.trigger();
-    drop(in_rx);
     tokio::task::spawn_blocking(move || io_thread.join())
         .await
         .ok();
-    tracing::info!("server stopped");
+    let dropped = stats.replies_dropped.load(Ordering::Relaxed);
+    tracing::info!(replies_dropped = dropped, "server stopped");
     Ok(())
 }
 
-/// Handles one request on its own task (bounded by `in_flight`) and queues its reply.
-async fn spawn_request(
+/// Takes one request: decodes it, then answers it inline when that cannot wait (a malformed
+/// frame; a `send` whose session is cached, which goes straight to the storage writer), or
+/// on a task of its own otherwise. Waits for an in-flight permit first (back-pressure).
+async fn serve(
     ctx: &Arc<Ctx>,
     in_flight: &Arc<Semaphore>,
+    tasks: &mut JoinSet<()>,
     incoming: Incoming,
 ) -> Result<()> {
     let permit = in_flight.clone().acquire_owned().await?;
+    let responder = Responder::new(incoming.envelope, ctx.out.clone(), permit);
+    let env = match codec::decode_request(&incoming.body) {
+        Ok(env) => env,
+        Err(e) => {
+            let id = e.id;
+            responder
+                .with_id(id)
+                .answer(Err(ApiError::new(e.code, e.message)));
+            return Ok(());
+        }
+    };
+    let responder = responder.with_id(env.id);
+    if let Request::Send { .. } = &env.body {
+        if let Some(session) = env.token.as_deref().and_then(|t| ctx.cached_session(t)) {
+            route(ctx, session, env.body, responder);
+            return Ok(());
+        }
+    }
     let ctx = ctx.clone();
-    tokio::spawn(async move {
-        let reply = handle_frame(&ctx, &incoming.body).await;
-        let body = codec::encode(&reply).unwrap_or_default();
-        ctx.out.send(Outbound::Reply {
-            envelope: incoming.envelope,
-            body,
-        });
-        drop(permit);
+    tasks.spawn(async move {
+        let op = env.body.op();
+        match env.body {
+            Request::Ping => responder.answer(Ok(Reply::Pong {
+                server_time: zchat_protocol::now_millis(),
+            })),
+            Request::Register { user, password } => {
+                responder.answer(register::handle(&ctx, user, password).await)
+            }
+            Request::Login { user, password } => {
+                responder.answer(login::handle(&ctx, user, password).await)
+            }
+            Request::Logout => responder.answer(logout::handle(&ctx, env.token).await),
+            request => match ctx.authenticate(env.token).await {
+                Ok(session) => route_async(&ctx, session, request, responder).await,
+                Err(e) => responder.answer(Err(e)),
+            },
+        }
+        tracing::trace!(op, "request handled");
     });
     Ok(())
 }
 
-/// Decodes one request frame and produces its response (errors included). Never panics on
-/// client input: every failure becomes an error reply.
-pub async fn handle_frame(ctx: &Ctx, frame: &[u8]) -> ResponseEnvelope {
-    let env = match codec::decode_request(frame) {
-        Ok(env) => env,
-        Err(e) => {
-            tracing::debug!(code = %e.code, "rejected frame: {}", e.message);
-            return ResponseEnvelope::new(e.id, Reply::error(e.code, e.message));
-        }
-    };
-    let op = env.body.op();
-    let started = std::time::Instant::now();
-    let reply = match dispatch(ctx, env.token, env.body).await {
-        Ok(reply) => reply,
-        Err(e) => Reply::Error {
-            code: e.code,
-            message: e.message,
-        },
-    };
-    if let Reply::Error { code, message } = &reply {
-        tracing::debug!(op, %code, "request failed: {message}");
+/// Requests that never wait: handed on without an await.
+fn route(ctx: &Ctx, session: SessionRow, request: Request, responder: Responder) {
+    if let Request::Send {
+        target,
+        text,
+        nonce,
+    } = request
+    {
+        send::handle(ctx, session, target, text, nonce, responder);
     } else {
-        tracing::trace!(
-            op,
-            elapsed_us = started.elapsed().as_micros() as u64,
-            "request ok"
-        );
+        responder.answer(Err(ApiError::internal("request routed as non-waiting")));
     }
-    ResponseEnvelope::new(env.id, reply)
 }
 
-/// Maps each request to its handler. Requests other than ping/register/login need a
-/// valid session.
-async fn dispatch(ctx: &Ctx, token: Option<String>, request: Request) -> ApiResult {
+/// Signed-in requests: each to its handler.
+async fn route_async(ctx: &Ctx, session: SessionRow, request: Request, responder: Responder) {
     match request {
-        Request::Ping => Ok(Reply::Pong {
-            server_time: zchat_protocol::now_millis(),
-        }),
-        Request::Register { user, password } => register::handle(ctx, user, password).await,
-        Request::Login { user, password } => login::handle(ctx, user, password).await,
-        Request::Logout => logout::handle(ctx, token).await,
-        other => {
-            let session = ctx.authenticate(token).await?;
-            match other {
-                Request::Whoami => whoami::handle(ctx, session).await,
-                Request::ListUsers => list_users::handle(ctx).await,
-                Request::ListChannels => list_channels::handle(ctx, session).await,
-                Request::CreateChannel {
-                    channel,
-                    description,
-                } => create_channel::handle(ctx, session, channel, description).await,
-                Request::JoinChannel { channel } => {
-                    join_channel::handle(ctx, session, channel).await
-                }
-                Request::LeaveChannel { channel } => {
-                    leave_channel::handle(ctx, session, channel).await
-                }
-                Request::Send {
-                    target,
-                    text,
-                    nonce,
-                } => send::handle(ctx, session, target, text, nonce).await,
-                Request::History {
-                    target,
-                    after,
-                    before,
-                    limit,
-                } => history::handle(ctx, session, target, after, before, limit).await,
-                Request::ListDms => list_dms::handle(ctx, session).await,
-                Request::MarkRead { target, seq } => {
-                    mark_read::handle(ctx, session, target, seq).await
-                }
-                Request::Ping
-                | Request::Register { .. }
-                | Request::Login { .. }
-                | Request::Logout => Err(ApiError::new(ErrorCode::Internal, "unreachable")),
-            }
-        }
+        Request::Send { .. } => route(ctx, session, request, responder),
+        other => responder.answer(dispatch(ctx, session, other).await),
+    }
+}
+
+/// Maps each signed-in request that answers from its own task to its handler.
+async fn dispatch(ctx: &Ctx, session: SessionRow, request: Request) -> ApiResult {
+    match request {
+        Request::Whoami => whoami::handle(ctx, session).await,
+        Request::ListUsers => list_users::handle(ctx).await,
+        Request::ListChannels => list_channels::handle(ctx, session).await,
+        Request::CreateChannel {
+            channel,
+            description,
+        } => create_channel::handle(ctx, session, channel, description).await,
+        Request::JoinChannel { channel } => join_channel::handle(ctx, session, channel).await,
+        Request::LeaveChannel { channel } => leave_channel::handle(ctx, session, channel).await,
+        Request::History {
+            target,
+            after,
+            before,
+            limit,
+        } => history::handle(ctx, session, target, after, before, limit).await,
+        Request::ListDms => list_dms::handle(ctx, session).await,
+        Request::MarkRead { target, seq } => mark_read::handle(ctx, session, target, seq).await,
+        Request::Ping
+        | Request::Register { .. }
+        | Request::Login { .. }
+        | Request::Logout
+        | Request::Send { .. } => Err(ApiError::internal("request routed to dispatch")),
     }
 }

@@ -85,12 +85,28 @@ pub struct Stored {
     pub inboxes: Vec<String>,
 }
 
+/// A message to store: who sends what where, the client's idempotency nonce, and the time.
+#[derive(Debug, Clone)]
+pub struct NewPost {
+    /// The author.
+    pub sender: UserRow,
+    /// A channel, or the peer of a direct message.
+    pub target: Target,
+    /// Validated text.
+    pub text: String,
+    /// A retried send with the same nonce returns the original instead of storing twice.
+    pub nonce: Option<u64>,
+    /// Milliseconds since the epoch.
+    pub now: i64,
+}
+
 /// Handle to the database. Cheap to share behind an `Arc`.
 pub struct Store {
     /// The one write connection: messages are written by the group-commit thread
     /// ([`writer`]), other writes (accounts, channels, markers) take the lock directly.
     writer: Arc<Mutex<Connection>>,
     posts: mpsc::Sender<writer::PostJob>,
+    writer_thread: std::thread::JoinHandle<()>,
     readers: r2d2::Pool<SqliteConnectionManager>,
     path: PathBuf,
 }
@@ -120,16 +136,31 @@ impl Store {
         let writer = Arc::new(Mutex::new(writer));
         let (posts, jobs) = mpsc::channel();
         let conn = writer.clone();
-        std::thread::Builder::new()
+        let writer_thread = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || writer::run(conn, jobs))
             .map_err(|e| StoreError::Db(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
         Ok(Store {
             writer,
             posts,
+            writer_thread,
             readers,
             path,
         })
+    }
+
+    /// Closes the store: stops taking posts, lets the writer store and answer everything
+    /// already queued, and waits for it.
+    pub fn close(self) {
+        let Store {
+            posts,
+            writer_thread,
+            ..
+        } = self;
+        drop(posts);
+        if writer_thread.join().is_err() {
+            tracing::error!("the storage writer panicked");
+        }
     }
 
     /// The database file.
@@ -362,63 +393,16 @@ impl Store {
 
     // ----- messages ----------------------------------------------------------------------
 
-    /// Stores a message (channel or DM) through the group-commit writer and waits for it:
-    /// committed, then handed to `publish` (on the writer thread, in `seq` order), then
-    /// returned. Blocking: call from a blocking context (tests, `spawn_blocking`).
-    pub fn post(
-        &self,
-        sender: &UserRow,
-        target: &Target,
-        text: &str,
-        nonce: Option<u64>,
-        now: i64,
-        publish: impl FnOnce(&Stored) + Send + 'static,
-    ) -> StoreResult<Stored> {
-        self.submit_post(sender, target, text, nonce, now, publish)
-            .blocking_recv()
-            .unwrap_or_else(|_| Err(StoreError::WriterGone))
-    }
-
-    /// Queues a message for the group-commit writer; the receiver yields the outcome once
-    /// the batch holding it has committed (and `publish` has run, for a fresh message).
+    /// Queues a message for the group-commit writer, the one way a message is stored.
+    /// `done` runs on the writer thread with the outcome, after the commit, in queue order
+    /// (so the publications it makes leave in `seq` order).
     pub fn submit_post(
         &self,
-        sender: &UserRow,
-        target: &Target,
-        text: &str,
-        nonce: Option<u64>,
-        now: i64,
-        publish: impl FnOnce(&Stored) + Send + 'static,
-    ) -> tokio::sync::oneshot::Receiver<StoreResult<Stored>> {
-        let (reply, rx) = tokio::sync::oneshot::channel();
-        self.submit_post_with(sender, target, text, nonce, now, move |result| {
-            if let Ok(stored) = &result {
-                if stored.fresh {
-                    publish(stored);
-                }
-            }
-            let _ = reply.send(result);
-        });
-        rx
-    }
-
-    /// Queues a message for the group-commit writer; `done` runs on the writer thread with
-    /// the outcome, after the commit, in queue order (so publications it makes follow `seq`).
-    pub fn submit_post_with(
-        &self,
-        sender: &UserRow,
-        target: &Target,
-        text: &str,
-        nonce: Option<u64>,
-        now: i64,
+        post: NewPost,
         done: impl FnOnce(StoreResult<Stored>) + Send + 'static,
     ) {
         let job = writer::PostJob {
-            sender: sender.clone(),
-            target: target.clone(),
-            text: text.to_string(),
-            nonce,
-            now,
+            post,
             done: Box::new(done),
         };
         if let Err(std::sync::mpsc::SendError(job)) = self.posts.send(job) {
@@ -884,12 +868,12 @@ mod tests {
         let pending: Vec<_> = (0..10)
             .map(|i| {
                 let who = if i % 3 == 0 { &bob } else { &ann };
-                s.submit_post(who, &Target::Channel("dev".into()), "x", None, i, |_| {})
+                submit(&s, who, &Target::Channel("dev".into()), "x", None, i)
             })
             .collect();
         let results: Vec<_> = pending
             .into_iter()
-            .map(|rx| rx.blocking_recv().expect("answered"))
+            .map(|rx| rx.recv().expect("answered"))
             .collect();
         for (i, r) in results.iter().enumerate() {
             assert_eq!(r.is_ok(), i % 3 != 0, "{i}: {r:?}");
@@ -909,8 +893,7 @@ mod tests {
             let s = Store::open(dir.path(), true).expect("open");
             let u = s.create_user("Ann", "phc", 1).expect("user");
             s.create_channel(u.id, "dev", "d", 1).expect("channel");
-            s.post(&u, &Target::Channel("dev".into()), "hello", None, 2, |_| {})
-                .expect("post");
+            post(&s, &u, &Target::Channel("dev".into()), "hello", None, 2).expect("post");
         }
         let s = Store::open(dir.path(), false).expect("reopen");
         let u = s.user_by_name("ANN").expect("q").expect("user");
@@ -923,53 +906,61 @@ mod tests {
     }
 
     #[test]
-    fn publish_runs_only_for_fresh_messages() {
+    fn a_retry_with_the_same_nonce_returns_the_original() {
         let (_dir, s) = store();
         let u = s.create_user("ann", "phc", 0).expect("user");
         s.create_channel(u.id, "dev", "", 0).expect("channel");
-        let published = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counter = published.clone();
-        let a = s
-            .post(
-                &u,
-                &Target::Channel("dev".into()),
-                "x",
-                Some(7),
-                1,
-                move |_| {
-                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                },
-            )
-            .expect("post");
-        let counter = published.clone();
-        let b = s
-            .post(
-                &u,
-                &Target::Channel("dev".into()),
-                "x",
-                Some(7),
-                2,
-                move |_| {
-                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                },
-            )
-            .expect("post");
-        assert_eq!(
-            published.load(std::sync::atomic::Ordering::SeqCst),
-            1,
-            "a retry publishes nothing"
-        );
+        let dev = Target::Channel("dev".into());
+        let a = post(&s, &u, &dev, "x", Some(7), 1).expect("post");
+        let b = post(&s, &u, &dev, "x", Some(7), 2).expect("post");
         assert_eq!(a.message, b.message);
-        assert!(a.fresh && !b.fresh);
+        assert!(a.fresh && !b.fresh, "only the first is fresh (published)");
+        assert!(matches!(
+            post(&s, &u, &dev, "other text", Some(7), 3),
+            Err(StoreError::NonceReused(7))
+        ));
         // The same nonce in another conversation is another message.
         s.create_channel(u.id, "ops", "", 0).expect("channel");
-        let c = s
-            .post(&u, &Target::Channel("ops".into()), "x", Some(7), 3, |_| {})
-            .expect("post");
+        let c = post(&s, &u, &Target::Channel("ops".into()), "x", Some(7), 3).expect("post");
         assert!(c.fresh);
-        let d = s
-            .post(&u, &Target::User("ann".into()), "x", Some(7), 4, |_| {})
-            .expect("dm");
+        let d = post(&s, &u, &Target::User("ann".into()), "x", Some(7), 4).expect("dm");
         assert!(d.fresh);
+    }
+
+    /// Queues a post; the receiver yields its outcome after the commit.
+    fn submit(
+        s: &Store,
+        who: &UserRow,
+        target: &Target,
+        text: &str,
+        nonce: Option<u64>,
+        now: i64,
+    ) -> std::sync::mpsc::Receiver<StoreResult<Stored>> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let post = NewPost {
+            sender: who.clone(),
+            target: target.clone(),
+            text: text.to_string(),
+            nonce,
+            now,
+        };
+        s.submit_post(post, move |r| {
+            let _ = tx.send(r);
+        });
+        rx
+    }
+
+    /// Stores a post and waits for the outcome.
+    fn post(
+        s: &Store,
+        who: &UserRow,
+        target: &Target,
+        text: &str,
+        nonce: Option<u64>,
+        now: i64,
+    ) -> StoreResult<Stored> {
+        submit(s, who, target, text, nonce, now)
+            .recv()
+            .unwrap_or(Err(StoreError::WriterGone))
     }
 }

@@ -13,24 +13,21 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, TransactionBehavior};
 use zchat_protocol::Target;
 
-use super::{post_channel_in, send_dm_in, StoreError, StoreResult, Stored, UserRow};
+use super::{post_channel_in, send_dm_in, NewPost, StoreError, StoreResult, Stored};
 
 /// Most messages stored in one transaction.
 pub const MAX_BATCH: usize = 256;
 
 /// One message to store, publish and acknowledge.
 pub struct PostJob {
-    pub(super) sender: UserRow,
-    pub(super) target: Target,
-    pub(super) text: String,
-    pub(super) nonce: Option<u64>,
-    pub(super) now: i64,
+    pub(super) post: NewPost,
     /// Runs on the writer thread once the outcome is known (after the commit), in queue
     /// order: publishes and answers.
     pub(super) done: Box<dyn FnOnce(StoreResult<Stored>) + Send>,
 }
 
-/// The writer loop; returns when every sender is gone (the store was dropped).
+/// The writer loop; returns when every sender is gone (the store was closed or dropped),
+/// after storing and answering everything queued before that.
 pub(super) fn run(conn: Arc<Mutex<Connection>>, jobs: Receiver<PostJob>) {
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
@@ -68,11 +65,10 @@ fn store_batch(c: &mut Connection, batch: &[PostJob]) -> StoreResult<Vec<StoreRe
     let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
-        let result = match &job.target {
-            Target::Channel(name) => {
-                post_channel_in(&tx, &job.sender, name, &job.text, job.nonce, job.now)
-            }
-            Target::User(peer) => send_dm_in(&tx, &job.sender, peer, &job.text, job.nonce, job.now),
+        let p = &job.post;
+        let result = match &p.target {
+            Target::Channel(name) => post_channel_in(&tx, &p.sender, name, &p.text, p.nonce, p.now),
+            Target::User(peer) => send_dm_in(&tx, &p.sender, peer, &p.text, p.nonce, p.now),
         };
         match result {
             Err(e @ (StoreError::Db(_) | StoreError::Pool(_))) => return Err(e),
