@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use zchat_client::{Client, ClientConfig};
 
 use crate::all_in_one::{AllInOne, AllInOneConfig};
 use crate::broker::{Broker, BrokerConfig};
@@ -173,7 +174,7 @@ pub async fn run_proxy(args: ProxyArgs) -> Result<()> {
 /// Runs the server (or all three, with `--all-in-one`) until SIGINT/SIGTERM.
 pub async fn run_server(args: ServerArgs) -> Result<()> {
     if args.healthcheck {
-        return ping(&args.health_endpoint, Duration::from_secs(3));
+        return ping(&args.health_endpoint, Duration::from_secs(3)).await;
     }
     if args.all_in_one {
         let mut all = AllInOne::start(AllInOneConfig {
@@ -231,26 +232,18 @@ fn tcp_healthcheck(endpoint: &str) -> Result<()> {
 }
 
 /// Sends one protocol `ping` through a broker frontend and waits up to `timeout` for the
-/// `pong`: the server healthcheck, and how tests wait for a backend to be ready.
-pub fn ping(endpoint: &str, timeout: Duration) -> Result<()> {
-    use zchat_protocol::{codec, Reply, Request, RequestEnvelope, ResponseEnvelope};
-    let ctx = zmq::Context::new();
-    let s =
-        zchat_protocol::net::socket(&ctx, zmq::DEALER, zchat_protocol::net::Exposure::Internal)?;
-    s.set_linger(0)?;
-    zchat_protocol::net::connect(&s, endpoint)?;
-    let req = codec::encode(&RequestEnvelope::new(1, None, Request::Ping))?;
-    s.send_multipart([&b""[..], &req[..]], 0)?;
-    if s.poll(zmq::POLLIN, timeout.as_millis() as i64)? == 0 {
-        bail!("no pong from {endpoint} within {timeout:?}");
-    }
-    let frames = s.recv_multipart(0)?;
-    let body = frames.last().context("empty reply")?;
-    let resp: ResponseEnvelope = codec::decode(body)?;
-    match resp.body {
-        Reply::Pong { .. } => Ok(()),
-        other => bail!("unexpected reply {other:?}"),
-    }
+/// `pong` (one attempt, no retry): the server healthcheck, and how tests wait for a backend
+/// to be ready.
+pub async fn ping(endpoint: &str, timeout: Duration) -> Result<()> {
+    let mut config = ClientConfig::requests_only(endpoint);
+    config.request_timeout = timeout;
+    config.attempts = 1;
+    let client = Client::start(config)?;
+    client
+        .ping()
+        .await
+        .with_context(|| format!("no pong from {endpoint}"))?;
+    Ok(())
 }
 
 #[cfg(test)]

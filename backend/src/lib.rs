@@ -8,7 +8,8 @@
 //! - [`auth`]: password hashing, tokens, inbox ids and login throttling.
 //! - [`zmq_bridge`]: the thread that owns the server's sockets and links them to tokio.
 //! - [`all_in_one`]: broker + proxy + server in one process, for demos and quick starts.
-//! - [`testkit`]: starts the real binaries on free loopback ports, for tests and benchmarks.
+//! - `testkit` (cargo feature `testkit`, for tests and benchmarks only): starts the real
+//!   binaries on free loopback ports.
 
 #![deny(clippy::unwrap_used)]
 
@@ -20,5 +21,6 @@ pub mod proxy;
 pub mod server;
 pub mod shutdown;
 pub mod store;
+#[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod zmq_bridge;

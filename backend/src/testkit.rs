@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use zchat_client::{Client, ClientConfig};
 
 /// A free TCP port on 127.0.0.1 (bound and released; a tiny race is possible, and harmless
 /// in tests since a clash fails loudly at bind).
@@ -217,20 +218,31 @@ impl Cluster {
         kill(&mut self.proxy, libc::SIGTERM);
     }
 
-    /// Pings through the broker until a pong comes back.
+    /// Pings through the broker until a pong comes back (each unanswered ping is retried on
+    /// a fresh socket, Lazy Pirate), for at most `timeout`. Callable from sync and async
+    /// tests alike: the client runs on a thread of its own.
     pub fn wait_ready(&self, timeout: Duration) -> Result<()> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if crate::cli::ping(&self.broker_endpoint(), Duration::from_millis(500)).is_ok() {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "backend not ready after {timeout:?}; server log:\n{}",
-                    self.log("server")
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        let endpoint = self.broker_endpoint();
+        let outcome = std::thread::spawn(move || -> Result<()> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                let mut config = ClientConfig::requests_only(endpoint);
+                config.request_timeout = Duration::from_millis(250);
+                config.attempts = (timeout.as_millis() / 250).max(1) as u32;
+                Client::start(config)?.ping().await?;
+                Ok(())
+            })
+        })
+        .join();
+        match outcome {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => bail!(
+                "backend not ready after {timeout:?} ({e:#}); server log:\n{}",
+                self.log("server")
+            ),
+            Err(_) => bail!("the readiness check panicked"),
         }
     }
 

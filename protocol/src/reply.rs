@@ -116,6 +116,25 @@ pub enum Reply {
 }
 
 impl Reply {
+    /// The reply's `kind` tag as it appears on the wire, for logs and error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Reply::Pong { .. } => "pong",
+            Reply::Registered { .. } => "registered",
+            Reply::Session { .. } => "session",
+            Reply::Me { .. } => "me",
+            Reply::Done => "done",
+            Reply::Users { .. } => "users",
+            Reply::Channels { .. } => "channels",
+            Reply::Channel { .. } => "channel",
+            Reply::Sent { .. } => "sent",
+            Reply::History { .. } => "history",
+            Reply::Dms { .. } => "dms",
+            Reply::Marked { .. } => "marked",
+            Reply::Error { .. } => "error",
+        }
+    }
+
     /// Shorthand for an error reply.
     pub fn error(code: ErrorCode, message: impl Into<String>) -> Reply {
         Reply::Error {

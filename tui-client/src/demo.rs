@@ -4,14 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Deserialize;
 use zchat_backend::all_in_one::{AllInOne, AllInOneConfig};
-use zchat_protocol::{ErrorCode, Reply, Request, Target};
+use zchat_client::{Client, ClientConfig, ClientError};
+use zchat_protocol::{ErrorCode, Target};
 
-use crate::client::{Client, ClientConfig, ClientError};
 use crate::session::Session;
 use crate::tui::{self, TuiOptions};
 
@@ -171,13 +171,7 @@ pub async fn connect_as(
     proxy: &str,
 ) -> Result<(Client, Session)> {
     let client = Client::start(ClientConfig::new(broker, proxy))?;
-    match client
-        .call(Request::Register {
-            user: user.to_string(),
-            password: password.to_string(),
-        })
-        .await
-    {
+    match client.register(user, password).await {
         Ok(_) => {}
         Err(ClientError::Server {
             code: ErrorCode::AlreadyExists,
@@ -185,33 +179,11 @@ pub async fn connect_as(
         }) => {}
         Err(e) => return Err(e).with_context(|| format!("registering {user}")),
     }
-    match client
-        .call(Request::Login {
-            user: user.to_string(),
-            password: password.to_string(),
-        })
+    let session = client
+        .login(user, password)
         .await
-        .with_context(|| format!("logging in {user}"))?
-    {
-        Reply::Session {
-            user,
-            token,
-            inbox,
-            expires_at,
-        } => {
-            client.set_token(Some(token.clone()));
-            let session = Session {
-                broker: broker.to_string(),
-                proxy: proxy.to_string(),
-                user,
-                token,
-                inbox,
-                expires_at,
-            };
-            Ok((client, session))
-        }
-        other => bail!("unexpected reply to login: {other:?}"),
-    }
+        .with_context(|| format!("logging in {user}"))?;
+    Ok((client, Session::from_login(broker, proxy, session)))
 }
 
 /// Creates users, channels and history (history only into a fresh database), and returns
@@ -236,10 +208,7 @@ pub async fn seed(data: &DemoData, broker: &str, proxy: &str) -> Result<Session>
     let mut fresh = false;
     for ch in &data.channels {
         match client(&ch.owner)?
-            .call(Request::CreateChannel {
-                channel: ch.name.clone(),
-                description: ch.description.clone(),
-            })
+            .create_channel(&ch.name, &ch.description)
             .await
         {
             Ok(_) => fresh = true,
@@ -251,9 +220,7 @@ pub async fn seed(data: &DemoData, broker: &str, proxy: &str) -> Result<Session>
         }
         for m in &ch.members {
             client(m)?
-                .call(Request::JoinChannel {
-                    channel: ch.name.clone(),
-                })
+                .join(&ch.name)
                 .await
                 .with_context(|| format!("{m} joining #{}", ch.name))?;
         }
@@ -263,11 +230,7 @@ pub async fn seed(data: &DemoData, broker: &str, proxy: &str) -> Result<Session>
             let target =
                 Target::parse(&line.to).with_context(|| format!("bad target {}", line.to))?;
             client(&line.from)?
-                .call(Request::Send {
-                    target,
-                    text: line.text.clone(),
-                    nonce: Some(n as u64 + 1),
-                })
+                .send(&target, &line.text, Some(n as u64 + 1))
                 .await
                 .with_context(|| format!("posting history as {}", line.from))?;
         }
@@ -309,13 +272,7 @@ pub async fn start_bots(
                     continue;
                 }
                 let text = lines[rng.gen_range(0..lines.len())].clone();
-                let _ = client
-                    .call(Request::Send {
-                        target,
-                        text,
-                        nonce: Some(rng.gen()),
-                    })
-                    .await;
+                let _ = client.send(&target, &text, Some(rng.gen())).await;
             }
         }));
     }

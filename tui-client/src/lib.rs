@@ -1,18 +1,18 @@
-//! The zchat client: a library that talks to a zchat backend, the scriptable subcommands,
-//! and the full-screen terminal UI.
+//! The `zchat` program: the scriptable subcommands and the full-screen terminal UI, over the
+//! client library (`zchat_client`: connection, typed calls, gap-free feeds).
 //!
-//! - [`client`]: requests with retry, subscriptions ([`client::Client`]).
-//! - [`feed`]: gap-free live feeds over a client ([`feed::Feed`]).
 //! - [`session`]: the saved session under `ZCHAT_HOME`.
 //! - [`cli`]: the scriptable subcommands (`zchat send`, `zchat tail`, ...).
+//! - [`app`]: the full-screen client's state and `update` (no I/O); [`ui`]: its view;
+//!   [`tui`]: the event loop that joins them to the terminal and the network.
+//! - `demo` (cargo feature `demo`, on by default): `zchat demo`.
 
 #![deny(clippy::unwrap_used)]
 
 pub mod app;
 pub mod cli;
-pub mod client;
+#[cfg(feature = "demo")]
 pub mod demo;
-pub mod feed;
 pub mod session;
 pub mod tui;
 pub mod ui;

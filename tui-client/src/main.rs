@@ -4,13 +4,18 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
-use zchat_client::cli::{self, Cli, Command};
+#[cfg(feature = "demo")]
+use zchat_tui::cli::Command;
+use zchat_tui::cli::{self, Cli};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Cli::parse();
     let env = args.env();
+    #[cfg(feature = "demo")]
     let full_screen = matches!(args.command, None | Some(Command::Demo { .. }));
+    #[cfg(not(feature = "demo"))]
+    let full_screen = args.command.is_none();
     init_logging(full_screen.then_some(env.home.as_path()));
     let result = match args.command {
         Some(command) => cli::run(env, command).await,

@@ -34,6 +34,18 @@ fn file(home: &Path) -> PathBuf {
 }
 
 impl Session {
+    /// The session to save after `login` with these endpoints.
+    pub fn from_login(broker: &str, proxy: &str, session: zchat_client::Session) -> Session {
+        Session {
+            broker: broker.to_string(),
+            proxy: proxy.to_string(),
+            user: session.user,
+            token: session.token,
+            inbox: session.inbox,
+            expires_at: session.expires_at,
+        }
+    }
+
     /// The saved session, if any and not expired.
     pub fn load(home: &Path) -> Option<Session> {
         let text = std::fs::read_to_string(file(home)).ok()?;

@@ -21,11 +21,12 @@ use futures::StreamExt;
 use ratatui::backend::{Backend, CrosstermBackend};
 use ratatui::Terminal;
 use tokio::sync::mpsc;
-use zchat_protocol::{ErrorCode, Reply, Request};
+use zchat_client::api::HistoryQuery;
+use zchat_client::feed::{Feed, FeedEvent};
+use zchat_client::{Client, ClientConfig, ClientError};
+use zchat_protocol::{ChannelInfo, ErrorCode};
 
 use crate::app::{Action, App, Effect, HistoryKind, SendFailure, HISTORY_PAGE};
-use crate::client::{Client, ClientConfig, ClientError};
-use crate::feed::{Feed, FeedEvent};
 use crate::session::Session;
 
 /// Options for the full-screen client.
@@ -236,22 +237,12 @@ impl Net {
                 });
             }
             Effect::Bootstrap => self.spawn(|c| async move {
-                let channels = match c.call(Request::Whoami).await {
-                    Ok(Reply::Me { channels, .. }) => channels,
-                    Ok(other) => {
-                        return Some(Action::BootstrapFailed(format!(
-                            "unexpected reply {other:?}"
-                        )))
-                    }
+                let channels = match c.whoami().await {
+                    Ok(me) => me.channels,
                     Err(e) => return Some(rejected_or(e, Action::BootstrapFailed)),
                 };
-                let dms = match c.call(Request::ListDms).await {
-                    Ok(Reply::Dms { conversations }) => conversations,
-                    Ok(other) => {
-                        return Some(Action::BootstrapFailed(format!(
-                            "unexpected reply {other:?}"
-                        )))
-                    }
+                let dms = match c.dms().await {
+                    Ok(conversations) => conversations,
                     Err(e) => return Some(rejected_or(e, Action::BootstrapFailed)),
                 };
                 Some(Action::Bootstrap { channels, dms })
@@ -267,24 +258,17 @@ impl Net {
                 } else {
                     HISTORY_PAGE
                 };
-                let req = Request::History {
-                    target: target.clone(),
+                let query = HistoryQuery {
                     after,
                     before,
                     limit: Some(limit),
                 };
-                Some(match c.call(req).await {
-                    Ok(Reply::History {
-                        messages, has_more, ..
-                    }) => Action::History {
+                Some(match c.history(&target, query).await {
+                    Ok(page) => Action::History {
                         target,
-                        messages,
-                        has_more,
+                        messages: page.messages,
+                        has_more: page.has_more,
                         kind,
-                    },
-                    Ok(other) => Action::HistoryFailed {
-                        target,
-                        error: format!("unexpected reply {other:?}"),
                     },
                     Err(e) => Action::HistoryFailed {
                         target,
@@ -297,15 +281,12 @@ impl Net {
                 text,
                 nonce,
             } => self.spawn(move |c| async move {
-                let req = Request::Send {
-                    target: target.clone(),
-                    text,
-                    nonce: Some(nonce),
-                };
-                let result = match c.call(req).await {
-                    Ok(Reply::Sent { message }) => Ok(message),
-                    Ok(other) => Err(SendFailure::Rejected(format!("unexpected reply {other:?}"))),
+                let result = match c.send(&target, &text, Some(nonce)).await {
+                    Ok(message) => Ok(message),
                     Err(ClientError::Server { message, .. }) => Err(SendFailure::Rejected(message)),
+                    Err(e @ ClientError::UnexpectedReply { .. }) => {
+                        Err(SendFailure::Rejected(e.to_string()))
+                    }
                     Err(e) => Err(SendFailure::Offline(e.to_string())),
                 };
                 Some(Action::Sent {
@@ -316,50 +297,35 @@ impl Net {
             }),
             Effect::MarkRead { target, seq } => self.spawn(move |c| async move {
                 // Best effort: the next mark (or the server on reconnect) catches up.
-                let _ = c.call(Request::MarkRead { target, seq }).await;
+                let _ = c.mark_read(&target, seq).await;
                 None
             }),
-            Effect::Join(channel) => self.spawn(move |c| async move {
-                Some(channel_reply(
-                    c.call(Request::JoinChannel { channel }).await,
-                ))
-            }),
+            Effect::Join(channel) => {
+                self.spawn(move |c| async move { Some(channel_reply(c.join(&channel).await)) })
+            }
             Effect::Create {
                 channel,
                 description,
             } => self.spawn(move |c| async move {
                 Some(channel_reply(
-                    c.call(Request::CreateChannel {
-                        channel,
-                        description,
-                    })
-                    .await,
+                    c.create_channel(&channel, &description).await,
                 ))
             }),
             Effect::Leave(channel) => self.spawn(move |c| async move {
-                Some(
-                    match c
-                        .call(Request::LeaveChannel {
-                            channel: channel.clone(),
-                        })
-                        .await
-                    {
-                        Ok(_) => Action::Left(channel),
-                        Err(e) => Action::Failed(format!("leave #{channel}: {e}")),
-                    },
-                )
+                Some(match c.leave(&channel).await {
+                    Ok(_) => Action::Left(channel),
+                    Err(e) => Action::Failed(format!("leave #{channel}: {e}")),
+                })
             }),
             Effect::ListChannels => self.spawn(|c| async move {
-                Some(match c.call(Request::ListChannels).await {
-                    Ok(Reply::Channels { channels }) => Action::Channels(channels),
-                    Ok(_) => Action::Failed("unexpected reply".into()),
+                Some(match c.channels().await {
+                    Ok(channels) => Action::Channels(channels),
                     Err(e) => Action::Failed(format!("channels: {e}")),
                 })
             }),
             Effect::ListUsers => self.spawn(|c| async move {
-                Some(match c.call(Request::ListUsers).await {
-                    Ok(Reply::Users { users }) => Action::Users(users),
-                    Ok(_) => Action::Failed("unexpected reply".into()),
+                Some(match c.users().await {
+                    Ok(users) => Action::Users(users),
                     Err(e) => Action::Failed(format!("users: {e}")),
                 })
             }),
@@ -390,11 +356,7 @@ impl Net {
                             .build()
                         {
                             let _ = rt.block_on(async {
-                                tokio::time::timeout(
-                                    Duration::from_secs(2),
-                                    c.call(Request::Logout),
-                                )
-                                .await
+                                tokio::time::timeout(Duration::from_secs(2), c.logout()).await
                             });
                         }
                     })
@@ -406,10 +368,9 @@ impl Net {
     }
 }
 
-fn channel_reply(r: Result<Reply, ClientError>) -> Action {
+fn channel_reply(r: Result<ChannelInfo, ClientError>) -> Action {
     match r {
-        Ok(Reply::Channel { channel }) => Action::Joined(channel),
-        Ok(other) => Action::Failed(format!("unexpected reply {other:?}")),
+        Ok(channel) => Action::Joined(channel),
         Err(e) => Action::Failed(e.to_string()),
     }
 }
@@ -438,7 +399,7 @@ async fn sign_in(
     probe.request_timeout = Duration::from_millis(1500);
     probe.attempts = 2;
     let probe = Client::start(probe).map_err(|e| e.to_string())?;
-    if let Err(ClientError::Unreachable(_)) = probe.call(Request::Ping).await {
+    if let Err(ClientError::Unreachable(_)) = probe.ping().await {
         return Err(format!("server unreachable at {broker}"));
     }
     drop(probe);
@@ -452,45 +413,13 @@ async fn sign_in(
             _ => message.clone(),
         },
         ClientError::Local(m) => m.clone(),
+        other @ ClientError::UnexpectedReply { .. } => other.to_string(),
     };
     if register {
-        client
-            .call(Request::Register {
-                user: user.clone(),
-                password: password.clone(),
-            })
-            .await
-            .map_err(explain)?;
+        client.register(&user, &password).await.map_err(explain)?;
     }
-    match client
-        .call(Request::Login {
-            user: user.clone(),
-            password,
-        })
-        .await
-    {
-        Ok(Reply::Session {
-            user,
-            token,
-            inbox,
-            expires_at,
-        }) => {
-            client.set_token(Some(token.clone()));
-            Ok((
-                client,
-                Session {
-                    broker,
-                    proxy,
-                    user,
-                    token,
-                    inbox,
-                    expires_at,
-                },
-            ))
-        }
-        Ok(other) => Err(format!("unexpected reply {other:?}")),
-        Err(e) => Err(explain(e)),
-    }
+    let session = client.login(&user, &password).await.map_err(explain)?;
+    Ok((client, Session::from_login(&broker, &proxy, session)))
 }
 
 /// Puts the terminal in full-screen mode and restores it when dropped (error paths too).

@@ -14,7 +14,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use zchat_backend::testkit::Cluster;
-use zchat_protocol::Request;
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -153,23 +152,18 @@ fn two_users_chat_live_across_a_server_restart() {
 
     // Accounts and channels, set up through the client library.
     rt.block_on(async {
-        let (alice, _) = zchat_client::demo::connect_as("alice", PASSWORD, &broker, &proxy)
+        let (alice, _) = zchat_tui::demo::connect_as("alice", PASSWORD, &broker, &proxy)
             .await
             .unwrap();
-        let (bob, _) = zchat_client::demo::connect_as("bob", PASSWORD, &broker, &proxy)
+        let (bob, _) = zchat_tui::demo::connect_as("bob", PASSWORD, &broker, &proxy)
             .await
             .unwrap();
         for ch in ["general", "random"] {
             alice
-                .call(Request::CreateChannel {
-                    channel: ch.into(),
-                    description: format!("the {ch} channel"),
-                })
+                .create_channel(ch, &format!("the {ch} channel"))
                 .await
                 .unwrap();
-            bob.call(Request::JoinChannel { channel: ch.into() })
-                .await
-                .unwrap();
+            bob.join(ch).await.unwrap();
         }
     });
 
@@ -298,9 +292,9 @@ fn screenshot() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let cluster = Cluster::start().unwrap();
     let (broker, proxy) = (cluster.broker_endpoint(), cluster.proxy_endpoint());
-    let data = zchat_client::demo::DemoData::load().unwrap();
+    let data = zchat_tui::demo::DemoData::load().unwrap();
     let session = rt
-        .block_on(zchat_client::demo::seed(&data, &broker, &proxy))
+        .block_on(zchat_tui::demo::seed(&data, &broker, &proxy))
         .unwrap();
     let home = tempfile::tempdir().unwrap();
     session.save(home.path()).unwrap();
@@ -308,20 +302,16 @@ fn screenshot() {
     tmux.wait_text("demo", "● online", Duration::from_secs(30));
     // A live message from a bot, a mention in another channel, and a half-typed reply.
     rt.block_on(async {
-        let (mei, _) = zchat_client::demo::connect_as("mei", &data.password, &broker, &proxy)
+        let (mei, _) = zchat_tui::demo::connect_as("mei", &data.password, &broker, &proxy)
             .await
             .unwrap();
-        let (bruno, _) = zchat_client::demo::connect_as("bruno", &data.password, &broker, &proxy)
+        let (bruno, _) = zchat_tui::demo::connect_as("bruno", &data.password, &broker, &proxy)
             .await
             .unwrap();
-        let send = |c: &zchat_client::client::Client, to: &str, text: &str| {
-            let c = c.clone();
-            let req = Request::Send {
-                target: zchat_protocol::Target::parse(to).unwrap(),
-                text: text.into(),
-                nonce: None,
-            };
-            async move { c.call(req).await.unwrap() }
+        let send = |c: &zchat_client::Client, to: &str, text: &str| {
+            let (c, text) = (c.clone(), text.to_string());
+            let target = zchat_protocol::Target::parse(to).unwrap();
+            async move { c.send(&target, &text, None).await.unwrap() }
         };
         send(&mei, "#general", "The new release candidate looks solid 🔥").await;
         send(

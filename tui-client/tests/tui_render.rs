@@ -6,7 +6,7 @@ mod tui_fixture;
 use crossterm::event::{KeyCode, KeyModifiers};
 use insta::assert_snapshot;
 use tui_fixture::*;
-use zchat_client::app::{Action, App};
+use zchat_tui::app::{Action, App};
 
 #[test]
 fn chat_80x24() {
@@ -118,7 +118,7 @@ fn dm_with_new_marker_and_day_separator() {
             msg("@alice", 3, 2, "bob", "lunch?"),
         ],
         has_more: false,
-        kind: zchat_client::app::HistoryKind::Latest,
+        kind: zchat_tui::app::HistoryKind::Latest,
     });
     assert_snapshot!(render(&mut app, 80, 24));
 }

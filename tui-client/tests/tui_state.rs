@@ -5,14 +5,14 @@ mod tui_fixture;
 
 use crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use tui_fixture::*;
-use zchat_client::app::{Action, Effect, HistoryKind, SendFailure};
 use zchat_protocol::{DmSummary, Target};
+use zchat_tui::app::{Action, Effect, HistoryKind, SendFailure};
 
 fn t(s: &str) -> Target {
     Target::parse(s).unwrap()
 }
 
-fn conv<'a>(app: &'a zchat_client::app::App, target: &str) -> &'a zchat_client::app::Conversation {
+fn conv<'a>(app: &'a zchat_tui::app::App, target: &str) -> &'a zchat_tui::app::Conversation {
     &app.conversations[app.find(&t(target)).unwrap()]
 }
 
@@ -139,7 +139,7 @@ fn new_dm_from_a_stranger_appears_in_the_sidebar() {
     assert!(screen_text(&b).contains("@dave"));
 }
 
-fn feed_rows(app: &mut zchat_client::app::App) -> Vec<String> {
+fn feed_rows(app: &mut zchat_tui::app::App) -> Vec<String> {
     let b = render(app, 80, 24);
     screen_text(&b)
         .lines()

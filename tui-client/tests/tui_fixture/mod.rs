@@ -6,8 +6,8 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use zchat_client::app::{Action, App, Effect, HistoryKind};
 use zchat_protocol::{ChannelInfo, DmSummary, Message, Target};
+use zchat_tui::app::{Action, App, Effect, HistoryKind};
 
 /// 2026-11-23 09:00:00 UTC, in ms.
 pub const T0: i64 = 1_795_424_400_000;

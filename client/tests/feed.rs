@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use tokio::time::timeout;
 use zchat_backend::testkit::Cluster;
-use zchat_client::client::{Client, ClientConfig};
 use zchat_client::feed::{Feed, FeedEvent};
-use zchat_protocol::{Message, Reply, Request, Target};
+use zchat_client::{Client, ClientConfig};
+use zchat_protocol::{Message, Target};
 
 const PW: &str = "correct horse battery";
 
@@ -17,44 +17,17 @@ async fn signup(cluster: &Cluster, user: &str) -> (Client, String, String) {
         cluster.proxy_endpoint(),
     ))
     .expect("client");
-    client
-        .call(Request::Register {
-            user: user.into(),
-            password: PW.into(),
-        })
-        .await
-        .expect("register");
-    match client
-        .call(Request::Login {
-            user: user.into(),
-            password: PW.into(),
-        })
-        .await
-        .expect("login")
-    {
-        Reply::Session {
-            token, inbox, user, ..
-        } => {
-            client.set_token(Some(token));
-            (client, user, inbox)
-        }
-        other => panic!("{other:?}"),
-    }
+    client.register(user, PW).await.expect("register");
+    let session = client.login(user, PW).await.expect("login");
+    (client, session.user, session.inbox)
 }
 
 async fn post(client: &Client, target: &str, text: &str) -> Message {
-    match client
-        .call(Request::Send {
-            target: Target::parse(target).expect("t"),
-            text: text.into(),
-            nonce: Some(rand::random()),
-        })
+    let target = Target::parse(target).expect("target");
+    client
+        .send(&target, text, Some(rand::random()))
         .await
         .expect("send")
-    {
-        Reply::Sent { message } => message,
-        other => panic!("{other:?}"),
-    }
 }
 
 async fn next_messages(
@@ -82,22 +55,12 @@ async fn late_joiner_backfills_then_follows_live_and_survives_a_proxy_outage() {
         .await
         .expect("join");
     let (alice, _, _) = signup(&cluster, "alice").await;
-    alice
-        .call(Request::CreateChannel {
-            channel: "news".into(),
-            description: String::new(),
-        })
-        .await
-        .expect("create");
+    alice.create_channel("news", "").await.expect("create");
     for i in 1..=5 {
         post(&alice, "#news", &format!("early {i}")).await;
     }
     let (bob, bob_name, inbox) = signup(&cluster, "bob").await;
-    bob.call(Request::JoinChannel {
-        channel: "news".into(),
-    })
-    .await
-    .expect("join");
+    bob.join("news").await.expect("join");
     let (feed, mut rx) = Feed::start(bob.clone(), bob_name, inbox);
     // Bob has seen message 2 (say, from a previous run): he gets 3..=5 from history...
     feed.watch(Target::Channel("news".into()), 2);

@@ -1,12 +1,6 @@
-//! The client library: one connection to a zchat backend (requests through the broker,
-//! live events from the proxy), with retries, and on top of it a gap-free feed.
-//!
-//! - [`Client`]: async `call(Request) -> Reply` with timeout and Lazy Pirate retry, plus
-//!   topic subscriptions; a cheap, cloneable handle to one socket thread.
-//! - [`crate::feed`]: the zguide's Clone pattern over a `Client`: every message exactly once,
-//!   in order, across gaps, late joins and reconnects.
-
-mod io;
+//! One connection to a zchat backend: requests through the broker (with timeout and Lazy
+//! Pirate retry) and live events from the proxy, owned by one socket thread ([`crate::io`]).
+//! Callers use the typed calls of [`crate::api`]; [`Client::call`] is their common core.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,15 +11,16 @@ use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
 use zchat_protocol::{codec, ErrorCode, Event, Reply, Request, RequestEnvelope};
 
-use io::{Command, IoHandle};
+use crate::io::{self, Command, IoHandle};
 
 /// Where to connect and how patient to be.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     /// Broker frontend, e.g. `tcp://127.0.0.1:5555`.
     pub broker: String,
-    /// Proxy XPUB, e.g. `tcp://127.0.0.1:5557`.
-    pub proxy: String,
+    /// Proxy XPUB, e.g. `tcp://127.0.0.1:5557`; `None` for a client that only makes
+    /// requests (a health check).
+    pub proxy: Option<String>,
     /// How long to wait for a reply before retrying.
     pub request_timeout: Duration,
     /// Attempts per request before giving up (Lazy Pirate).
@@ -37,9 +32,19 @@ impl ClientConfig {
     pub fn new(broker: impl Into<String>, proxy: impl Into<String>) -> Self {
         ClientConfig {
             broker: broker.into(),
-            proxy: proxy.into(),
+            proxy: Some(proxy.into()),
             request_timeout: Duration::from_secs(3),
             attempts: 3,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// A client that makes requests and subscribes to nothing.
+    pub fn requests_only(broker: impl Into<String>) -> Self {
+        ClientConfig {
+            proxy: None,
+            ..ClientConfig::new(broker, String::new())
         }
     }
 }
@@ -62,6 +67,15 @@ pub enum ClientError {
     /// Bad configuration or a local failure (e.g. malformed endpoint).
     #[error("{0}")]
     Local(String),
+    /// The server answered with a reply of the wrong kind for the request (a server bug or
+    /// a protocol mismatch). Never treated as success.
+    #[error("unexpected reply to {request}: {reply}")]
+    UnexpectedReply {
+        /// The request's `op`.
+        request: &'static str,
+        /// The reply's `kind`.
+        reply: String,
+    },
 }
 
 impl ClientError {
@@ -91,7 +105,7 @@ pub enum Live {
     ProxyDisconnected,
 }
 
-type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>>;
+pub(crate) type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>>;
 
 /// A handle to one backend connection. Clone freely; the socket thread stops when the
 /// last clone is dropped.
@@ -156,8 +170,9 @@ impl Client {
     /// Sends a request and waits for its reply. On timeout the request socket is closed,
     /// reopened and the request resent with the same id (Lazy Pirate), up to
     /// `attempts` times. `send` requests should carry a nonce so a retry cannot duplicate.
-    /// `Reply::Error` becomes `ClientError::Server`.
-    pub async fn call(&self, request: Request) -> Result<Reply, ClientError> {
+    /// `Reply::Error` becomes `ClientError::Server`. Callers outside this crate use the
+    /// typed calls of [`crate::api`].
+    pub(crate) async fn call(&self, request: Request) -> Result<Reply, ClientError> {
         // Password hashing and login throttling take longer than ordinary requests.
         let timeout = match request {
             Request::Login { .. } | Request::Register { .. } => self.config.request_timeout * 5,

@@ -13,9 +13,10 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
-use zchat_protocol::{topic, Event, Message, Reply, Request, Target};
+use zchat_protocol::{topic, Event, Message, Target};
 
-use crate::client::{Client, ClientError, Live};
+use crate::api::HistoryQuery;
+use crate::{Client, ClientError, Live};
 
 /// What the feed delivers.
 #[derive(Debug, Clone, PartialEq)]
@@ -223,24 +224,16 @@ impl FeedTask {
             let Some(track) = self.tracks.get(key) else {
                 return;
             };
-            let request = Request::History {
-                target: track.target.clone(),
-                after: Some(track.last),
-                before: None,
-                limit: Some(zchat_protocol::MAX_HISTORY_LIMIT),
-            };
-            match self.client.call(request).await {
-                Ok(Reply::History {
-                    messages, has_more, ..
-                }) => {
-                    for m in messages {
+            let query = HistoryQuery::after(track.last, zchat_protocol::MAX_HISTORY_LIMIT);
+            match self.client.history(&track.target.clone(), query).await {
+                Ok(page) => {
+                    for m in page.messages {
                         self.deliver(key, m);
                     }
-                    if !has_more {
+                    if !page.has_more {
                         return;
                     }
                 }
-                Ok(_) => return,
                 Err(e) => {
                     tracing::debug!("backfill of {key} failed: {e}");
                     self.next_sync = Some(Instant::now() + HEARTBEAT);
@@ -254,9 +247,9 @@ impl FeedTask {
     /// and backfills the ones behind (new DM conversations included).
     async fn sync_all(&mut self) {
         let mut behind: Vec<String> = Vec::new();
-        match self.client.call(Request::Whoami).await {
-            Ok(Reply::Me { channels, .. }) => {
-                for c in channels {
+        match self.client.whoami().await {
+            Ok(me) => {
+                for c in me.channels {
                     let key = format!("#{}", c.name);
                     if let Some(t) = self.tracks.get(&key) {
                         if c.last_seq > t.last {
@@ -265,11 +258,10 @@ impl FeedTask {
                     }
                 }
             }
-            Ok(_) => {}
             Err(e) => return self.sync_failed(e),
         }
-        match self.client.call(Request::ListDms).await {
-            Ok(Reply::Dms { conversations }) => {
+        match self.client.dms().await {
+            Ok(conversations) => {
                 let baseline = !self.dms_baselined;
                 self.dms_baselined = true;
                 for d in conversations {
@@ -289,7 +281,6 @@ impl FeedTask {
                     }
                 }
             }
-            Ok(_) => {}
             Err(e) => return self.sync_failed(e),
         }
         for key in behind {
@@ -304,10 +295,7 @@ impl FeedTask {
 
     async fn heartbeat(&mut self) {
         let started = Instant::now();
-        let ok = matches!(
-            self.client.call(Request::Ping).await,
-            Ok(Reply::Pong { .. })
-        );
+        let ok = self.client.ping().await.is_ok();
         let rtt = ok.then(|| started.elapsed());
         if ok && self.connected == Some(false) {
             // Back after an outage: catch up on whatever was published meanwhile.

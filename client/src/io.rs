@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use zchat_protocol::net::{self, Exposure};
 use zchat_protocol::{codec, EventEnvelope, ResponseEnvelope};
 
-use super::{ClientConfig, Live, Pending};
+use crate::connection::{ClientConfig, Live, Pending};
 
 /// What the async side asks of the socket thread.
 pub(crate) enum Command {
@@ -52,7 +52,9 @@ pub(crate) fn start(config: &ClientConfig, pending: Pending) -> Result<IoHandle>
     let sub = net::socket(&ctx, zmq::SUB, Exposure::Internal)?;
     sub.set_linger(0)?;
     let monitor = net::monitor(&ctx, &sub, "client-sub")?;
-    net::connect(&sub, &config.proxy).context("client to proxy")?;
+    if let Some(proxy) = &config.proxy {
+        net::connect(&sub, proxy).context("client to proxy")?;
+    }
     let (wake_rx, wake_tx) = UnixStream::pair()?;
     wake_rx.set_nonblocking(true)?;
     wake_tx.set_nonblocking(true)?;

@@ -1,0 +1,20 @@
+//! The zchat client library: what every program that talks to a zchat backend uses — the
+//! `zchat` CLI and full-screen client, the demo's bots, the backend's health check and
+//! tests, and the benchmarks.
+//!
+//! - [`Client`] ([`connection`]): one connection (requests through the broker with timeout
+//!   and Lazy Pirate retry, live events from the proxy); cheap to clone.
+//! - [`api`]: the typed calls — `login → Session`, `send → Message`, `history → Page`, … —
+//!   the only place a protocol `Reply` is matched. A reply of the wrong kind is an error.
+//! - [`feed`]: the zguide's Clone pattern over a `Client`: every message exactly once, in
+//!   order, across gaps, late joins and reconnects.
+
+#![deny(clippy::unwrap_used)]
+
+pub mod api;
+pub mod connection;
+pub mod feed;
+mod io;
+
+pub use api::{Me, Page, Session};
+pub use connection::{Client, ClientConfig, ClientError, Live};

@@ -1,0 +1,277 @@
+//! The command line: flags (each also an environment variable), subcommands, and the
+//! connection settings they resolve to.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Parser, Subcommand};
+use zchat_client::{Client, ClientConfig};
+use zchat_protocol::Target;
+
+use crate::session::{self, Session};
+
+/// Default broker frontend (the Docker Compose stack and `zchat-server --all-in-one`).
+pub const DEFAULT_BROKER: &str = "tcp://127.0.0.1:5555";
+/// Default proxy XPUB.
+pub const DEFAULT_PROXY: &str = "tcp://127.0.0.1:5557";
+
+/// `zchat`: with no subcommand, the full-screen chat; with one, a scriptable command.
+#[derive(Debug, Parser)]
+#[command(
+    name = "zchat",
+    version,
+    about = "zchat: a terminal chat over ZeroMQ",
+    long_about = "zchat: a terminal chat over ZeroMQ.\n\nWith no subcommand, opens the full-screen chat. \
+                  With a subcommand, runs it and exits (0 on success), for scripts, bots and demos.\n\
+                  Session state (token) is kept under --home, so two users can work side by side \
+                  with two homes."
+)]
+pub struct Cli {
+    /// Broker endpoint for requests [default: the saved session's, else tcp://127.0.0.1:5555].
+    #[arg(long, env = "ZCHAT_BROKER", global = true)]
+    pub broker: Option<String>,
+    /// Proxy endpoint for live messages [default: the saved session's, else tcp://127.0.0.1:5557].
+    #[arg(long, env = "ZCHAT_PROXY", global = true)]
+    pub proxy: Option<String>,
+    /// Directory for the saved session [default: the user's config dir + /zchat].
+    #[arg(long, env = "ZCHAT_HOME", global = true)]
+    pub home: Option<PathBuf>,
+    /// How long to wait for each reply before retrying, in milliseconds (3 attempts).
+    #[arg(long, env = "ZCHAT_TIMEOUT_MS", global = true, default_value_t = 3000)]
+    pub timeout_ms: u64,
+    /// Don't ring the terminal bell when someone mentions you (full-screen chat and demo).
+    #[arg(long, env = "ZCHAT_NO_BELL", global = true, value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_bell: bool,
+    /// The subcommand; none opens the full-screen chat.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// A password from `--password`, `ZCHAT_PASSWORD`, or an interactive prompt.
+#[derive(Debug, clap::Args)]
+pub struct PasswordArg {
+    /// The password (prefer the env var or the prompt: arguments show up in `ps`).
+    #[arg(long, env = "ZCHAT_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+}
+
+/// Every scriptable subcommand.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an account.
+    Register {
+        /// User name: 2-24 of a-z A-Z 0-9 _ -, starting with a letter.
+        user: String,
+        #[command(flatten)]
+        password: PasswordArg,
+    },
+    /// Sign in and save the session under --home.
+    Login {
+        /// User name.
+        user: String,
+        #[command(flatten)]
+        password: PasswordArg,
+    },
+    /// Revoke the saved session on the server and forget it.
+    Logout,
+    /// Show the signed-in user and joined channels.
+    Whoami,
+    /// List all channels (members, unread, description).
+    Channels,
+    /// Create a channel (and join it).
+    Create {
+        /// Channel, e.g. '#dev' (1-32 of a-z 0-9 - _).
+        channel: String,
+        /// Description shown in listings.
+        #[arg(long, env = "ZCHAT_DESC", default_value = "")]
+        desc: String,
+    },
+    /// Join a channel.
+    Join {
+        /// Channel, e.g. '#dev'.
+        channel: String,
+    },
+    /// Leave a channel.
+    Leave {
+        /// Channel, e.g. '#dev'.
+        channel: String,
+    },
+    /// List users.
+    Users,
+    /// List direct-message conversations with unread counts.
+    Dms,
+    /// Send a message to '#channel' or '@user'.
+    Send {
+        /// '#channel' or '@user'.
+        target: String,
+        /// The text (several words are joined with spaces; '-' reads stdin).
+        #[arg(required = true, num_args = 1..)]
+        text: Vec<String>,
+        /// Idempotency key: sending again with the same nonce never stores the message twice
+        /// (default: random). Use it to retry safely after "server unreachable".
+        #[arg(long, env = "ZCHAT_NONCE")]
+        nonce: Option<u64>,
+    },
+    /// Print stored messages of '#channel' or '@user', oldest first.
+    History {
+        /// '#channel' or '@user'.
+        target: String,
+        /// How many messages (at most 500).
+        #[arg(long, env = "ZCHAT_HISTORY_LIMIT", default_value_t = 50)]
+        limit: u32,
+        /// Only messages after this sequence number.
+        #[arg(long, env = "ZCHAT_HISTORY_AFTER")]
+        after: Option<u64>,
+        /// Only messages before this sequence number.
+        #[arg(long, env = "ZCHAT_HISTORY_BEFORE")]
+        before: Option<u64>,
+        /// One JSON object per line.
+        #[arg(long, env = "ZCHAT_JSON", value_parser = clap::builder::FalseyValueParser::new())]
+        json: bool,
+    },
+    /// A self-contained live demo: a local backend in a temp dir, demo users, channels and
+    /// history, bots chatting, and the full-screen chat signed in as the demo user.
+    #[cfg(feature = "demo")]
+    Demo {
+        /// Keep the demo's database here (reused across runs) instead of a temp dir.
+        #[arg(long, env = "ZCHAT_DEMO_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// How many bots chat (0 for none).
+        #[arg(long, env = "ZCHAT_DEMO_BOTS", default_value_t = 3)]
+        bots: usize,
+        /// Average seconds between two messages of one bot.
+        #[arg(long, env = "ZCHAT_DEMO_PACE", default_value_t = 8.0)]
+        pace: f64,
+    },
+    /// Print live messages as they arrive until interrupted: every joined channel and your
+    /// DMs, or only the given '#channel' / '@user' targets.
+    Tail {
+        /// '#channel' or '@user' targets (default: all joined channels and all DMs).
+        targets: Vec<String>,
+        /// One JSON object per line.
+        #[arg(long, env = "ZCHAT_JSON", value_parser = clap::builder::FalseyValueParser::new())]
+        json: bool,
+    },
+}
+
+/// The resolved connection settings and home.
+pub struct Env {
+    /// Broker endpoint.
+    pub broker: String,
+    /// Proxy endpoint.
+    pub proxy: String,
+    /// Session directory.
+    pub home: PathBuf,
+    /// Reply timeout.
+    pub timeout: Duration,
+    /// Ring the bell on mentions.
+    pub bell: bool,
+}
+
+impl Cli {
+    /// Resolves endpoints: flag/env, else the saved session's, else the defaults.
+    pub fn env(&self) -> Env {
+        let home = self.home.clone().unwrap_or_else(session::default_home);
+        let saved = Session::load(&home);
+        Env {
+            broker: self
+                .broker
+                .clone()
+                .or_else(|| saved.as_ref().map(|s| s.broker.clone()))
+                .unwrap_or_else(|| DEFAULT_BROKER.into()),
+            proxy: self
+                .proxy
+                .clone()
+                .or_else(|| saved.as_ref().map(|s| s.proxy.clone()))
+                .unwrap_or_else(|| DEFAULT_PROXY.into()),
+            home,
+            timeout: Duration::from_millis(self.timeout_ms.max(100)),
+            bell: !self.no_bell,
+        }
+    }
+}
+
+impl Env {
+    /// Opens the full-screen chat.
+    pub async fn run_tui(self) -> Result<()> {
+        crate::tui::run(crate::tui::TuiOptions {
+            broker: self.broker,
+            proxy: self.proxy,
+            home: self.home,
+            bell: self.bell,
+        })
+        .await
+    }
+
+    /// A client for these endpoints.
+    pub fn client(&self) -> Result<Client> {
+        let mut cfg = ClientConfig::new(&self.broker, &self.proxy);
+        cfg.request_timeout = self.timeout;
+        Ok(Client::start(cfg)?)
+    }
+
+    /// A client carrying the saved session's token, or an error saying to log in.
+    pub fn signed_in(&self) -> Result<(Client, Session)> {
+        let session = Session::load(&self.home).ok_or_else(|| {
+            anyhow!(
+                "not signed in (no valid session in {}); run `zchat login USER`",
+                self.home.display()
+            )
+        })?;
+        let client = self.client()?;
+        client.set_token(Some(session.token.clone()));
+        Ok((client, session))
+    }
+}
+
+pub(super) fn password(arg: PasswordArg, user: &str) -> Result<String> {
+    if let Some(p) = arg.password {
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "no password: pass --password, set ZCHAT_PASSWORD, or run in a terminal to be prompted"
+        );
+    }
+    rpassword::prompt_password(format!("password for {user}: ")).context("reading the password")
+}
+
+pub(super) fn parse_target(s: &str) -> Result<Target> {
+    Target::parse(s).map_err(|e| anyhow!("{e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_parse() {
+        let cli = Cli::try_parse_from(["zchat", "history", "#dev", "--json", "--limit", "7"])
+            .expect("parses");
+        match cli.command {
+            Some(Command::History { json, limit, .. }) => assert!(json && limit == 7),
+            other => panic!("{other:?}"),
+        }
+        let cli = Cli::try_parse_from(["zchat"]).expect("no subcommand is the full-screen chat");
+        assert!(cli.command.is_none());
+        let cli = Cli::try_parse_from(["zchat", "send", "@bob", "hello", "world", "--nonce", "5"])
+            .expect("parses");
+        match cli.command {
+            Some(Command::Send { text, nonce, .. }) => {
+                assert_eq!(
+                    (text.join(" "), nonce),
+                    ("hello world".to_string(), Some(5))
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
