@@ -101,6 +101,7 @@ pub async fn run_loop<B, S>(
 ) -> Result<()>
 where
     B: Backend,
+    B::Error: Send + Sync + 'static,
     S: futures::Stream<Item = Action> + Unpin,
 {
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();

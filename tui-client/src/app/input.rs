@@ -1,7 +1,7 @@
-//! The message input: a `tui-textarea` editor plus Up/Down input history.
+//! The message input: a `ratatui-textarea` editor plus Up/Down input history.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use tui_textarea::TextArea;
+use ratatui_textarea::TextArea;
 
 /// Most input lines shown at once; longer input scrolls inside the editor.
 pub const MAX_VISIBLE_LINES: usize = 5;
@@ -55,8 +55,8 @@ impl InputLine {
         let lines: Vec<String> = text.split('\n').map(str::to_string).collect();
         let mut editor = TextArea::new(lines);
         style_editor(&mut editor);
-        editor.move_cursor(tui_textarea::CursorMove::Bottom);
-        editor.move_cursor(tui_textarea::CursorMove::End);
+        editor.move_cursor(ratatui_textarea::CursorMove::Bottom);
+        editor.move_cursor(ratatui_textarea::CursorMove::End);
         self.editor = editor;
     }
 
@@ -92,7 +92,7 @@ impl InputLine {
     /// Up: older history entry when on the first line; otherwise moves the cursor.
     pub fn up(&mut self) {
         if self.editor.cursor().0 > 0 {
-            self.editor.move_cursor(tui_textarea::CursorMove::Up);
+            self.editor.move_cursor(ratatui_textarea::CursorMove::Up);
             return;
         }
         if self.history.is_empty() {
@@ -114,7 +114,7 @@ impl InputLine {
     /// Down: newer history entry when on the last line; otherwise moves the cursor.
     pub fn down(&mut self) {
         if self.editor.cursor().0 + 1 < self.line_count() {
-            self.editor.move_cursor(tui_textarea::CursorMove::Down);
+            self.editor.move_cursor(ratatui_textarea::CursorMove::Down);
             return;
         }
         match self.browsing {
@@ -136,7 +136,7 @@ impl InputLine {
     /// from `names`, case-insensitively, into `@name `. With several matches, the shortest
     /// (then alphabetical) wins. Returns whether anything was completed.
     pub fn complete(&mut self, names: &[String]) -> bool {
-        let (row, col) = self.editor.cursor();
+        let ratatui_textarea::DataCursor(row, col) = self.editor.cursor();
         let Some(line) = self.editor.lines().get(row) else {
             return false;
         };

@@ -1,7 +1,7 @@
 //! The sign-in form: user, masked password, login/register toggle, editable server address.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use tui_textarea::TextArea;
+use ratatui_textarea::TextArea;
 
 /// Which field has focus.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +199,6 @@ impl LoginForm {
 
 fn single_line(text: &str) -> TextArea<'static> {
     let mut t = TextArea::new(vec![text.to_string()]);
-    t.move_cursor(tui_textarea::CursorMove::End);
+    t.move_cursor(ratatui_textarea::CursorMove::End);
     t
 }
