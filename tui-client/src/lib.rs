@@ -13,6 +13,7 @@ pub mod app;
 pub mod cli;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod layout;
 pub mod session;
 pub mod tui;
 pub mod ui;

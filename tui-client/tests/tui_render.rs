@@ -6,6 +6,7 @@ mod tui_fixture;
 use crossterm::event::{KeyCode, KeyModifiers};
 use insta::assert_snapshot;
 use tui_fixture::*;
+use zchat_client::feed::FeedEvent;
 use zchat_tui::app::{Action, App};
 
 #[test]
@@ -96,10 +97,10 @@ fn quick_switcher() {
 #[test]
 fn reconnecting_with_unsent_message() {
     let mut app = signed_in();
-    app.update(Action::Connection {
+    app.update(Action::Feed(FeedEvent::Connection {
         connected: false,
         rtt: None,
-    });
+    }));
     type_text(&mut app, "are you there? 你好");
     app.update(key(KeyCode::Enter, KeyModifiers::NONE));
     type_text(&mut app, "draft kept");

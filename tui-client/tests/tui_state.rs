@@ -5,6 +5,7 @@ mod tui_fixture;
 
 use crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use tui_fixture::*;
+use zchat_client::feed::FeedEvent;
 use zchat_protocol::{DmSummary, Target};
 use zchat_tui::app::{Action, Effect, HistoryKind, SendFailure};
 
@@ -20,23 +21,35 @@ fn conv<'a>(app: &'a zchat_tui::app::App, target: &str) -> &'a zchat_tui::app::C
 fn unread_counts_live_messages_once_and_not_mine() {
     let mut app = signed_in();
     assert_eq!(conv(&app, "#random").unread, 2);
-    app.update(Action::Incoming(msg("#random", 10, 3, "bob", "new")));
+    app.update(Action::Feed(FeedEvent::Message(msg(
+        "#random", 10, 3, "bob", "new",
+    ))));
     assert_eq!(conv(&app, "#random").unread, 3);
     // The same message again (a replayed event): no change.
-    app.update(Action::Incoming(msg("#random", 10, 3, "bob", "new")));
+    app.update(Action::Feed(FeedEvent::Message(msg(
+        "#random", 10, 3, "bob", "new",
+    ))));
     assert_eq!(conv(&app, "#random").unread, 3);
     // A message the server already counted (seq <= last_seq at bootstrap) does not count.
-    app.update(Action::Incoming(msg("#random", 9, 1, "bob", "old news")));
+    app.update(Action::Feed(FeedEvent::Message(msg(
+        "#random", 9, 1, "bob", "old news",
+    ))));
     assert_eq!(conv(&app, "#random").unread, 3);
     // My own message from another session: sending moved my read marker on the server.
-    app.update(Action::Incoming(msg("#random", 11, 4, "alice", "mine")));
+    app.update(Action::Feed(FeedEvent::Message(msg(
+        "#random", 11, 4, "alice", "mine",
+    ))));
     assert_eq!(conv(&app, "#random").unread, 0);
     assert_eq!(conv(&app, "#random").read_seq, 11);
     // Others' messages after it count again.
-    app.update(Action::Incoming(msg("#random", 12, 5, "bob", "reply")));
+    app.update(Action::Feed(FeedEvent::Message(msg(
+        "#random", 12, 5, "bob", "reply",
+    ))));
     assert_eq!(conv(&app, "#random").unread, 1);
     // The open conversation stays read, and its marker is persisted.
-    let fx = app.update(Action::Incoming(msg("#general", 6, 4, "bob", "hi")));
+    let fx = app.update(Action::Feed(FeedEvent::Message(msg(
+        "#general", 6, 4, "bob", "hi",
+    ))));
     assert_eq!(conv(&app, "#general").unread, 0);
     assert!(fx.contains(&Effect::MarkRead {
         target: t("#general"),
@@ -82,10 +95,10 @@ fn a_partial_read_elsewhere_lowers_the_count_of_an_unloaded_conversation() {
         "fixture: unread, nothing loaded"
     );
     // Another session read up to one message before the end.
-    app.update(Action::ReadMarker {
+    app.update(Action::Feed(FeedEvent::ReadMarker {
         target: t("#random"),
         seq: before.last_seq - 1,
-    });
+    }));
     let after = conv(&app, "#random");
     assert_eq!(
         after.unread, 1,
@@ -96,10 +109,10 @@ fn a_partial_read_elsewhere_lowers_the_count_of_an_unloaded_conversation() {
 #[test]
 fn read_marker_from_another_session_clears_unread() {
     let mut app = signed_in();
-    app.update(Action::ReadMarker {
+    app.update(Action::Feed(FeedEvent::ReadMarker {
         target: t("@bob"),
         seq: 3,
-    });
+    }));
     assert_eq!(conv(&app, "@bob").unread, 0);
     assert!(!conv(&app, "@bob").mentioned);
 }
@@ -107,33 +120,45 @@ fn read_marker_from_another_session_clears_unread() {
 #[test]
 fn mentions_mark_the_conversation_and_ring_the_bell() {
     let mut app = signed_in();
-    let fx = app.update(Action::Incoming(msg(
+    let fx = app.update(Action::Feed(FeedEvent::Message(msg(
         "#random",
         10,
         3,
         "bob",
         "ping @Alice: review?",
-    )));
+    ))));
     assert!(fx.contains(&Effect::Bell));
     assert!(conv(&app, "#random").mentioned);
     app.bell = false;
-    let fx = app.update(Action::Incoming(msg(
+    let fx = app.update(Action::Feed(FeedEvent::Message(msg(
         "#random",
         11,
         3,
         "bob",
         "@alice again",
-    )));
+    ))));
     assert!(!fx.contains(&Effect::Bell), "bell is configurable");
     // Not a mention: a longer name.
-    let fx = app.update(Action::Incoming(msg("#rust", 1, 3, "bob", "@alicex hi")));
+    let fx = app.update(Action::Feed(FeedEvent::Message(msg(
+        "#rust",
+        1,
+        3,
+        "bob",
+        "@alicex hi",
+    ))));
     assert!(!fx.contains(&Effect::Bell));
 }
 
 #[test]
 fn new_dm_from_a_stranger_appears_in_the_sidebar() {
     let mut app = signed_in();
-    app.update(Action::Incoming(msg("@alice", 1, 3, "dave", "hello 👋")));
+    app.update(Action::Feed(FeedEvent::Message(msg(
+        "@alice",
+        1,
+        3,
+        "dave",
+        "hello 👋",
+    ))));
     assert_eq!(conv(&app, "@dave").unread, 1);
     let b = render(&mut app, 80, 24);
     assert!(screen_text(&b).contains("@dave"));
@@ -174,14 +199,14 @@ fn scrolled_view_is_not_yanked_by_new_messages_and_pages_older_in() {
     let before = feed_rows(&mut app);
     assert!(conv(&app, "#random").scroll > 0);
     // New messages arrive while scrolled: the view stays put, and they count as unread.
-    app.update(Action::Incoming(msg(
+    app.update(Action::Feed(FeedEvent::Message(msg(
         "#random",
         100,
         101,
         "bob",
         "a new one",
-    )));
-    app.update(Action::Incoming(msg("#random", 101, 102, "bob", "and a very long one that wraps over more than a single line of the feed pane for sure, twice even")));
+    ))));
+    app.update(Action::Feed(FeedEvent::Message(msg("#random", 101, 102, "bob", "and a very long one that wraps over more than a single line of the feed pane for sure, twice even"))));
     assert_eq!(feed_rows(&mut app), before);
     assert_eq!(conv(&app, "#random").unread, 2);
     // Scrolling to the top asks for the previous page exactly once.
@@ -260,10 +285,10 @@ fn reconnect_retries_unsent_and_backfills_without_duplicates() {
         nonce,
         result: Err(SendFailure::Offline("server unreachable".into())),
     });
-    app.update(Action::Connection {
+    app.update(Action::Feed(FeedEvent::Connection {
         connected: false,
         rtt: None,
-    });
+    }));
     // Typed while offline: kept, marked unsent, nothing sent.
     type_text(&mut app, "second");
     let fx = app.update(key(KeyCode::Enter, KeyModifiers::NONE));
@@ -273,10 +298,10 @@ fn reconnect_retries_unsent_and_backfills_without_duplicates() {
     assert!(screen_text(&render(&mut app, 80, 24)).contains("reconnecting"));
 
     // Back: refresh, and both are sent again with their original nonces.
-    let fx = app.update(Action::Connection {
+    let fx = app.update(Action::Feed(FeedEvent::Connection {
         connected: true,
         rtt: Some(std::time::Duration::from_millis(2)),
-    });
+    }));
     assert!(fx.contains(&Effect::Bootstrap));
     let sends: Vec<u64> = fx
         .iter()
@@ -310,7 +335,9 @@ fn reconnect_retries_unsent_and_backfills_without_duplicates() {
         after: Some(5),
     }));
     // The feed delivers 6 live while the backfill page (6..=9) is in flight: no duplicates.
-    app.update(Action::Incoming(msg("#general", 6, 10, "bob", "missed 1")));
+    app.update(Action::Feed(FeedEvent::Message(msg(
+        "#general", 6, 10, "bob", "missed 1",
+    ))));
     app.update(Action::History {
         target: t("#general"),
         messages: (6..=9)
@@ -341,7 +368,9 @@ fn reconnect_retries_unsent_and_backfills_without_duplicates() {
         });
     }
     // ... and their echo from the feed is not shown twice.
-    app.update(Action::Incoming(msg("#general", 10, 11, "alice", "first")));
+    app.update(Action::Feed(FeedEvent::Message(msg(
+        "#general", 10, 11, "alice", "first",
+    ))));
     let c = conv(&app, "#general");
     assert!(c.pending.is_empty());
     assert_eq!(c.messages.len(), 11);
@@ -488,13 +517,13 @@ fn bootstrap_does_not_resurrect_counts_read_here() {
 fn sidebar_scrolls_to_keep_the_open_conversation_visible() {
     let mut app = signed_in();
     for n in 0..30 {
-        app.update(Action::Incoming(msg(
+        app.update(Action::Feed(FeedEvent::Message(msg(
             "@alice",
             1,
             0,
             &format!("user{n:02}"),
             "hi",
-        )));
+        ))));
     }
     open(&mut app, "@user29");
     let text = screen_text(&render(&mut app, 80, 24));

@@ -2,6 +2,8 @@
 
 use zchat_protocol::{Message, Target};
 
+use crate::layout::feed::FeedText;
+
 /// A message typed here that the server has not acknowledged yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
@@ -106,7 +108,7 @@ impl Conversation {
         let counted = loaded_after.len() as u64;
         let mention_loaded = loaded_after
             .iter()
-            .any(|m| super::layout::mentions(&m.text, me));
+            .any(|m| crate::layout::text::mentions(&m.text, me));
         if complete {
             self.unread = counted;
             self.mentioned = mention_loaded;
@@ -115,6 +117,17 @@ impl Conversation {
             self.unread = bound.max(counted);
             // A mention may sit in the part not loaded: keep the mark unless all is read.
             self.mentioned = self.mentioned || mention_loaded;
+        }
+    }
+
+    /// What the feed lays out of this conversation.
+    pub fn feed_text(&self) -> FeedText<'_> {
+        FeedText {
+            messages: &self.messages,
+            pending: self.pending.iter().map(|p| p.text.as_str()).collect(),
+            marker_seq: self.marker_seq,
+            loading_older: self.loading_older,
+            has_more_before: self.has_more_before,
         }
     }
 

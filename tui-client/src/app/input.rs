@@ -3,9 +3,6 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
 
-/// Most input lines shown at once; longer input scrolls inside the editor.
-pub const MAX_VISIBLE_LINES: usize = 5;
-
 /// The editor and its history.
 #[derive(Debug, Clone)]
 pub struct InputLine {

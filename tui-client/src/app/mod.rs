@@ -9,7 +9,6 @@
 pub mod command;
 pub mod conversation;
 pub mod input;
-pub mod layout;
 pub mod login;
 pub mod popup;
 
@@ -19,8 +18,11 @@ use std::time::Duration;
 use crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
+use zchat_client::feed::FeedEvent;
 use zchat_protocol::{validate, ChannelInfo, DmSummary, Message, Target, UserInfo};
 
+use crate::layout::feed::row_count;
+use crate::layout::text;
 use command::Command;
 pub use conversation::{Conversation, Pending};
 use input::InputLine;
@@ -129,22 +131,9 @@ pub enum Action {
     Joined(ChannelInfo),
     /// Left a channel.
     Left(String),
-    /// A live message from the feed.
-    Incoming(Message),
-    /// My read marker moved (possibly in another session).
-    ReadMarker {
-        /// The conversation.
-        target: Target,
-        /// The new marker.
-        seq: u64,
-    },
-    /// Connection state from the feed.
-    Connection {
-        /// Whether the server answers.
-        connected: bool,
-        /// Last round-trip time.
-        rtt: Option<Duration>,
-    },
+    /// Something from the live feed (a message, a read marker, the connection state),
+    /// straight from the loop's `select!`.
+    Feed(FeedEvent),
     /// A request failed: shown in the status line.
     Failed(String),
 }
@@ -348,7 +337,7 @@ impl App {
 
     /// Width and height of the feed pane at the current size.
     pub fn feed_size(&self) -> (usize, usize) {
-        let areas = crate::ui::areas(
+        let areas = crate::layout::screen::areas(
             ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
             self.input.line_count(),
         );
@@ -454,8 +443,8 @@ impl App {
                 self.close(&target, &mut fx);
                 self.notify(format!("left {target}"), false);
             }
-            Action::Incoming(m) => self.on_incoming(m, true, &mut fx),
-            Action::ReadMarker { target, seq } => {
+            Action::Feed(FeedEvent::Message(m)) => self.on_incoming(m, true, &mut fx),
+            Action::Feed(FeedEvent::ReadMarker { target, seq }) => {
                 if let Some(i) = self.find(&target) {
                     let me = self.me.clone();
                     let c = &mut self.conversations[i];
@@ -466,7 +455,7 @@ impl App {
                     }
                 }
             }
-            Action::Connection { connected, rtt } => {
+            Action::Feed(FeedEvent::Connection { connected, rtt }) => {
                 let back = connected && !self.connected;
                 self.connected = connected;
                 if rtt.is_some() || !connected {
@@ -671,7 +660,7 @@ impl App {
         if !matches!(self.screen, Screen::Chat) || self.popup.is_some() {
             return;
         }
-        let areas = crate::ui::areas(
+        let areas = crate::layout::screen::areas(
             ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
             self.input.line_count(),
         );
@@ -843,7 +832,7 @@ impl App {
         if dm.unread == 0 {
             c.mentioned = false;
         } else if let Some(last) = &dm.last {
-            c.mentioned |= layout::mentions(&last.text, &me);
+            c.mentioned |= text::mentions(&last.text, &me);
         }
         if c.read_seq > dm.read_seq {
             c.recount_unread(&me);
@@ -1017,8 +1006,8 @@ impl App {
             }
             None => return, // a channel I have left
         };
-        let mine = layout::is_mine(&m, &self.me);
-        let mention = !mine && layout::mentions(&m.text, &self.me);
+        let mine = text::is_mine(&m, &self.me);
+        let mention = !mine && text::mentions(&m.text, &self.me);
         let known_before = self.conversations[i].last_seq;
         let seq = m.seq;
         if !self.insert_anchored(i, m) {
@@ -1074,9 +1063,19 @@ impl App {
             return self.conversations[i].insert(m);
         }
         let width = self.feed_size().0;
-        let before = layout::row_count(&self.conversations[i], &self.me, width, self.offset_secs);
+        let before = row_count(
+            &self.conversations[i].feed_text(),
+            &self.me,
+            width,
+            self.offset_secs,
+        );
         let inserted = self.conversations[i].insert(m);
-        let after = layout::row_count(&self.conversations[i], &self.me, width, self.offset_secs);
+        let after = row_count(
+            &self.conversations[i].feed_text(),
+            &self.me,
+            width,
+            self.offset_secs,
+        );
         self.conversations[i].scroll += after.saturating_sub(before);
         inserted
     }
@@ -1089,7 +1088,12 @@ impl App {
             return;
         };
         let (w, h) = self.feed_size();
-        let total = layout::row_count(&self.conversations[i], &self.me, w, self.offset_secs);
+        let total = row_count(
+            &self.conversations[i].feed_text(),
+            &self.me,
+            w,
+            self.offset_secs,
+        );
         let max = total.saturating_sub(h);
         let c = &mut self.conversations[i];
         let cur = c.scroll as isize;
@@ -1106,7 +1110,12 @@ impl App {
             return;
         };
         let (w, h) = self.feed_size();
-        let total = layout::row_count(&self.conversations[i], &self.me, w, self.offset_secs);
+        let total = row_count(
+            &self.conversations[i].feed_text(),
+            &self.me,
+            w,
+            self.offset_secs,
+        );
         let c = &mut self.conversations[i];
         let top_visible = c.scroll + h >= total;
         if top_visible && c.loaded && c.has_more_before && !c.loading_older {

@@ -8,8 +8,9 @@ use ratatui::widgets::{Paragraph, Widget};
 use unicode_width::UnicodeWidthStr;
 
 use super::{ellipsize, theme};
-use crate::app::layout::{self, Row, SEP};
 use crate::app::App;
+use crate::layout::feed::{self as layout, Row, SEP};
+use crate::layout::text;
 
 /// The title line: conversation name and description.
 pub struct Title<'a>(pub &'a App);
@@ -63,8 +64,9 @@ impl Widget for Feed<'_> {
             return;
         };
         let width = area.width as usize;
-        let rows = layout::rows(c, &app.me, width, app.offset_secs);
-        let cols = layout::columns(c, &app.me, width);
+        let feed_text = c.feed_text();
+        let rows = layout::rows(&feed_text, &app.me, width, app.offset_secs);
+        let cols = layout::columns(&feed_text, &app.me, width);
         let h = area.height as usize;
         let end = rows
             .len()
@@ -138,14 +140,13 @@ fn styled_row(
             let (time, author, text_style) = match (msg, pending) {
                 (Some(i), _) => {
                     let m = &c.messages[*i];
-                    let mention =
-                        !layout::is_mine(m, &app.me) && layout::mentions(&m.text, &app.me);
+                    let mention = !text::is_mine(m, &app.me) && text::mentions(&m.text, &app.me);
                     let ts = if mention {
                         theme::MENTION
                     } else {
                         Style::new()
                     };
-                    (layout::clock(m.ts, app.offset_secs), m.from.clone(), ts)
+                    (text::clock(m.ts, app.offset_secs), m.from.clone(), ts)
                 }
                 (None, Some(p)) => {
                     let p = &c.pending[*p];

@@ -10,59 +10,13 @@ pub mod status;
 pub mod theme;
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Stylize;
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use crate::app::{input::MAX_VISIBLE_LINES, App, Screen};
-
-/// Smallest terminal the chat screen is drawn in; below it a notice is shown.
-pub const MIN_SIZE: (u16, u16) = (30, 8);
-
-/// Where each part of the chat screen goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Areas {
-    /// Conversation list (zero width on narrow terminals).
-    pub sidebar: Rect,
-    /// Conversation title line.
-    pub title: Rect,
-    /// Messages.
-    pub feed: Rect,
-    /// The editor, with a rule line above it.
-    pub input: Rect,
-    /// Status bar.
-    pub status: Rect,
-}
-
-/// Splits the screen. `input_lines` is the number of lines in the editor.
-pub fn areas(area: Rect, input_lines: usize) -> Areas {
-    let [main, status] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
-    let sidebar_w = match area.width {
-        w if w >= 70 => 22,
-        w if w >= 50 => 16,
-        _ => 0,
-    };
-    let [sidebar, right] =
-        Layout::horizontal([Constraint::Length(sidebar_w), Constraint::Fill(1)]).areas(main);
-    let max_input = (MAX_VISIBLE_LINES as u16)
-        .min(right.height.saturating_sub(4) / 2)
-        .max(1);
-    let input_h = (input_lines as u16).clamp(1, max_input) + 1;
-    let [title, feed, input] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Fill(1),
-        Constraint::Length(input_h),
-    ])
-    .areas(right);
-    Areas {
-        sidebar,
-        title,
-        feed,
-        input,
-        status,
-    }
-}
+use crate::app::{App, Screen};
+use crate::layout::screen::{areas, MIN_SIZE};
 
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {

@@ -47,6 +47,6 @@ pub fn nick(name: &str, me: &str) -> Style {
     if name.eq_ignore_ascii_case(me) {
         ME
     } else {
-        Style::new().fg(NICK_COLOURS[crate::app::layout::user_colour(name, NICK_COLOURS.len())])
+        Style::new().fg(NICK_COLOURS[crate::layout::text::user_colour(name, NICK_COLOURS.len())])
     }
 }

@@ -6,6 +6,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
+use zchat_client::feed::FeedEvent;
 use zchat_protocol::{ChannelInfo, DmSummary, Message, Target};
 use zchat_tui::app::{Action, App, Effect, HistoryKind};
 
@@ -60,10 +61,10 @@ pub fn signed_in() -> App {
     app.update(Action::SignedIn {
         user: "alice".into(),
     });
-    app.update(Action::Connection {
+    app.update(Action::Feed(FeedEvent::Connection {
         connected: true,
         rtt: Some(std::time::Duration::from_micros(1_800)),
-    });
+    }));
     let fx = app.update(Action::Bootstrap {
         channels: vec![
             channel("general", "Everything and nothing · café ☕", 5, 5, 0),

@@ -5,9 +5,26 @@
 //! what is drawn.
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
-
-use super::conversation::Conversation;
 use zchat_protocol::Message;
+
+use super::text::{day_label, local_day};
+
+/// What of a conversation the feed lays out: its loaded messages, the messages still being
+/// sent, where the "new messages" line goes, and what the top row says. Built by the app's
+/// conversation (`Conversation::feed_text`), so this module needs nothing of the app.
+#[derive(Debug, Clone)]
+pub struct FeedText<'a> {
+    /// Loaded messages, in `seq` order.
+    pub messages: &'a [Message],
+    /// Texts typed here and not acknowledged yet, oldest first.
+    pub pending: Vec<&'a str>,
+    /// Where the "new messages" line goes (after this seq), if anywhere.
+    pub marker_seq: Option<u64>,
+    /// Whether older messages are being fetched.
+    pub loading_older: bool,
+    /// Whether older messages exist before the first loaded one.
+    pub has_more_before: bool,
+}
 
 /// One row of the feed, before styling.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +63,7 @@ pub struct Columns {
 pub const SEP: &str = " │ ";
 
 /// The columns at a feed width. Narrow feeds drop the time column and shrink the nick column.
-pub fn columns(conv: &Conversation, me: &str, width: usize) -> Columns {
+pub fn columns(conv: &FeedText<'_>, me: &str, width: usize) -> Columns {
     let longest = conv
         .messages
         .iter()
@@ -63,7 +80,7 @@ pub fn columns(conv: &Conversation, me: &str, width: usize) -> Columns {
 
 /// Every row of a conversation, top to bottom, at `width` columns. `offset_secs` is the
 /// local time zone's offset, used for day separators.
-pub fn rows(conv: &Conversation, me: &str, width: usize, offset_secs: i32) -> Vec<Row> {
+pub fn rows(conv: &FeedText<'_>, me: &str, width: usize, offset_secs: i32) -> Vec<Row> {
     let cols = columns(conv, me, width);
     let mut out = Vec::new();
     out.push(Row::Top {
@@ -88,8 +105,8 @@ pub fn rows(conv: &Conversation, me: &str, width: usize, offset_secs: i32) -> Ve
         }
         push_text(&mut out, Some(i), None, &m.text, cols.text);
     }
-    for (i, p) in conv.pending.iter().enumerate() {
-        push_text(&mut out, None, Some(i), &p.text, cols.text);
+    for (i, text) in conv.pending.iter().enumerate() {
+        push_text(&mut out, None, Some(i), text, cols.text);
     }
     out
 }
@@ -106,7 +123,7 @@ fn push_text(out: &mut Vec<Row>, msg: Option<usize>, pending: Option<usize>, tex
 }
 
 /// Number of rows a conversation occupies at `width`.
-pub fn row_count(conv: &Conversation, me: &str, width: usize, offset_secs: i32) -> usize {
+pub fn row_count(conv: &FeedText<'_>, me: &str, width: usize, offset_secs: i32) -> usize {
     rows(conv, me, width, offset_secs).len()
 }
 
@@ -175,56 +192,6 @@ fn split_keep_spaces(s: &str) -> Vec<&str> {
     out
 }
 
-/// Days since the epoch in local time.
-pub fn local_day(ts_ms: i64, offset_secs: i32) -> i64 {
-    (ts_ms / 1000 + i64::from(offset_secs)).div_euclid(86_400)
-}
-
-/// `HH:MM` in local time.
-pub fn clock(ts_ms: i64, offset_secs: i32) -> String {
-    let secs = (ts_ms / 1000 + i64::from(offset_secs)).rem_euclid(86_400);
-    format!("{:02}:{:02}", secs / 3600, (secs % 3600) / 60)
-}
-
-/// `Tuesday 24 November 2026` in local time.
-pub fn day_label(ts_ms: i64, offset_secs: i32) -> String {
-    use chrono::{DateTime, FixedOffset, Offset, Utc};
-    let offset = FixedOffset::east_opt(offset_secs).unwrap_or_else(|| Utc.fix());
-    match DateTime::from_timestamp_millis(ts_ms) {
-        Some(t) => t.with_timezone(&offset).format("%A %-d %B %Y").to_string(),
-        None => "?".to_string(),
-    }
-}
-
-/// Whether `text` mentions user `me` as `@me` (case-insensitive, whole name).
-pub fn mentions(text: &str, me: &str) -> bool {
-    if me.is_empty() {
-        return false;
-    }
-    let lower = text.to_lowercase();
-    let needle = format!("@{}", me.to_lowercase());
-    lower.match_indices(&needle).any(|(i, _)| {
-        let after = lower[i + needle.len()..].chars().next();
-        !matches!(after, Some(c) if c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    })
-}
-
-/// A stable colour index (0..n) for a user name.
-pub fn user_colour(name: &str, n: usize) -> usize {
-    // FNV-1a: stable across runs and platforms, unlike the std hasher.
-    let mut h: u32 = 0x811c_9dc5;
-    for b in name.to_lowercase().bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    (h as usize) % n.max(1)
-}
-
-/// Whether `m` is mine.
-pub fn is_mine(m: &Message, me: &str) -> bool {
-    m.from.eq_ignore_ascii_case(me)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,21 +206,5 @@ mod tests {
         for l in wrap("héllo 🎉🎉🎉 wörld 日本語のテキスト", 7) {
             assert!(l.width() <= 7, "{l:?}");
         }
-    }
-
-    #[test]
-    fn mention_rules() {
-        assert!(mentions("hi @Alice!", "alice"));
-        assert!(!mentions("hi @alicex", "alice"));
-        assert!(!mentions("alice", "alice"));
-    }
-
-    #[test]
-    fn clock_and_days() {
-        assert_eq!(clock(0, 0), "00:00");
-        assert_eq!(clock(0, 3600), "01:00");
-        assert_eq!(day_label(0, 0), "Thursday 1 January 1970");
-        assert_eq!(local_day(86_399_000, 0), 0);
-        assert_eq!(local_day(86_399_000, 3600), 1);
     }
 }

@@ -1,205 +1,79 @@
-//! The full-screen client's event loop: terminal setup and restore, one `select!` over
-//! terminal input, network results, feed events and a clock tick, and the effects that
-//! `App::update` asks for.
-//!
-//! Network calls never run on the loop: each is spawned as a task whose result comes back
-//! as an [`Action`] on one channel, so drawing and typing never wait for the server.
+//! The network side of the loop: the signed-in client and its live feed, and the effects
+//! `App::update` asks for, each run as a task whose result comes back as an [`Action`].
 
-use std::io::{stdout, Stdout, Write};
+use std::io::{stdout, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-use crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
-    EventStream, KeyEventKind,
-};
-use crossterm::terminal::{
-    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
-};
-use futures::StreamExt;
-use ratatui::backend::{Backend, CrosstermBackend};
-use ratatui::Terminal;
 use tokio::sync::mpsc;
 use zchat_client::api::HistoryQuery;
 use zchat_client::feed::{Feed, FeedEvent};
 use zchat_client::{Client, ClientConfig, ClientError};
 use zchat_protocol::{ChannelInfo, ErrorCode};
 
-use crate::app::{Action, App, Effect, HistoryKind, SendFailure, HISTORY_PAGE};
+use crate::app::{Action, Effect, HistoryKind, SendFailure, HISTORY_PAGE};
 use crate::session::Session;
 
-/// Options for the full-screen client.
-#[derive(Debug, Clone)]
-pub struct TuiOptions {
-    /// Broker endpoint (requests).
-    pub broker: String,
-    /// Proxy endpoint (live events).
-    pub proxy: String,
-    /// Where the session is saved.
-    pub home: PathBuf,
-    /// Ring the terminal bell when mentioned.
-    pub bell: bool,
-}
-
-/// Runs the client: the saved session if it is still valid, else the sign-in screen.
-pub async fn run(opts: TuiOptions) -> Result<()> {
-    // A session saved for another server is not used (the form opens instead).
-    let session =
-        Session::load(&opts.home).filter(|s| s.broker == opts.broker && s.proxy == opts.proxy);
-    run_with_session(opts, session).await
-}
-
-/// Runs the client, signed in with `session` when given (demo mode, saved session).
-pub async fn run_with_session(opts: TuiOptions, session: Option<Session>) -> Result<()> {
-    install_panic_hook();
-    let _guard = TerminalGuard::enter()?;
-    let mut terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
-    terminal.clear()?;
-    let events = EventStream::new().filter_map(|e| async move {
-        match e {
-            Ok(ev) => terminal_action(ev),
-            Err(_) => None,
-        }
-    });
-    run_loop(&mut terminal, opts, session, Box::pin(events)).await
-}
-
-/// Maps a terminal event to an action (key releases and repeats are dropped).
-pub fn terminal_action(ev: Event) -> Option<Action> {
-    match ev {
-        Event::Key(k) if k.kind == KeyEventKind::Press => Some(Action::Key(k)),
-        Event::Paste(s) => Some(Action::Paste(s)),
-        Event::Mouse(m) => Some(Action::Mouse(m)),
-        Event::Resize(w, h) => Some(Action::Resize(w, h)),
-        _ => None,
-    }
-}
-
 /// What arrives on the loop's channel.
-enum Msg {
+pub enum Msg {
+    /// Something for `App::update`.
     Action(Action),
     /// A signed-in client, ready for the feed.
     Ready(Client, Session),
 }
 
-/// The network side: the client, the feed, and the channel results come back on.
-struct Net {
+/// The network side: the client, its feed and where the feed's events arrive, and the
+/// channel that effects' results come back on.
+pub struct Net {
     client: Option<Client>,
     feed: Option<Feed>,
+    events: Option<mpsc::UnboundedReceiver<FeedEvent>>,
     tx: mpsc::UnboundedSender<Msg>,
     home: PathBuf,
 }
 
-/// The loop, generic over the backend and the input stream so it can run under
-/// `TestBackend`.
-pub async fn run_loop<B, S>(
-    terminal: &mut Terminal<B>,
-    opts: TuiOptions,
-    session: Option<Session>,
-    mut input: S,
-) -> Result<()>
-where
-    B: Backend,
-    B::Error: Send + Sync + 'static,
-    S: futures::Stream<Item = Action> + Unpin,
-{
-    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-    let mut app = App::new(
-        &opts.broker,
-        &opts.proxy,
-        session.as_ref().map_or("", |s| s.user.as_str()),
-    );
-    app.bell = opts.bell;
-    app.offset_secs = chrono::Local::now().offset().local_minus_utc();
-    app.now_ms = zchat_protocol::now_millis();
-    app.seed_nonces(rand::random::<u64>());
-    let size = terminal.size()?;
-    app.size = (size.width, size.height);
-    let mut net = Net {
-        client: None,
-        feed: None,
-        tx: tx.clone(),
-        home: opts.home.clone(),
-    };
-    if let Some(s) = session {
-        // A saved session skips the form; a rejected token brings it back.
-        app.broker.clone_from(&s.broker);
-        app.proxy.clone_from(&s.proxy);
-        match Client::start(ClientConfig::new(&s.broker, &s.proxy)) {
-            Ok(client) => {
-                client.set_token(Some(s.token.clone()));
-                let _ = tx.send(Msg::Ready(client, s));
-            }
-            Err(e) => app.update(Action::SessionRejected(e.to_string())).clear(),
-        }
-    }
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    loop {
-        terminal.draw(|f| f.render_widget(&app, f.area()))?;
-        let first = tokio::select! {
-            a = input.next() => match a {
-                Some(a) => Msg::Action(a),
-                None => break,
-            },
-            m = rx.recv() => match m {
-                Some(m) => m,
-                None => break,
-            },
-            _ = tick.tick() => Msg::Action(Action::Tick(zchat_protocol::now_millis())),
-        };
-        // Apply everything already waiting before drawing again.
-        let mut batch = vec![first];
-        while let Ok(m) = rx.try_recv() {
-            batch.push(m);
-            if batch.len() > 256 {
-                break;
-            }
-        }
-        for msg in batch {
-            let effects = match msg {
-                Msg::Action(a) => app.update(a),
-                Msg::Ready(client, session) => {
-                    let user = session.user.clone();
-                    net.ready(client, session);
-                    app.update(Action::SignedIn { user })
-                }
-            };
-            for fx in effects {
-                net.perform(fx);
-            }
-        }
-        if app.quit {
-            break;
-        }
-    }
-    Ok(())
-}
-
 impl Net {
-    fn ready(&mut self, client: Client, session: Session) {
+    /// Not signed in yet: no client, no feed.
+    pub fn new(tx: mpsc::UnboundedSender<Msg>, home: PathBuf) -> Net {
+        Net {
+            client: None,
+            feed: None,
+            events: None,
+            tx,
+            home,
+        }
+    }
+
+    /// Signed in: saves the session and starts the live feed, whose events the loop takes
+    /// with [`Net::next_feed_event`].
+    pub fn ready(&mut self, client: Client, session: Session) {
         if let Err(e) = session.save(&self.home) {
             tracing::warn!("could not save the session: {e:#}");
         }
-        let (feed, mut events) =
+        let (feed, events) =
             Feed::start(client.clone(), session.user.clone(), session.inbox.clone());
-        let tx = self.tx.clone();
-        tokio::spawn(async move {
-            while let Some(ev) = events.recv().await {
-                let action = match ev {
-                    FeedEvent::Message(m) => Action::Incoming(m),
-                    FeedEvent::ReadMarker { target, seq } => Action::ReadMarker { target, seq },
-                    FeedEvent::Connection { connected, rtt } => {
-                        Action::Connection { connected, rtt }
-                    }
-                };
-                if tx.send(Msg::Action(action)).is_err() {
-                    break;
-                }
-            }
-        });
         self.client = Some(client);
         self.feed = Some(feed);
+        self.events = Some(events);
+    }
+
+    /// The feed's next event; never resolves while there is no feed.
+    pub async fn next_feed_event(&mut self) -> FeedEvent {
+        match &mut self.events {
+            Some(events) => match events.recv().await {
+                Some(ev) => ev,
+                None => {
+                    self.events = None;
+                    std::future::pending().await
+                }
+            },
+            None => std::future::pending().await,
+        }
+    }
+
+    /// A feed event that is already waiting, if any.
+    pub fn try_feed_event(&mut self) -> Option<FeedEvent> {
+        self.events.as_mut()?.try_recv().ok()
     }
 
     /// Runs `f` with the client on a task, sending its action back.
@@ -219,7 +93,8 @@ impl Net {
         });
     }
 
-    fn perform(&mut self, fx: Effect) {
+    /// Carries out one effect of `App::update`.
+    pub fn perform(&mut self, fx: Effect) {
         match fx {
             Effect::SignIn {
                 register,
@@ -421,49 +296,4 @@ async fn sign_in(
     }
     let session = client.login(&user, &password).await.map_err(explain)?;
     Ok((client, Session::from_login(&broker, &proxy, session)))
-}
-
-/// Puts the terminal in full-screen mode and restores it when dropped (error paths too).
-struct TerminalGuard;
-
-impl TerminalGuard {
-    fn enter() -> Result<TerminalGuard> {
-        enable_raw_mode().context("enabling raw mode (is this a terminal?)")?;
-        let guard = TerminalGuard;
-        crossterm::execute!(
-            stdout(),
-            EnterAlternateScreen,
-            EnableMouseCapture,
-            EnableBracketedPaste
-        )?;
-        Ok(guard)
-    }
-}
-
-impl Drop for TerminalGuard {
-    fn drop(&mut self) {
-        restore_terminal();
-    }
-}
-
-/// Leaves full-screen mode. Safe to call twice.
-pub fn restore_terminal() {
-    let _ = disable_raw_mode();
-    let mut out: Stdout = stdout();
-    let _ = crossterm::execute!(
-        out,
-        DisableBracketedPaste,
-        DisableMouseCapture,
-        LeaveAlternateScreen,
-        crossterm::cursor::Show
-    );
-}
-
-/// A panic restores the terminal before the message is printed, so it is readable.
-fn install_panic_hook() {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        restore_terminal();
-        previous(info);
-    }));
 }

@@ -1,0 +1,147 @@
+//! The full-screen client's event loop: one `select!` over terminal input, network results,
+//! the live feed and a clock tick; `App::update` for each, then the effects it asks for.
+//!
+//! - [`terminal`]: full-screen mode on and off, terminal events to actions.
+//! - [`net`]: the client and its feed; effects run as tasks whose results come back as
+//!   actions, so drawing and typing never wait for the server.
+
+mod net;
+mod terminal;
+
+use std::io::stdout;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use crossterm::event::EventStream;
+use futures::StreamExt;
+use ratatui::backend::{Backend, CrosstermBackend};
+use ratatui::Terminal;
+use tokio::sync::mpsc;
+use zchat_client::{Client, ClientConfig};
+
+use crate::app::{Action, App};
+use crate::session::Session;
+use net::{Msg, Net};
+use terminal::{install_panic_hook, TerminalGuard};
+pub use terminal::{restore_terminal, terminal_action};
+
+/// Options for the full-screen client.
+#[derive(Debug, Clone)]
+pub struct TuiOptions {
+    /// Broker endpoint (requests).
+    pub broker: String,
+    /// Proxy endpoint (live events).
+    pub proxy: String,
+    /// Where the session is saved.
+    pub home: PathBuf,
+    /// Ring the terminal bell when mentioned.
+    pub bell: bool,
+}
+
+/// Runs the client: the saved session if it is still valid, else the sign-in screen.
+pub async fn run(opts: TuiOptions) -> Result<()> {
+    // A session saved for another server is not used (the form opens instead).
+    let session =
+        Session::load(&opts.home).filter(|s| s.broker == opts.broker && s.proxy == opts.proxy);
+    run_with_session(opts, session).await
+}
+
+/// Runs the client, signed in with `session` when given (demo mode, saved session).
+pub async fn run_with_session(opts: TuiOptions, session: Option<Session>) -> Result<()> {
+    install_panic_hook();
+    let _guard = TerminalGuard::enter()?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(stdout()))?;
+    terminal.clear()?;
+    let events = EventStream::new().filter_map(|e| async move {
+        match e {
+            Ok(ev) => terminal_action(ev),
+            Err(_) => None,
+        }
+    });
+    run_loop(&mut terminal, opts, session, Box::pin(events)).await
+}
+
+/// The loop, generic over the backend and the input stream so it can run under
+/// `TestBackend`.
+pub async fn run_loop<B, S>(
+    terminal: &mut Terminal<B>,
+    opts: TuiOptions,
+    session: Option<Session>,
+    mut input: S,
+) -> Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    S: futures::Stream<Item = Action> + Unpin,
+{
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    let mut app = App::new(
+        &opts.broker,
+        &opts.proxy,
+        session.as_ref().map_or("", |s| s.user.as_str()),
+    );
+    app.bell = opts.bell;
+    app.offset_secs = chrono::Local::now().offset().local_minus_utc();
+    app.now_ms = zchat_protocol::now_millis();
+    app.seed_nonces(rand::random::<u64>());
+    let size = terminal.size()?;
+    app.size = (size.width, size.height);
+    let mut net = Net::new(tx.clone(), opts.home.clone());
+    if let Some(s) = session {
+        // A saved session skips the form; a rejected token brings it back.
+        app.broker.clone_from(&s.broker);
+        app.proxy.clone_from(&s.proxy);
+        match Client::start(ClientConfig::new(&s.broker, &s.proxy)) {
+            Ok(client) => {
+                client.set_token(Some(s.token.clone()));
+                let _ = tx.send(Msg::Ready(client, s));
+            }
+            Err(e) => app.update(Action::SessionRejected(e.to_string())).clear(),
+        }
+    }
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        terminal.draw(|f| f.render_widget(&app, f.area()))?;
+        let first = tokio::select! {
+            a = input.next() => match a {
+                Some(a) => Msg::Action(a),
+                None => break,
+            },
+            m = rx.recv() => match m {
+                Some(m) => m,
+                None => break,
+            },
+            ev = net.next_feed_event() => Msg::Action(Action::Feed(ev)),
+            _ = tick.tick() => Msg::Action(Action::Tick(zchat_protocol::now_millis())),
+        };
+        // Apply everything already waiting before drawing again.
+        let mut batch = vec![first];
+        while batch.len() <= 256 {
+            if let Ok(m) = rx.try_recv() {
+                batch.push(m);
+            } else if let Some(ev) = net.try_feed_event() {
+                batch.push(Msg::Action(Action::Feed(ev)));
+            } else {
+                break;
+            }
+        }
+        for msg in batch {
+            let effects = match msg {
+                Msg::Action(a) => app.update(a),
+                Msg::Ready(client, session) => {
+                    let user = session.user.clone();
+                    net.ready(client, session);
+                    app.update(Action::SignedIn { user })
+                }
+            };
+            for fx in effects {
+                net.perform(fx);
+            }
+        }
+        if app.quit {
+            break;
+        }
+    }
+    Ok(())
+}
