@@ -9,7 +9,8 @@ use crate::{ChannelInfo, DmSummary, ErrorCode, Message, Target, UserInfo, PROTOC
 pub struct ResponseEnvelope {
     /// Protocol version.
     pub v: u16,
-    /// The `id` of the request this answers (0 if the request was too broken to read one).
+    /// The `id` of the request this answers (0 only if the request was too broken to read
+    /// one; clients must therefore never use id 0 themselves).
     pub id: u64,
     /// The reply.
     pub body: Reply,
