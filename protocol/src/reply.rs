@@ -107,6 +107,11 @@ pub enum Reply {
         /// The read marker now stored.
         seq: u64,
     },
+    /// Answer to `probe`: the `probe` event has been handed to the publisher.
+    Probed {
+        /// The request's value.
+        value: u64,
+    },
     /// The request failed and changed nothing.
     Error {
         /// Stable machine-readable code.

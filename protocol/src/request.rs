@@ -122,6 +122,13 @@ pub enum Request {
         /// The newest sequence number you have read.
         seq: u64,
     },
+    /// Ask the server to publish a `probe` event carrying `value` on the caller's own session
+    /// inbox topic. Its arrival on a SUB socket proves that socket's subscriptions live (see
+    /// PROTOCOL.md §5.2). Replies `probed`.
+    Probe {
+        /// Client-chosen; echoed in the reply and in the event.
+        value: u64,
+    },
 }
 
 impl Request {
@@ -142,6 +149,7 @@ impl Request {
             Request::History { .. } => "history",
             Request::ListDms => "list_dms",
             Request::MarkRead { .. } => "mark_read",
+            Request::Probe { .. } => "probe",
         }
     }
 
@@ -161,5 +169,6 @@ impl Request {
         "history",
         "list_dms",
         "mark_read",
+        "probe",
     ];
 }

@@ -198,6 +198,27 @@ fn invalid_name_comes_from_the_validation_error_type_not_from_message_text() {
 }
 
 #[test]
+fn probe_is_a_request_a_reply_and_an_event() {
+    let env = decoded(&pack(&request(4, json!({"op": "probe", "value": 42}))));
+    assert_eq!(env.body, Request::Probe { value: 42 });
+    assert!(Request::OPS.contains(&"probe"));
+    let e = decode_request(&pack(&request(4, json!({"op": "probe"})))).expect_err("value");
+    assert_eq!((e.code, e.id), (ErrorCode::BadRequest, 4));
+    let reply: Value =
+        rmp_serde::from_slice(&codec::encode(&Reply::Probed { value: 42 }).expect("enc"))
+            .expect("dec");
+    assert_eq!(reply, json!({"kind": "probed", "value": 42}));
+    let event: Value = rmp_serde::from_slice(
+        &codec::encode(&EventEnvelope::new(Event::Probe { value: 42 })).expect("enc"),
+    )
+    .expect("dec");
+    assert_eq!(
+        event,
+        json!({"v": 1, "body": {"kind": "probe", "value": 42}})
+    );
+}
+
+#[test]
 fn text_rules_follow_unicode_categories() {
     use ValidationError as V;
     // Allowed: scripts, emoji ZWJ sequences, variation selectors, skin tones, flags, and

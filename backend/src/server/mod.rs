@@ -15,6 +15,7 @@ mod list_users;
 mod login;
 mod logout;
 mod mark_read;
+mod probe;
 mod register;
 mod send;
 mod session_cache;
@@ -229,6 +230,7 @@ async fn dispatch(ctx: &Ctx, token: Option<String>, request: Request) -> ApiResu
                 Request::MarkRead { target, seq } => {
                     mark_read::handle(ctx, session, target, seq).await
                 }
+                Request::Probe { value } => probe::handle(ctx, session, value),
                 Request::Ping
                 | Request::Register { .. }
                 | Request::Login { .. }
