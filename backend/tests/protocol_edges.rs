@@ -184,7 +184,7 @@ fn deeply_nested_frames_are_refused_and_the_server_survives() {
     // {"id": 41, "x": [[[[…]]]]}: refused at the depth bound, with the id, nothing crashes.
     for len in [5_000, 60_000] {
         let mut deep = vec![0x82, 0xa2, b'i', b'd', 41, 0xa1, b'x'];
-        deep.extend(std::iter::repeat(0x91).take(len));
+        deep.extend_from_slice(&vec![0x91; len]);
         let r = alice.send_raw(&deep);
         assert_eq!((r.id, error_code(&r.body)), (41, ErrorCode::BadRequest));
     }

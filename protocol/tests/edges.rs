@@ -137,11 +137,11 @@ fn refused_requests_are_answered_with_their_id_when_it_can_be_read() {
     // refused without overflowing the stack (the decoder's depth is bounded).
     for len in [2_000, 60_000, 250_000] {
         let mut deep = vec![0x82, 0xa1, b'x'];
-        deep.extend(std::iter::repeat(0x91).take(len));
+        deep.extend_from_slice(&vec![0x91; len]);
         let e = decode_request(&deep).expect_err("deep");
         assert_eq!(e.id, 0);
         let mut id_first = vec![0x82, 0xa2, b'i', b'd', 0x05, 0xa1, b'x'];
-        id_first.extend(std::iter::repeat(0x91).take(len));
+        id_first.extend_from_slice(&vec![0x91; len]);
         let e = decode_request(&id_first).expect_err("deep");
         assert_eq!(e.id, 5);
         let code = if len > MAX_REQUEST_BYTES {
