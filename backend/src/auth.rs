@@ -201,13 +201,19 @@ impl Hasher {
 
 /// Slows down repeated failed logins per user name, without ever locking the owner out.
 ///
-/// Each attempt counts as a failure from the moment it starts (a success clears the record),
-/// so parallel guesses are slowed like sequential ones: after 3 failures each attempt waits
-/// 250 ms × 2^(n−3), capped at 8 s, before it is checked. At most
+/// The rule (PROTOCOL.md §5, `login`): let *n* be the number of counted attempts for the
+/// name (case-insensitive) since its failures were last cleared, not counting this one. An
+/// attempt is counted from the moment it is admitted, before it is checked, and stays
+/// counted unless it succeeds, so parallel guesses are slowed like sequential ones; a success
+/// clears the count. Each admitted attempt first waits [`delay_for`]`(n)`: nothing while
+/// *n* < 3, then 250 ms × 2^(n−3), capped at 8 s (reached at n = 8). At most
 /// [`MAX_IN_FLIGHT_PER_NAME`] attempts per name are in progress at once; more are refused
-/// with `rate_limited` straight away. There is no hard lock-out: an attacker could otherwise
-/// lock any account by guessing wrong on purpose, and the server cannot tell them apart (the
-/// broker hides client addresses). Failures are forgotten after [`WINDOW`] without one.
+/// with `rate_limited` straight away, *without* being counted: they were never checked, so
+/// they are not guesses, and counting them would only let a flood of refusals push the
+/// owner's own waits up. There is no hard lock-out: an attacker could otherwise lock any
+/// account by guessing wrong on purpose, and the server cannot tell them apart (the broker
+/// hides client addresses). The count is forgotten [`WINDOW`] after the last counted attempt
+/// began, once none is in progress.
 #[derive(Clone, Default)]
 pub struct LoginThrottle {
     records: Arc<Mutex<HashMap<String, Record>>>,
@@ -224,6 +230,22 @@ struct Record {
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Attempts for one name that may be in progress at once.
 pub const MAX_IN_FLIGHT_PER_NAME: u32 = 4;
+/// Counted attempts that wait nothing.
+pub const FREE_ATTEMPTS: u32 = 3;
+/// The wait at `n = FREE_ATTEMPTS`; it doubles with each further counted attempt.
+pub const BASE_DELAY: Duration = Duration::from_millis(250);
+/// The longest wait.
+pub const MAX_DELAY: Duration = Duration::from_secs(8);
+
+/// How long an attempt waits before it is checked, when `n` counted attempts precede it:
+/// zero below [`FREE_ATTEMPTS`], then [`BASE_DELAY`] × 2^(n − 3), capped at [`MAX_DELAY`].
+pub fn delay_for(n: u32) -> Duration {
+    if n < FREE_ATTEMPTS {
+        return Duration::ZERO;
+    }
+    let doublings = (n - FREE_ATTEMPTS).min(16);
+    BASE_DELAY.saturating_mul(1 << doublings).min(MAX_DELAY)
+}
 
 /// What the throttle says about an attempt.
 #[derive(Debug, PartialEq, Eq)]
@@ -251,6 +273,7 @@ impl LoginThrottle {
             last: Instant::now(),
             in_flight: 0,
         });
+        // Refused attempts are not counted and do not extend the window.
         if r.in_flight >= MAX_IN_FLIGHT_PER_NAME {
             return Verdict::Busy;
         }
@@ -258,14 +281,10 @@ impl LoginThrottle {
             r.failures = 0;
         }
         let earlier = r.failures;
-        r.failures += 1;
+        r.failures = r.failures.saturating_add(1);
         r.in_flight += 1;
         r.last = Instant::now();
-        if earlier < 3 {
-            return Verdict::Proceed(Duration::ZERO);
-        }
-        let ms = 250u64.saturating_mul(1 << (earlier - 3).min(5));
-        Verdict::Proceed(Duration::from_millis(ms.min(8000)))
+        Verdict::Proceed(delay_for(earlier))
     }
 
     /// Ends an attempt that got [`Verdict::Proceed`]; a success clears the failures.
@@ -397,6 +416,45 @@ mod tests {
         let guard = Attempt::new(&t, "bob");
         guard.succeeded();
         assert_eq!(t.begin_attempt("bob"), Verdict::Proceed(Duration::ZERO));
+    }
+
+    #[test]
+    fn n_is_the_counted_attempts_before_and_the_delay_doubles_to_a_cap() {
+        let expected_ms = [0, 0, 0, 250, 500, 1000, 2000, 4000, 8000, 8000, 8000];
+        for (n, ms) in expected_ms.iter().enumerate() {
+            assert_eq!(delay_for(n as u32), Duration::from_millis(*ms), "n = {n}");
+        }
+        assert_eq!(delay_for(u32::MAX), MAX_DELAY);
+        // Sequential failures: attempt k (0-based) waits delay_for(k).
+        let t = LoginThrottle::default();
+        for (k, ms) in expected_ms.iter().enumerate() {
+            assert_eq!(
+                t.begin_attempt("Eve"),
+                Verdict::Proceed(Duration::from_millis(*ms)),
+                "attempt {k}"
+            );
+            t.finish("eve", false);
+        }
+    }
+
+    #[test]
+    fn attempts_refused_as_rate_limited_do_not_count() {
+        let t = LoginThrottle::default();
+        // 4 in progress (n = 0..3), then a flood of refusals.
+        let admitted: Vec<_> = (0..MAX_IN_FLIGHT_PER_NAME)
+            .map(|_| t.begin_attempt("dan"))
+            .collect();
+        assert_eq!(admitted[3], Verdict::Proceed(delay_for(3)));
+        for _ in 0..100 {
+            assert_eq!(t.begin_attempt("dan"), Verdict::Busy);
+        }
+        for _ in 0..MAX_IN_FLIGHT_PER_NAME {
+            t.finish("dan", false);
+        }
+        // Only the 4 admitted attempts count: the next one has n = 4, not 104.
+        assert_eq!(t.begin_attempt("dan"), Verdict::Proceed(delay_for(4)));
+        assert_eq!(delay_for(4), Duration::from_millis(500));
+        t.finish("dan", false);
     }
 
     #[test]

@@ -129,7 +129,8 @@ impl Client {
             io: Arc::new(io),
             pending,
             token: Arc::default(),
-            next_id: Arc::new(AtomicU64::new(rand::random::<u32>() as u64)),
+            // Never 0: the server answers unreadable requests with id 0.
+            next_id: Arc::new(AtomicU64::new(u64::from(rand::random::<u32>()) + 1)),
             config: Arc::new(config),
         })
     }

@@ -205,6 +205,7 @@ impl FeedTask {
             Event::ReadMarker { target, seq } => {
                 let _ = self.out.send(FeedEvent::ReadMarker { target, seq });
             }
+            Event::Probe { .. } => {} // this client sends no probe
         }
     }
 

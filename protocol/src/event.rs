@@ -39,4 +39,10 @@ pub enum Event {
         /// The new marker.
         seq: u64,
     },
+    /// Published on a session's inbox at that session's `probe` request: once it arrives,
+    /// the SUB socket's inbox subscription, and every subscription it sent before, is live.
+    Probe {
+        /// The value of the `probe` request.
+        value: u64,
+    },
 }

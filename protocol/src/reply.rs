@@ -9,7 +9,8 @@ use crate::{ChannelInfo, DmSummary, ErrorCode, Message, Target, UserInfo, PROTOC
 pub struct ResponseEnvelope {
     /// Protocol version.
     pub v: u16,
-    /// The `id` of the request this answers (0 if the request was too broken to read one).
+    /// The `id` of the request this answers (0 only if the request was too broken to read
+    /// one; clients must therefore never use id 0 themselves).
     pub id: u64,
     /// The reply.
     pub body: Reply,
@@ -106,6 +107,11 @@ pub enum Reply {
         /// The read marker now stored.
         seq: u64,
     },
+    /// Answer to `probe`: the `probe` event has been handed to the publisher.
+    Probed {
+        /// The request's value.
+        value: u64,
+    },
     /// The request failed and changed nothing.
     Error {
         /// Stable machine-readable code.
@@ -131,6 +137,7 @@ impl Reply {
             Reply::History { .. } => "history",
             Reply::Dms { .. } => "dms",
             Reply::Marked { .. } => "marked",
+            Reply::Probed { .. } => "probed",
             Reply::Error { .. } => "error",
         }
     }

@@ -1,8 +1,18 @@
 //! Requests: what a client sends through the broker.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::{Target, PROTOCOL_VERSION};
+
+/// For optional fields whose Rust type is not an `Option`: `nil` reads like an absent key
+/// (the type's default). PROTOCOL.md §2: a `T?` may be the value, `nil`, or absent.
+fn nil_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
 
 /// The frame a client sends: version, correlation id, optional session token and the request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -10,7 +20,8 @@ pub struct RequestEnvelope {
     /// Protocol version, [`PROTOCOL_VERSION`].
     pub v: u16,
     /// Chosen by the client; echoed in the response so replies can be matched to requests
-    /// when several are in flight.
+    /// when several are in flight. Never 0: the server answers requests whose id it cannot
+    /// read with id 0.
     pub id: u64,
     /// Session token from `login`, for requests that need one.
     #[serde(default)]
@@ -63,8 +74,8 @@ pub enum Request {
     CreateChannel {
         /// Name, with or without `#`.
         channel: String,
-        /// Free text shown in listings.
-        #[serde(default)]
+        /// Free text shown in listings; absent or `nil` means empty.
+        #[serde(default, deserialize_with = "nil_as_default")]
         description: String,
     },
     /// Join a channel (idempotent).
@@ -111,6 +122,13 @@ pub enum Request {
         /// The newest sequence number you have read.
         seq: u64,
     },
+    /// Ask the server to publish a `probe` event carrying `value` on the caller's own session
+    /// inbox topic. Its arrival on a SUB socket proves that socket's subscriptions live (see
+    /// PROTOCOL.md §5.2). Replies `probed`.
+    Probe {
+        /// Client-chosen; echoed in the reply and in the event.
+        value: u64,
+    },
 }
 
 impl Request {
@@ -131,6 +149,7 @@ impl Request {
             Request::History { .. } => "history",
             Request::ListDms => "list_dms",
             Request::MarkRead { .. } => "mark_read",
+            Request::Probe { .. } => "probe",
         }
     }
 
@@ -150,5 +169,6 @@ impl Request {
         "history",
         "list_dms",
         "mark_read",
+        "probe",
     ];
 }

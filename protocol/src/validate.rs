@@ -1,11 +1,25 @@
 //! The rules for names, passwords and text, shared by server (which enforces them) and
 //! clients (which check early to give a better message).
+//!
+//! Text rules are defined by Unicode properties (PROTOCOL.md §4), read from the
+//! `unicode-properties` crate's General_Category tables and Rust's `char` methods:
+//!
+//! - *control character*: general category Cc ([`char::is_control`]), plus the line and
+//!   paragraph separators U+2028 (Zl) and U+2029 (Zp);
+//! - *bidi control*: the Unicode property Bidi_Control, twelve code points listed in
+//!   [`is_bidi_control`] (they can make text display in another order than it reads);
+//! - *invisible*: White_Space ([`char::is_whitespace`]) or general category Cf (format
+//!   characters such as U+200B, U+2060, U+FEFF). Text made only of invisible characters is
+//!   empty. Cf characters *inside* visible text stay allowed: U+200D joins emoji sequences
+//!   (👨‍👩‍👧), and variation selectors (Mn) are not even Cf.
 
 use thiserror::Error;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
-use crate::{MAX_DESCRIPTION_CHARS, MAX_TEXT_BYTES};
+use crate::{ErrorCode, MAX_DESCRIPTION_CHARS, MAX_TEXT_BYTES};
 
-/// Why a name, password or text was rejected. The `Display` text is what users see.
+/// Why a name, password or text was rejected. The `Display` text is what users see; the
+/// wire error code is [`ValidationError::code`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ValidationError {
     /// User name rules.
@@ -20,18 +34,83 @@ pub enum ValidationError {
     /// Password rules.
     #[error("invalid password: use 8-256 characters")]
     Password,
-    /// Empty text.
-    #[error("message text is empty")]
+    /// Empty text, or text made only of whitespace and invisible format characters.
+    #[error("message text is empty (only whitespace or invisible characters)")]
     EmptyText,
     /// Oversize text.
     #[error("message text is too long ({0} bytes, limit {MAX_TEXT_BYTES})")]
     TextTooLong(usize),
-    /// Control characters (terminal escapes could attack other users' terminals).
-    #[error("text contains control characters (only newline and tab are allowed)")]
+    /// Control characters (terminal escapes could attack other users' terminals), line or
+    /// paragraph separators.
+    #[error("text contains control characters (messages allow only newline and tab)")]
     ControlCharacters,
+    /// A bidirectional-text control (e.g. U+202E), which can disguise what text says.
+    #[error("text contains the bidirectional control character U+{:04X}", u32::from(*.0))]
+    BidiControl(char),
     /// Oversize description.
     #[error("description is too long (limit {MAX_DESCRIPTION_CHARS} characters)")]
     DescriptionTooLong,
+    /// A description that is not empty but shows nothing.
+    #[error(
+        "description is blank (only whitespace or invisible characters); leave it empty instead"
+    )]
+    BlankDescription,
+}
+
+impl ValidationError {
+    /// The error code a server answers with for this violation.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ValidationError::UserName(_)
+            | ValidationError::ChannelName(_)
+            | ValidationError::Target(_) => ErrorCode::InvalidName,
+            ValidationError::Password => ErrorCode::InvalidPassword,
+            ValidationError::EmptyText
+            | ValidationError::TextTooLong(_)
+            | ValidationError::ControlCharacters
+            | ValidationError::BidiControl(_)
+            | ValidationError::DescriptionTooLong
+            | ValidationError::BlankDescription => ErrorCode::InvalidText,
+        }
+    }
+}
+
+/// Whether `c` has the Unicode property Bidi_Control: U+061C, U+200E, U+200F,
+/// U+202A–U+202E and U+2066–U+2069.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
+/// Whether `c` is a control character in the sense of PROTOCOL.md §4: general category Cc,
+/// Zl (U+2028) or Zp (U+2029).
+pub fn is_control(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c.general_category(),
+            GeneralCategory::LineSeparator | GeneralCategory::ParagraphSeparator
+        )
+}
+
+/// Whether `c` shows nothing by itself: White_Space, or general category Cf.
+pub fn is_invisible(c: char) -> bool {
+    c.is_whitespace() || c.general_category() == GeneralCategory::Format
+}
+
+/// The character rules shared by message text and descriptions: no control characters
+/// (except those in `allowed`), no bidi controls.
+fn characters(text: &str, allowed: &[char]) -> Result<(), ValidationError> {
+    for c in text.chars() {
+        if is_control(c) && !allowed.contains(&c) {
+            return Err(ValidationError::ControlCharacters);
+        }
+        if is_bidi_control(c) {
+            return Err(ValidationError::BidiControl(c));
+        }
+    }
+    Ok(())
 }
 
 /// User names: 2–24 ASCII letters, digits, `_` or `-`, starting with a letter.
@@ -64,7 +143,7 @@ pub fn channel_name(name: &str) -> Result<String, ValidationError> {
     }
 }
 
-/// Passwords: 8–256 characters, anything else goes.
+/// Passwords: 8–256 characters (Unicode scalar values), anything else goes.
 pub fn password(pw: &str) -> Result<(), ValidationError> {
     if (8..=256).contains(&pw.chars().count()) {
         Ok(())
@@ -73,32 +152,30 @@ pub fn password(pw: &str) -> Result<(), ValidationError> {
     }
 }
 
-/// Message text: non-blank, at most [`MAX_TEXT_BYTES`] bytes, no control characters except
-/// newline and tab.
+/// Message text: at most [`MAX_TEXT_BYTES`] bytes of UTF-8, no control characters except
+/// newline and tab, no bidi controls, and not only invisible characters. Checked in that
+/// order.
 pub fn text(text: &str) -> Result<(), ValidationError> {
-    if text.trim().is_empty() {
-        return Err(ValidationError::EmptyText);
-    }
     if text.len() > MAX_TEXT_BYTES {
         return Err(ValidationError::TextTooLong(text.len()));
     }
-    if text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return Err(ValidationError::ControlCharacters);
+    characters(text, &['\n', '\t'])?;
+    if text.chars().all(is_invisible) {
+        return Err(ValidationError::EmptyText);
     }
     Ok(())
 }
 
-/// Channel descriptions: at most [`MAX_DESCRIPTION_CHARS`] characters, no control
-/// characters at all (it is shown on one line). May be empty.
+/// Channel descriptions: at most [`MAX_DESCRIPTION_CHARS`] characters (Unicode scalar
+/// values), no control characters at all (it is shown on one line), no bidi controls. May be
+/// empty, but not blank (only invisible characters).
 pub fn description(desc: &str) -> Result<(), ValidationError> {
     if desc.chars().count() > MAX_DESCRIPTION_CHARS {
         return Err(ValidationError::DescriptionTooLong);
     }
-    if desc.chars().any(char::is_control) {
-        return Err(ValidationError::ControlCharacters);
+    characters(desc, &[])?;
+    if !desc.is_empty() && desc.chars().all(is_invisible) {
+        return Err(ValidationError::BlankDescription);
     }
     Ok(())
 }

@@ -71,6 +71,7 @@ fn every_request_round_trips() {
         },
         Request::ListDms,
         Request::MarkRead { target: t, seq: 9 },
+        Request::Probe { value: u64::MAX },
     ];
     assert_eq!(requests.len(), Request::OPS.len() + 1);
     for r in requests {
@@ -132,6 +133,7 @@ fn every_reply_and_event_round_trips() {
             target: Target::User("bob".into()),
             seq: 3,
         },
+        Reply::Probed { value: 7 },
         Reply::error(ErrorCode::NotFound, "no such channel"),
     ];
     for r in replies {
@@ -147,6 +149,7 @@ fn every_reply_and_event_round_trips() {
             target: Target::Channel("dev".into()),
             seq: 4,
         },
+        Event::Probe { value: 1 },
     ] {
         let env = EventEnvelope::new(e);
         let back: EventEnvelope = decode(&encode(&env).expect("encode")).expect("decode");

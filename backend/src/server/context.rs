@@ -52,15 +52,7 @@ impl From<StoreError> for ApiError {
 
 impl From<zchat_protocol::validate::ValidationError> for ApiError {
     fn from(e: zchat_protocol::validate::ValidationError) -> Self {
-        use zchat_protocol::validate::ValidationError as V;
-        let code = match e {
-            V::UserName(_) | V::ChannelName(_) | V::Target(_) => ErrorCode::InvalidName,
-            V::Password => ErrorCode::InvalidPassword,
-            V::EmptyText | V::TextTooLong(_) | V::ControlCharacters | V::DescriptionTooLong => {
-                ErrorCode::InvalidText
-            }
-        };
-        ApiError::new(code, e.to_string())
+        ApiError::new(e.code(), e.to_string())
     }
 }
 

@@ -7,6 +7,8 @@ use crate::store::SessionRow;
 
 /// Channels are public to every signed-in user; a DM conversation is only ever the one
 /// between the caller and the named peer, so nobody can read another pair's messages.
+/// `after` and `before` together select the range `after < seq < before`. The reply names
+/// the conversation canonically (the peer as registered, whatever case the caller used).
 pub async fn handle(
     ctx: &Ctx,
     session: SessionRow,
@@ -19,13 +21,12 @@ pub async fn handle(
         .unwrap_or(DEFAULT_HISTORY_LIMIT)
         .clamp(1, MAX_HISTORY_LIMIT);
     let user = session.user;
-    let t = target.clone();
-    let (messages, has_more) = ctx
-        .db(move |s| s.history(&user, &t, after, before, limit))
+    let page = ctx
+        .db(move |s| s.history(&user, &target, after, before, limit))
         .await?;
     Ok(Reply::History {
-        target,
-        messages,
-        has_more,
+        target: page.target,
+        messages: page.messages,
+        has_more: page.has_more,
     })
 }

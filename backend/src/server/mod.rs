@@ -15,6 +15,7 @@ mod list_users;
 mod login;
 mod logout;
 mod mark_read;
+mod probe;
 mod register;
 mod responder;
 mod send;
@@ -232,6 +233,7 @@ async fn dispatch(ctx: &Ctx, session: SessionRow, request: Request) -> ApiResult
         } => history::handle(ctx, session, target, after, before, limit).await,
         Request::ListDms => list_dms::handle(ctx, session).await,
         Request::MarkRead { target, seq } => mark_read::handle(ctx, session, target, seq).await,
+        Request::Probe { value } => probe::handle(ctx, session, value),
         Request::Ping
         | Request::Register { .. }
         | Request::Login { .. }

@@ -100,6 +100,31 @@ pub struct NewPost {
     pub now: i64,
 }
 
+/// A page of a conversation (see [`Store::history`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryPage {
+    /// The conversation, spelled canonically: a channel in lower case, a DM peer as
+    /// registered (whatever case the caller used).
+    pub target: Target,
+    /// Messages, oldest first.
+    pub messages: Vec<Message>,
+    /// Whether more messages exist beyond this page, in the direction asked.
+    pub has_more: bool,
+}
+
+/// The outcome of [`Store::mark_read`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkerUpdate {
+    /// The conversation, spelled canonically (see [`HistoryPage::target`]).
+    pub target: Target,
+    /// The marker now stored.
+    pub seq: u64,
+    /// Whether the marker moved (a `read_marker` event is due only then).
+    pub moved: bool,
+    /// The user's live session inboxes to notify; empty when the marker did not move.
+    pub inboxes: Vec<String>,
+}
+
 /// Handle to the database. Cheap to share behind an `Arc`.
 pub struct Store {
     /// The one write connection: messages are written by the group-commit thread
@@ -411,7 +436,10 @@ impl Store {
     }
 
     /// A page of a conversation, oldest first, and whether more exist in that direction.
-    /// `after` wins over `before`; with neither, the newest `limit` messages.
+    /// With `after` (and optionally `before`): the first `limit` messages with
+    /// `after < seq < before`, `has_more` if later ones exist in that range. With only
+    /// `before`: the last `limit` messages with `seq < before`, `has_more` if earlier ones
+    /// exist. With neither: the newest `limit`, `has_more` if earlier ones exist.
     pub fn history(
         &self,
         user: &UserRow,
@@ -419,23 +447,30 @@ impl Store {
         after: Option<u64>,
         before: Option<u64>,
         limit: u32,
-    ) -> StoreResult<(Vec<Message>, bool)> {
+    ) -> StoreResult<HistoryPage> {
         self.read(|c| {
-            let (conv_sql, conv_id) = match target {
-                Target::Channel(name) => (CHANNEL_PAGE, channel_id(c, name)?),
+            let (conv_sql, conv_id, target) = match target {
+                Target::Channel(name) => (CHANNEL_PAGE, channel_id(c, name)?, target.clone()),
                 Target::User(peer) => {
                     let peer = user_by_name(c, peer)?
                         .ok_or_else(|| StoreError::NotFound(format!("no user named {peer:?}")))?;
+                    let target = Target::User(peer.name.clone());
                     match conversation_id(c, user.id, peer.id)? {
-                        Some(id) => (DM_PAGE, id),
-                        None => return Ok((vec![], false)),
+                        Some(id) => (DM_PAGE, id, target),
+                        None => {
+                            return Ok(HistoryPage {
+                                target,
+                                messages: vec![],
+                                has_more: false,
+                            })
+                        }
                     }
                 }
             };
             let take = i64::from(limit) + 1;
             let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
             let (lo, hi, order) = match (after, before) {
-                (Some(a), _) => (clamp(a), i64::MAX, "ASC"),
+                (Some(a), b) => (clamp(a), b.map_or(i64::MAX, clamp), "ASC"),
                 (None, Some(b)) => (0, clamp(b), "DESC"),
                 (None, None) => (0, i64::MAX, "DESC"),
             };
@@ -444,7 +479,7 @@ impl Store {
             let mut st = c.prepare_cached(&sql)?;
             let mut msgs: Vec<Message> = st
                 .query_map(params![conv_id, lo, hi, take], |r| {
-                    row_to_message(r, target)
+                    row_to_message(r, &target)
                 })?
                 .collect::<Result<_, _>>()?;
             let has_more = msgs.len() as i64 == take;
@@ -452,7 +487,11 @@ impl Store {
             if order == "DESC" {
                 msgs.reverse();
             }
-            Ok((msgs, has_more))
+            Ok(HistoryPage {
+                target,
+                messages: msgs,
+                has_more,
+            })
         })
     }
 
@@ -495,45 +534,77 @@ impl Store {
     }
 
     /// Moves the user's read marker forward (never backwards, never past the newest
-    /// message). Returns the marker now stored and the user's live inboxes to notify.
+    /// message). Returns the marker now stored, whether it moved, and (only if it moved) the
+    /// user's live inboxes to notify.
     pub fn mark_read(
         &self,
         user: &UserRow,
         target: &Target,
         seq: u64,
         now: i64,
-    ) -> StoreResult<(u64, Vec<String>)> {
+    ) -> StoreResult<MarkerUpdate> {
+        let seq = i64::try_from(seq).unwrap_or(i64::MAX);
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let marker: i64 = match target {
+            let (target, before, marker): (Target, i64, i64) = match target {
                 Target::Channel(name) => {
                     let channel_id = channel_id(&tx, name)?;
-                    tx.prepare_cached(
+                    let before: i64 = tx
+                        .prepare_cached(
+                            "SELECT read_seq FROM memberships WHERE channel_id = ?1 AND user_id = ?2",
+                        )?
+                        .query_row(params![channel_id, user.id], |r| r.get(0))
+                        .optional()?
+                        .ok_or_else(|| StoreError::Forbidden(format!("you are not a member of #{name}")))?;
+                    let marker = tx.prepare_cached(
                         "UPDATE memberships SET read_seq = max(read_seq, min(?3, (SELECT last_seq FROM channels WHERE id = ?1)))
                          WHERE channel_id = ?1 AND user_id = ?2 RETURNING read_seq",
                     )?
-                    .query_row(params![channel_id, user.id, i64::try_from(seq).unwrap_or(i64::MAX)], |r| r.get(0))
-                    .optional()?
-                    .ok_or_else(|| StoreError::Forbidden(format!("you are not a member of #{name}")))?
+                    .query_row(params![channel_id, user.id, seq], |r| r.get(0))?;
+                    (target.clone(), before, marker)
                 }
                 Target::User(peer) => {
                     let peer = user_by_name(&tx, peer)?
                         .ok_or_else(|| StoreError::NotFound(format!("no user named {peer:?}")))?;
+                    let target = Target::User(peer.name.clone());
                     let Some(conv_id) = conversation_id(&tx, user.id, peer.id)? else {
-                        return Ok((0, vec![]));
+                        return Ok(MarkerUpdate {
+                            target,
+                            seq: 0,
+                            moved: false,
+                            inboxes: vec![],
+                        });
                     };
-                    tx.prepare_cached(
+                    let before: i64 = tx
+                        .prepare_cached(
+                            "SELECT read_seq FROM dm_read WHERE conv_id = ?1 AND user_id = ?2",
+                        )?
+                        .query_row(params![conv_id, user.id], |r| r.get(0))
+                        .optional()?
+                        .unwrap_or(0);
+                    let marker = tx.prepare_cached(
                         "INSERT INTO dm_read (conv_id, user_id, read_seq)
                          VALUES (?1, ?2, min(?3, (SELECT last_seq FROM dm_conversations WHERE id = ?1)))
                          ON CONFLICT(conv_id, user_id) DO UPDATE SET read_seq = max(read_seq, excluded.read_seq)
                          RETURNING read_seq",
                     )?
-                    .query_row(params![conv_id, user.id, i64::try_from(seq).unwrap_or(i64::MAX)], |r| r.get(0))?
+                    .query_row(params![conv_id, user.id, seq], |r| r.get(0))?;
+                    (target, before, marker)
                 }
             };
-            let inboxes = live_inboxes(&tx, &[user.id], now)?;
+            let moved = marker > before;
+            let inboxes = if moved {
+                live_inboxes(&tx, &[user.id], now)?
+            } else {
+                vec![]
+            };
             tx.commit()?;
-            Ok((marker as u64, inboxes))
+            Ok(MarkerUpdate {
+                target,
+                seq: marker as u64,
+                moved,
+                inboxes,
+            })
         })
     }
 }
@@ -898,10 +969,10 @@ mod tests {
         let s = Store::open(dir.path(), false).expect("reopen");
         let u = s.user_by_name("ANN").expect("q").expect("user");
         assert_eq!(u.name, "Ann");
-        let (msgs, more) = s
+        let page = s
             .history(&u, &Target::Channel("dev".into()), None, None, 10)
             .expect("history");
-        assert_eq!((msgs.len(), more), (1, false));
+        assert_eq!((page.messages.len(), page.has_more), (1, false));
         assert_eq!(s.joined_channels(u.id).expect("q")[0].last_seq, 1);
     }
 
