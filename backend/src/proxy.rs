@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
 use zchat_protocol::net::{self, Exposure};
-use zchat_protocol::topic;
+use zchat_protocol::{codec, topic, Event, EventEnvelope};
 
 use crate::shutdown::Shutdown;
 
@@ -110,6 +110,21 @@ impl Proxy {
     }
 }
 
+/// Sends the `probe` event on a probe topic just subscribed to. Only the subscriber that
+/// picked that value receives it, and only after its subscription (and so every one it sent
+/// before, which this loop applied first) is in place.
+fn answer_probe(xpub: &zmq::Socket, topic: &[u8], value: u64) {
+    let event = EventEnvelope::new(Event::Probe { value });
+    match codec::encode(&event) {
+        Ok(payload) => {
+            if let Err(e) = xpub.send_multipart([topic, &payload[..]], zmq::DONTWAIT) {
+                tracing::warn!("probe not sent: {e}");
+            }
+        }
+        Err(e) => tracing::error!("cannot encode a probe: {e}"),
+    }
+}
+
 fn run_gate(xpub: zmq::Socket, xsub: zmq::Socket, stop: Shutdown) {
     let mut refused: u64 = 0;
     while !stop.is_triggered() {
@@ -160,6 +175,10 @@ fn run_gate(xpub: zmq::Socket, xsub: zmq::Socket, stop: Shutdown) {
                 };
                 if let Err(e) = applied {
                     tracing::warn!("cannot apply subscription: {e}");
+                } else if kind == 1 {
+                    if let Some(value) = topic::probe_value(topic_bytes) {
+                        answer_probe(&xpub, topic_bytes, value);
+                    }
                 }
             }
         }

@@ -1,10 +1,8 @@
 //! Protocol edges found by a client written from PROTOCOL.md alone (issue 10), through the
-//! real binaries. Subscriptions are made live with the `probe` request (§5.2), never by
-//! sleeping.
+//! real binaries. Subscriptions are known to be live by the proxy's `probe` event (§5.2),
+//! never by sleeping.
 
 mod common;
-
-use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{json, Value};
@@ -37,30 +35,26 @@ fn target(s: &str) -> Target {
     Target::parse(s).expect("target")
 }
 
-/// Sends probes with fresh values until the one just sent arrives on `sub` (earlier ones may
-/// be lost while the subscription is on its way, or arrive late: they are skipped). Panics on
-/// any other event, so it also proves that nothing else was published in between.
-fn probe_until_live(sub: &Sub, raw: &mut Raw) {
-    let deadline = Instant::now() + TIMEOUT;
-    let mut value = rand_u64() >> 1;
-    while Instant::now() < deadline {
-        value += 1;
-        assert_eq!(raw.call(Request::Probe { value }), Reply::Probed { value });
-        let wait_until = Instant::now() + Duration::from_millis(200);
-        while let Some(left) = wait_until.checked_duration_since(Instant::now()) {
-            match sub.next(left) {
-                Some((_, Event::Probe { value: v })) if v == value => return,
-                Some((_, Event::Probe { .. })) => {} // an earlier probe, late
-                Some(other) => panic!("unexpected event while probing: {other:?}"),
-                None => break,
-            }
-        }
+/// Subscribes `sub` to a fresh probe topic (after everything it subscribed to before) and
+/// waits for the proxy's `probe` event on it: then every earlier subscription of `sub` is
+/// live. Panics on any other event, so it also proves nothing else was published meanwhile.
+fn await_probe(sub: &Sub) {
+    let value = rand_u64();
+    let probe = topic::probe(value);
+    sub.socket
+        .set_subscribe(probe.as_bytes())
+        .expect("subscribe");
+    match sub.next(TIMEOUT) {
+        Some((t, Event::Probe { value: v })) => assert_eq!((t, v), (probe.clone(), value)),
+        other => panic!("expected the probe, got {other:?}"),
     }
-    panic!("no probe arrived within {TIMEOUT:?}");
+    sub.socket
+        .set_unsubscribe(probe.as_bytes())
+        .expect("unsubscribe");
 }
 
-/// A SUB socket that is connected first, then subscribed to `topics` in order and to the
-/// session's inbox last, and is returned once a probe proved all of that live.
+/// A SUB socket subscribed to `topics` and to the session's inbox, returned once a probe
+/// proved all of that live.
 fn live_sub(raw: &mut Raw, cluster: &Cluster, topics: &[String]) -> Sub {
     let socket = raw.ctx.socket(zmq::SUB).expect("sub");
     socket.set_linger(0).expect("linger");
@@ -71,18 +65,8 @@ fn live_sub(raw: &mut Raw, cluster: &Cluster, topics: &[String]) -> Sub {
     let inbox = raw.inbox.clone().expect("logged in");
     socket.set_subscribe(inbox.as_bytes()).expect("subscribe");
     let sub = Sub { socket };
-    probe_until_live(&sub, raw);
+    await_probe(&sub);
     sub
-}
-
-/// Asserts that the next event on a live `sub` is the probe sent now: whatever was
-/// published for this session before it has been received already, and nothing more.
-fn next_is_probe(sub: &Sub, raw: &mut Raw, value: u64) {
-    assert_eq!(raw.call(Request::Probe { value }), Reply::Probed { value });
-    match sub.next(TIMEOUT) {
-        Some((_, Event::Probe { value: v })) => assert_eq!(v, value),
-        other => panic!("expected probe {value} first, got {other:?}"),
-    }
 }
 
 fn next_message(sub: &Sub) -> Message {
@@ -473,8 +457,9 @@ fn a_deduplicated_retry_is_not_published_again() {
             other => panic!("{other:?}"),
         }
     }
-    // Nothing of the retries was published: the probe sent now is the next event.
-    next_is_probe(&sub, &mut alice, 1);
+    // Nothing of the retries was published: the next event is the message sent now.
+    let after = alice.send("#dup", "after the retries");
+    assert_eq!(next_message(&sub), after);
     let (msgs, _) = bob.history("@alice", None, None, 10);
     assert_eq!(msgs.len(), 1);
 }
@@ -527,7 +512,6 @@ fn a_mark_read_that_does_not_move_the_marker_publishes_nothing() {
     // None of those published: the next event is the one published after them.
     bob.send("@alice", "three");
     assert_eq!(next_message(&sub).text, "three");
-    next_is_probe(&sub, &mut alice, 2);
 }
 
 #[test]
@@ -538,35 +522,49 @@ fn a_dm_to_yourself_arrives_once() {
     let sent = alice.send("@ALICE", "note to self");
     assert_eq!(sent.target, target("@alice"));
     assert_eq!(next_message(&sub), sent);
-    next_is_probe(&sub, &mut alice, 3);
+    // Once: the next event is the next message.
+    let second = alice.send("@alice", "second note");
+    assert_eq!(next_message(&sub), second);
     let (msgs, _) = alice.history("@alice", None, None, 10);
-    assert_eq!(msgs, vec![sent]);
+    assert_eq!(msgs, vec![sent, second], "each stored once");
 }
 
 // ----- 7. probe ---------------------------------------------------------------------------
 
 #[test]
-fn a_probe_proves_earlier_subscriptions_live_and_reaches_only_its_session() {
+fn a_probe_proves_earlier_subscriptions_live_and_reaches_only_its_subscriber() {
     let cluster = start();
     let mut alice = Raw::signup(&cluster, "alice");
     let mut bob = Raw::signup(&cluster, "bob");
     alice.create("dev");
     bob.join("dev");
-    // No sleep: the channel subscription was sent before the inbox one, so the probe's
+    // No sleep: the channel subscription was sent before the probe topic, so the probe's
     // arrival proves it live, and the very next channel message is received.
     let sub = live_sub(&mut bob, &cluster, &[topic::channel("dev")]);
     let m = alice.send("#dev", "first");
     assert_eq!(next_message(&sub), m);
 
-    // Another session of the same user does not see this session's probes.
+    // A subscription added later is proved by a later probe.
+    alice.create("ops");
+    bob.join("ops");
+    sub.socket
+        .set_subscribe(topic::channel("ops").as_bytes())
+        .expect("subscribe");
+    await_probe(&sub);
+    let m = alice.send("#ops", "second");
+    assert_eq!(next_message(&sub), m);
+
+    // Another subscriber does not see this one's probes: its next event is a real message.
     let mut bob2 = Raw::connect(&cluster);
     bob2.login("bob");
-    let sub2 = live_sub(&mut bob2, &cluster, &[]);
-    next_is_probe(&sub, &mut bob, 10);
-    next_is_probe(&sub2, &mut bob2, 11);
-    next_is_probe(&sub, &mut bob, 12);
+    let sub2 = live_sub(&mut bob2, &cluster, &[topic::channel("dev")]);
+    await_probe(&sub);
+    let m = alice.send("#dev", "third");
+    assert_eq!(next_message(&sub2), m);
+    assert_eq!(next_message(&sub), m);
 
-    // It needs a session.
-    let mut anon = Raw::connect(&cluster);
-    anon.expect_error(Request::Probe { value: 1 }, ErrorCode::Unauthorized);
+    // There is no `probe` request.
+    let anon = Raw::connect(&cluster);
+    let r = raw_call(&anon, 9, json!({"op": "probe", "value": 1}));
+    assert_eq!((r.id, error_code(&r.body)), (9, ErrorCode::UnknownRequest));
 }

@@ -272,16 +272,6 @@ impl Client {
         }
     }
 
-    /// Asks the server to publish a `probe` event carrying `value` on this session's inbox
-    /// topic. When it arrives on a SUB socket, every subscription that socket made before
-    /// its inbox subscription is live (PROTOCOL.md §5.2).
-    pub async fn probe(&self, value: u64) -> Result<u64, ClientError> {
-        match self.call(Request::Probe { value }).await? {
-            Reply::Probed { value } => Ok(value),
-            other => Err(unexpected("probe", &other)),
-        }
-    }
-
     /// Moves the caller's read marker of a conversation forward to `seq`; returns the marker
     /// as it now stands.
     pub async fn mark_read(&self, target: &Target, seq: u64) -> Result<u64, ClientError> {

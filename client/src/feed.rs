@@ -5,9 +5,10 @@
 //! An event at or below it is a duplicate and dropped; one beyond `last + 1` reveals a gap,
 //! filled from `history` before the event is delivered. Because a subscription takes a
 //! moment to reach the proxy, and events are lost while the proxy or server is away, the
-//! feed also re-synchronises: shortly after every `watch`, after every reconnection, when
-//! pings start succeeding again, and every few seconds (two cheap requests compare each
-//! conversation's newest `seq` with what was delivered).
+//! feed also re-synchronises: as soon as the proxy's `probe` proves its subscriptions live
+//! (after start, every `watch` and every reconnection; PROTOCOL.md §5.2), when pings start
+//! succeeding again, and every few seconds (two cheap requests compare each conversation's
+//! newest `seq` with what was delivered).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -53,8 +54,8 @@ pub struct Feed {
 const HEARTBEAT: Duration = Duration::from_secs(2);
 /// How often a full re-sync runs even when nothing looked wrong.
 const RESYNC: Duration = Duration::from_secs(5);
-/// How soon after a watch or reconnection to re-sync (time for the subscription to land).
-const SETTLE: Duration = Duration::from_millis(400);
+/// A probe not answered within this long is replaced by a new one (the proxy was away).
+const PROBE_PATIENCE: Duration = Duration::from_secs(2);
 
 impl Feed {
     /// Starts a feed for user `me` whose session inbox topic is `inbox`. Direct messages are
@@ -75,7 +76,8 @@ impl Feed {
             tracks: HashMap::new(),
             out: out_tx,
             connected: None,
-            next_sync: Some(Instant::now() + SETTLE),
+            next_sync: None,
+            probing: None,
             dms_baselined: false,
         };
         tokio::spawn(task.run(cmd_rx, live));
@@ -107,6 +109,9 @@ struct FeedTask {
     out: mpsc::UnboundedSender<FeedEvent>,
     connected: Option<bool>,
     next_sync: Option<Instant>,
+    /// The probe topic subscribed last and when, until the proxy's `probe` event on it
+    /// proves every subscription before it live.
+    probing: Option<(String, Instant)>,
     dms_baselined: bool,
 }
 
@@ -121,10 +126,10 @@ impl FeedTask {
         let mut settle = tokio::time::interval(Duration::from_millis(100));
         // Baseline the DM conversations first, so old DMs are not mistaken for news, and only
         // then subscribe to the inbox: a DM that lands in between is newer than the baseline
-        // and the settle re-sync below fetches it.
+        // and the re-sync once the probe arrives fetches it.
         self.sync_all().await;
         self.client.subscribe(&self.inbox);
-        self.next_sync = Some(Instant::now() + SETTLE);
+        self.probe();
         loop {
             tokio::select! {
                 cmd = commands.recv() => match cmd {
@@ -138,8 +143,15 @@ impl FeedTask {
                     None => return, // the Feed handle was dropped
                 },
                 item = live.recv() => match item {
+                    Some(Live::Event { topic, event: Event::Probe { .. } }) => {
+                        if self.probing.as_ref().is_some_and(|(p, _)| *p == topic) {
+                            self.client.unsubscribe(&topic);
+                            self.probing = None;
+                            self.sync_all().await;
+                        }
+                    }
                     Some(Live::Event { event, .. }) => self.on_event(event).await,
-                    Some(Live::ProxyConnected) => self.next_sync = Some(Instant::now() + SETTLE),
+                    Some(Live::ProxyConnected) => self.probe(),
                     Some(Live::ProxyDisconnected) => {}
                     None => return,
                 },
@@ -149,6 +161,9 @@ impl FeedTask {
                     if self.next_sync.is_some_and(|t| Instant::now() >= t) {
                         self.next_sync = None;
                         self.sync_all().await;
+                    }
+                    if self.probing.as_ref().is_some_and(|(_, at)| at.elapsed() > PROBE_PATIENCE) {
+                        self.probe();
                     }
                 }
             }
@@ -165,7 +180,19 @@ impl FeedTask {
         let key = target.key();
         self.tracks.insert(key.clone(), Track { target, last });
         self.backfill(&key).await;
-        self.next_sync = Some(Instant::now() + SETTLE);
+        self.probe();
+    }
+
+    /// Subscribes to a fresh probe topic, after every other subscription: the proxy answers
+    /// with a `probe` event once it has applied it, and the feed then re-syncs, catching
+    /// whatever was published before the subscriptions were live.
+    fn probe(&mut self) {
+        if let Some((old, _)) = self.probing.take() {
+            self.client.unsubscribe(&old);
+        }
+        let probe = topic::probe(rand::random());
+        self.client.subscribe(&probe);
+        self.probing = Some((probe, Instant::now()));
     }
 
     async fn on_event(&mut self, event: Event) {
@@ -205,7 +232,7 @@ impl FeedTask {
             Event::ReadMarker { target, seq } => {
                 let _ = self.out.send(FeedEvent::ReadMarker { target, seq });
             }
-            Event::Probe { .. } => {} // this client sends no probe
+            Event::Probe { .. } => {} // handled in `run`
         }
     }
 

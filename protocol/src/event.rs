@@ -39,10 +39,11 @@ pub enum Event {
         /// The new marker.
         seq: u64,
     },
-    /// Published on a session's inbox at that session's `probe` request: once it arrives,
-    /// the SUB socket's inbox subscription, and every subscription it sent before, is live.
+    /// Sent by the proxy on a probe topic (`p/<16 hex>/`, see `topic::probe`) to the
+    /// subscriber that just subscribed to it, right after applying that subscription: when it
+    /// arrives, every subscription that SUB socket sent before it is live (PROTOCOL.md §5.2).
     Probe {
-        /// The value of the `probe` request.
+        /// The value named by the topic.
         value: u64,
     },
 }

@@ -107,11 +107,6 @@ pub enum Reply {
         /// The read marker now stored.
         seq: u64,
     },
-    /// Answer to `probe`: the `probe` event has been handed to the publisher.
-    Probed {
-        /// The request's value.
-        value: u64,
-    },
     /// The request failed and changed nothing.
     Error {
         /// Stable machine-readable code.
@@ -137,7 +132,6 @@ impl Reply {
             Reply::History { .. } => "history",
             Reply::Dms { .. } => "dms",
             Reply::Marked { .. } => "marked",
-            Reply::Probed { .. } => "probed",
             Reply::Error { .. } => "error",
         }
     }

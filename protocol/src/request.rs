@@ -122,13 +122,6 @@ pub enum Request {
         /// The newest sequence number you have read.
         seq: u64,
     },
-    /// Ask the server to publish a `probe` event carrying `value` on the caller's own session
-    /// inbox topic. Its arrival on a SUB socket proves that socket's subscriptions live (see
-    /// PROTOCOL.md §5.2). Replies `probed`.
-    Probe {
-        /// Client-chosen; echoed in the reply and in the event.
-        value: u64,
-    },
 }
 
 impl Request {
@@ -149,7 +142,6 @@ impl Request {
             Request::History { .. } => "history",
             Request::ListDms => "list_dms",
             Request::MarkRead { .. } => "mark_read",
-            Request::Probe { .. } => "probe",
         }
     }
 
@@ -169,6 +161,5 @@ impl Request {
         "history",
         "list_dms",
         "mark_read",
-        "probe",
     ];
 }

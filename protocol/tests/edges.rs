@@ -198,16 +198,12 @@ fn invalid_name_comes_from_the_validation_error_type_not_from_message_text() {
 }
 
 #[test]
-fn probe_is_a_request_a_reply_and_an_event() {
-    let env = decoded(&pack(&request(4, json!({"op": "probe", "value": 42}))));
-    assert_eq!(env.body, Request::Probe { value: 42 });
-    assert!(Request::OPS.contains(&"probe"));
-    let e = decode_request(&pack(&request(4, json!({"op": "probe"})))).expect_err("value");
-    assert_eq!((e.code, e.id), (ErrorCode::BadRequest, 4));
-    let reply: Value =
-        rmp_serde::from_slice(&codec::encode(&Reply::Probed { value: 42 }).expect("enc"))
-            .expect("dec");
-    assert_eq!(reply, json!({"kind": "probed", "value": 42}));
+fn probe_is_an_event_on_a_probe_topic_not_a_request() {
+    let e = decode_request(&pack(&request(4, json!({"op": "probe", "value": 42}))))
+        .expect_err("no such request");
+    assert_eq!((e.code, e.id), (ErrorCode::UnknownRequest, 4));
+    assert!(!Request::OPS.contains(&"probe"));
+    assert_eq!(topic::probe(42), "p/000000000000002a/");
     let event: Value = rmp_serde::from_slice(
         &codec::encode(&EventEnvelope::new(Event::Probe { value: 42 })).expect("enc"),
     )

@@ -15,7 +15,6 @@ mod list_users;
 mod login;
 mod logout;
 mod mark_read;
-mod probe;
 mod register;
 mod responder;
 mod send;
@@ -233,7 +232,6 @@ async fn dispatch(ctx: &Ctx, session: SessionRow, request: Request) -> ApiResult
         } => history::handle(ctx, session, target, after, before, limit).await,
         Request::ListDms => list_dms::handle(ctx, session).await,
         Request::MarkRead { target, seq } => mark_read::handle(ctx, session, target, seq).await,
-        Request::Probe { value } => probe::handle(ctx, session, value),
         Request::Ping
         | Request::Register { .. }
         | Request::Login { .. }
