@@ -1,0 +1,129 @@
+//! The real event loop (`tui::run_loop`) under ratatui's `TestBackend`, against the real
+//! backend binaries: keys in, frames out. A user creates an account on the sign-in form,
+//! creates a channel with a command, sends a message, and quits; the last frame shows it.
+//! Each step waits on something observable outside the loop (the saved session, the
+//! server's state), never on time.
+
+mod tui_fixture;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{KeyCode, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use tokio::sync::mpsc;
+use tui_fixture::{key, screen_text};
+use zchat_backend::testkit::Cluster;
+use zchat_client::api::HistoryQuery;
+use zchat_client::{Client, ClientConfig};
+use zchat_protocol::Target;
+use zchat_tui::app::Action;
+use zchat_tui::tui::{run_loop, TuiOptions};
+
+const PASSWORD: &str = "correct horse battery";
+const DEADLINE: Duration = Duration::from_secs(30);
+
+fn typed(text: &str) -> Vec<Action> {
+    text.chars()
+        .map(|c| key(KeyCode::Char(c), KeyModifiers::NONE))
+        .collect()
+}
+
+/// Polls `check` until it holds, for at most [`DEADLINE`].
+async fn wait_until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(20)).await; // poll interval, not a wait
+    }
+}
+
+fn session_saved(home: &Path) -> bool {
+    home.join("session.json").exists()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_in_frames_out_through_the_real_loop() {
+    let cluster = tokio::task::spawn_blocking(|| Cluster::start().expect("cluster"))
+        .await
+        .expect("join");
+    let (broker, proxy) = (cluster.broker_endpoint(), cluster.proxy_endpoint());
+    let home = tempfile::tempdir().expect("home");
+    let opts = TuiOptions {
+        broker: broker.clone(),
+        proxy: proxy.clone(),
+        home: home.path().to_path_buf(),
+        bell: false,
+    };
+    let (keys, rx) = mpsc::unbounded_channel::<Action>();
+    let input = Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|a| (a, rx))
+    }));
+    let running = tokio::spawn(async move {
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+        run_loop(&mut terminal, opts, None, input)
+            .await
+            .expect("the loop ends cleanly");
+        terminal
+    });
+    let send = |actions: Vec<Action>| {
+        for a in actions {
+            keys.send(a).expect("loop running");
+        }
+    };
+
+    // The sign-in form: switch to "create account", fill it in, submit.
+    send(vec![key(KeyCode::Char('r'), KeyModifiers::CONTROL)]);
+    send(typed("dora"));
+    send(vec![key(KeyCode::Tab, KeyModifiers::NONE)]);
+    send(typed(PASSWORD));
+    send(vec![key(KeyCode::Enter, KeyModifiers::NONE)]);
+    wait_until("the session to be saved", || async {
+        session_saved(home.path())
+    })
+    .await;
+
+    // A command, then a message.
+    send(typed("/create #loop made by keys"));
+    send(vec![key(KeyCode::Enter, KeyModifiers::NONE)]);
+    let observer = Client::start(ClientConfig::new(&broker, &proxy)).expect("client");
+    observer.register("obs", PASSWORD).await.expect("register");
+    observer.login("obs", PASSWORD).await.expect("login");
+    wait_until("#loop to exist", || async {
+        observer
+            .channels()
+            .await
+            .is_ok_and(|cs| cs.iter().any(|c| c.name == "loop"))
+    })
+    .await;
+    send(typed("hello from the loop"));
+    send(vec![key(KeyCode::Enter, KeyModifiers::NONE)]);
+    let target = Target::Channel("loop".into());
+    wait_until("the message to be stored", || async {
+        observer
+            .history(&target, HistoryQuery::latest(10))
+            .await
+            .is_ok_and(|p| p.messages.iter().any(|m| m.text == "hello from the loop"))
+    })
+    .await;
+
+    // Quit: the loop returns, and its last frame shows the channel and the message.
+    send(vec![key(KeyCode::Char('q'), KeyModifiers::CONTROL)]);
+    let terminal = tokio::time::timeout(DEADLINE, running)
+        .await
+        .expect("the loop quits on Ctrl+Q")
+        .expect("loop task");
+    let screen = screen_text(terminal.backend());
+    assert!(screen.contains("#loop"), "{screen}");
+    assert!(screen.contains("hello from the loop"), "{screen}");
+    assert!(screen.contains("dora"), "{screen}");
+    tokio::task::spawn_blocking(move || drop(cluster))
+        .await
+        .expect("stop cluster");
+}
