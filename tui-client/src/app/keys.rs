@@ -1,0 +1,205 @@
+//! Keys and the mouse: what each press or click does, in the chat and in popups.
+
+use super::*;
+
+impl App {
+    pub(super) fn on_key(&mut self, key: KeyEvent, fx: &mut Vec<Effect>) {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let alt = key.modifiers.contains(KeyModifiers::ALT);
+        if ctrl && key.code == KeyCode::Char('q') {
+            self.quit(fx);
+            return;
+        }
+        if let Screen::Login(form) = &mut self.screen {
+            if ctrl && key.code == KeyCode::Char('c') || key.code == KeyCode::Esc {
+                self.quit(fx);
+                return;
+            }
+            if form.key(key) == FormOutcome::Submit {
+                form.busy = true;
+                form.info = Some(match form.mode {
+                    Mode::Login => "signing in…".to_string(),
+                    Mode::Register => "creating account…".to_string(),
+                });
+                self.broker = form.value(login::Field::Broker).trim().to_string();
+                self.proxy = form.value(login::Field::Proxy).trim().to_string();
+                fx.push(Effect::SignIn {
+                    register: form.mode == Mode::Register,
+                    user: form.value(login::Field::User),
+                    password: form.value(login::Field::Password),
+                    broker: self.broker.clone(),
+                    proxy: self.proxy.clone(),
+                });
+            }
+            return;
+        }
+        if self.popup.is_some() {
+            self.on_popup_key(key, fx);
+            return;
+        }
+        match key.code {
+            KeyCode::Char('c') if ctrl => {
+                if self.input.is_empty() {
+                    self.quit(fx);
+                } else {
+                    self.input.clear();
+                }
+            }
+            KeyCode::F(1) => self.popup = Some(Popup::Help),
+            KeyCode::Char('?') if self.input.is_empty() && !ctrl && !alt => {
+                self.popup = Some(Popup::Help)
+            }
+            KeyCode::Char('n') if ctrl => self.step_conversation(1, fx),
+            KeyCode::Char('p') if ctrl => self.step_conversation(-1, fx),
+            KeyCode::Down if alt => self.step_conversation(1, fx),
+            KeyCode::Up if alt => self.step_conversation(-1, fx),
+            KeyCode::Char(c @ '1'..='9') if alt => {
+                let n = (c as usize) - ('1' as usize);
+                if let Some(t) = self
+                    .sidebar_order()
+                    .get(n)
+                    .map(|&i| self.conversations[i].target.clone())
+                {
+                    self.open(&t, fx);
+                }
+            }
+            KeyCode::Char('k') if ctrl => self.open_switcher(),
+            KeyCode::Char('l') if ctrl => {} // the loop redraws anyway
+            KeyCode::PageUp => {
+                let page = self.feed_size().1.saturating_sub(2).max(1);
+                self.scroll_by(page as isize, fx);
+            }
+            KeyCode::PageDown => {
+                let page = self.feed_size().1.saturating_sub(2).max(1);
+                self.scroll_by(-(page as isize), fx);
+            }
+            KeyCode::End if ctrl => self.scroll_by(isize::MIN / 2, fx),
+            KeyCode::Home if ctrl => self.scroll_by(isize::MAX / 2, fx),
+            KeyCode::Esc => {
+                if self.active().is_some_and(|c| c.scroll > 0) {
+                    self.scroll_by(isize::MIN / 2, fx);
+                }
+                self.notice = None;
+            }
+            KeyCode::Enter if alt || key.modifiers.contains(KeyModifiers::SHIFT) => {
+                self.input.newline()
+            }
+            KeyCode::Enter => self.submit(fx),
+            KeyCode::Up if !ctrl => self.input.up(),
+            KeyCode::Down if !ctrl => self.input.down(),
+            KeyCode::Tab => {
+                let names = self.known_names();
+                self.input.complete(&names);
+            }
+            _ => self.input.key(key),
+        }
+    }
+
+    pub(super) fn on_popup_key(&mut self, key: KeyEvent, fx: &mut Vec<Effect>) {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let Some(popup) = self.popup.as_mut() else {
+            return;
+        };
+        if key.code == KeyCode::Esc || (ctrl && key.code == KeyCode::Char('c')) {
+            self.popup = None;
+            return;
+        }
+        let picker = match popup {
+            Popup::Help => {
+                // Any key closes the help.
+                self.popup = None;
+                return;
+            }
+            Popup::Channels(p) | Popup::Users(p) | Popup::Switcher(p) => p,
+        };
+        match key.code {
+            KeyCode::Up => picker.step(-1),
+            KeyCode::Down | KeyCode::Tab => picker.step(1),
+            KeyCode::Char('p') if ctrl => picker.step(-1),
+            KeyCode::Char('n') if ctrl => picker.step(1),
+            KeyCode::Char('k') if ctrl => picker.step(-1),
+            KeyCode::Char('j') if ctrl => picker.step(1),
+            KeyCode::Backspace => picker.pop(),
+            KeyCode::Char(c) if !ctrl => picker.push(c),
+            KeyCode::Enter => {
+                let chosen = picker.current().cloned();
+                let kind = std::mem::discriminant(popup);
+                self.popup = None;
+                if let Some(item) = chosen {
+                    self.choose(kind, item, fx);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn choose(
+        &mut self,
+        kind: std::mem::Discriminant<Popup>,
+        item: PickItem,
+        fx: &mut Vec<Effect>,
+    ) {
+        let is_channels = kind == std::mem::discriminant(&Popup::Channels(Picker::default()));
+        match &item.target {
+            Target::Channel(name) if is_channels && self.find(&item.target).is_none() => {
+                fx.push(Effect::Join(name.clone()));
+            }
+            Target::User(_) if self.find(&item.target).is_none() => {
+                self.add_conversation(Conversation::new(item.target.clone()));
+                self.open(&item.target, fx);
+            }
+            _ => self.open(&item.target, fx),
+        }
+    }
+
+    pub(super) fn open_switcher(&mut self) {
+        let items = self
+            .sidebar_order()
+            .into_iter()
+            .map(|i| {
+                let c = &self.conversations[i];
+                PickItem {
+                    target: c.target.clone(),
+                    label: c.label(),
+                    detail: if c.unread > 0 {
+                        format!("{} unread", c.unread)
+                    } else {
+                        String::new()
+                    },
+                }
+            })
+            .collect();
+        self.popup = Some(Popup::Switcher(Picker::new(items)));
+    }
+
+    pub(super) fn quit(&mut self, fx: &mut Vec<Effect>) {
+        self.quit = true;
+        fx.push(Effect::Quit);
+    }
+
+    pub(super) fn on_mouse(&mut self, m: MouseEvent, fx: &mut Vec<Effect>) {
+        if !matches!(self.screen, Screen::Chat) || self.popup.is_some() {
+            return;
+        }
+        let areas = crate::layout::screen::areas(
+            ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
+            self.input.line_count(),
+        );
+        let inside = |r: ratatui::layout::Rect| {
+            m.column >= r.x && m.column < r.x + r.width && m.row >= r.y && m.row < r.y + r.height
+        };
+        match m.kind {
+            MouseEventKind::ScrollUp => self.scroll_by(3, fx),
+            MouseEventKind::ScrollDown => self.scroll_by(-3, fx),
+            MouseEventKind::Down(MouseButton::Left) if inside(areas.sidebar) => {
+                let row = usize::from(m.row - areas.sidebar.y);
+                let first = self.sidebar_first_row(usize::from(areas.sidebar.height));
+                if let Some(SidebarRow::Conv(i)) = self.sidebar_rows().get(first + row) {
+                    let t = self.conversations[*i].target.clone();
+                    self.open(&t, fx);
+                }
+            }
+            _ => {}
+        }
+    }
+}
