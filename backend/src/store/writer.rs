@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{Connection, TransactionBehavior};
 use zchat_protocol::Target;
 
-use super::{post_channel_in, send_dm_in, NewPost, StoreError, StoreResult, Stored};
+use super::messages::{post_channel_in, send_dm_in};
+use super::{NewPost, StoreError, StoreResult, Stored};
 
 /// Most messages stored in one transaction.
 pub const MAX_BATCH: usize = 256;
