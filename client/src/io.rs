@@ -4,8 +4,8 @@
 //! polls beside the zmq sockets, so requests go out at once; the poll timeout only paces
 //! the check for a dropped handle.
 //!
-//! No request is dropped for want of room: one the DEALER cannot take now (its pipe to the
-//! broker is full, or it is not connected yet) waits in a FIFO backlog, and while the backlog
+//! No request is dropped for want of room: one the DEALER cannot take now (it already queues
+//! [`REQUEST_HWM`] requests, e.g. while the broker is away) waits in a FIFO backlog, and while the backlog
 //! is not empty the thread also waits for the DEALER to become writable and sends those
 //! first, in order. A request whose caller stopped waiting (timed out or gave up) is not
 //! sent from the backlog: its retry, if any, comes as a new command with the same id, and a
