@@ -11,6 +11,11 @@
 //! and `i/` topic families, so every publication reaches the proxy and is filtered here per
 //! subscriber. (Forwarding them would let a hand-made peer send unbalanced unsubscribes that
 //! the servers' PUB sockets would honour, silencing a channel for everyone.)
+//!
+//! Publications to a subscriber that does not keep up are dropped by XPUB, by design: a
+//! slow subscriber must not hold up the others or grow the proxy's memory without bound,
+//! and clients notice the gap in a conversation's `seq` and backfill it from history. The
+//! queues are sized deliberately ([`SUBSCRIBER_HWM`], [`PUBLISHER_HWM`]).
 
 use std::thread::JoinHandle;
 
@@ -36,6 +41,16 @@ pub struct Proxy {
     stop: Shutdown,
     thread: Option<JoinHandle<()>>,
 }
+
+/// Publications queued towards one subscriber before XPUB drops to it (libzmq's default is
+/// 1,000): some seconds of a busy channel plus bursts of DMs, so that a subscriber briefly
+/// busy (a client redrawing, a slow link) misses nothing, while one that stopped reading
+/// costs at most this many messages of memory and backfills from history when it returns.
+pub const SUBSCRIBER_HWM: i32 = 10_000;
+/// Publications queued from one server. The proxy reads whenever they come, so this only
+/// absorbs bursts; it matches what a server queues towards the proxy
+/// (`zmq_bridge::PUBLISH_HWM`).
+pub const PUBLISHER_HWM: i32 = 100_000;
 
 const ZMQ_XPUB_MANUAL: i32 = 71;
 
@@ -65,8 +80,10 @@ impl Proxy {
     pub fn start(ctx: &zmq::Context, config: &ProxyConfig) -> Result<Proxy> {
         let mut xpub = net::socket(ctx, zmq::XPUB, Exposure::Public)?;
         set_xpub_manual(&mut xpub)?;
+        xpub.set_sndhwm(SUBSCRIBER_HWM)?;
         net::bind(&xpub, &config.xpub).context("proxy xpub")?;
         let xsub = net::socket(ctx, zmq::XSUB, Exposure::Internal)?;
+        xsub.set_rcvhwm(PUBLISHER_HWM)?;
         net::bind(&xsub, &config.xsub).context("proxy xsub")?;
         // Everything the servers publish comes here; filtering happens on the XPUB side.
         for family in [&b"\x01c/"[..], &b"\x01i/"[..]] {

@@ -107,6 +107,30 @@ pub enum Live {
 
 pub(crate) type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>>;
 
+/// Running totals shared by the clones of a [`Client`] and its socket thread.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) requests: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    pub(crate) unreachable: AtomicU64,
+    pub(crate) deferred: AtomicU64,
+}
+
+/// What a [`Client`] (all its clones together) has done so far; see [`Client::stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    /// Requests made (each counted once, however many attempts it took).
+    pub requests: u64,
+    /// Attempts resent after a timeout (Lazy Pirate). Zero on a healthy connection, however
+    /// many requests are pipelined: no reply is dropped for want of room.
+    pub retries: u64,
+    /// Requests that got no reply after every attempt ([`ClientError::Unreachable`]).
+    pub unreachable: u64,
+    /// Requests that had to wait in the socket thread's backlog for room on the socket
+    /// (pipelining faster than the connection drains; harmless).
+    pub deferred: u64,
+}
+
 /// A handle to one backend connection. Clone freely; the socket thread stops when the
 /// last clone is dropped.
 #[derive(Clone)]
@@ -116,6 +140,7 @@ pub struct Client {
     token: Arc<Mutex<Option<String>>>,
     next_id: Arc<AtomicU64>,
     config: Arc<ClientConfig>,
+    counters: Arc<Counters>,
 }
 
 impl Client {
@@ -123,7 +148,8 @@ impl Client {
     /// background, and calls simply time out while the backend is away.
     pub fn start(config: ClientConfig) -> Result<Client, ClientError> {
         let pending: Pending = Arc::default();
-        let io = io::start(&config, pending.clone())
+        let counters: Arc<Counters> = Arc::default();
+        let io = io::start(&config, pending.clone(), counters.clone())
             .map_err(|e| ClientError::Local(format!("{e:#}")))?;
         Ok(Client {
             io: Arc::new(io),
@@ -132,7 +158,19 @@ impl Client {
             // Never 0: the server answers unreadable requests with id 0.
             next_id: Arc::new(AtomicU64::new(u64::from(rand::random::<u32>()) + 1)),
             config: Arc::new(config),
+            counters,
         })
+    }
+
+    /// Running totals of this client and its clones: requests, retries, give-ups.
+    pub fn stats(&self) -> ClientStats {
+        let c = &self.counters;
+        ClientStats {
+            requests: c.requests.load(Ordering::Relaxed),
+            retries: c.retries.load(Ordering::Relaxed),
+            unreachable: c.unreachable.load(Ordering::Relaxed),
+            deferred: c.deferred.load(Ordering::Relaxed),
+        }
     }
 
     /// The configuration this client was started with.
@@ -183,13 +221,20 @@ impl Client {
         let env = RequestEnvelope::new(id, self.token(), request);
         let frame = codec::encode(&env).map_err(|e| ClientError::Local(e.to_string()))?;
         let attempts = self.config.attempts.max(1);
+        self.counters.requests.fetch_add(1, Ordering::Relaxed);
         for attempt in 1..=attempts {
+            if attempt > 1 {
+                self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            }
             let (tx, rx) = oneshot::channel();
             self.pending
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(id, tx);
-            self.io.send(Command::Send(frame.clone()));
+            self.io.send(Command::Send {
+                id,
+                frame: frame.clone(),
+            });
             match tokio::time::timeout(timeout, rx).await {
                 Ok(Ok(reply)) => {
                     return match reply {
@@ -212,6 +257,7 @@ impl Client {
                 }
             }
         }
+        self.counters.unreachable.fetch_add(1, Ordering::Relaxed);
         Err(ClientError::Unreachable(self.config.broker.clone()))
     }
 }

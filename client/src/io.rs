@@ -3,22 +3,47 @@
 //! Commands come in over a std channel with a wake-up byte on a socketpair that the thread
 //! polls beside the zmq sockets, so requests go out at once; the poll timeout only paces
 //! the check for a dropped handle.
+//!
+//! No request is dropped for want of room: one the DEALER cannot take now (it already queues
+//! [`REQUEST_HWM`] requests, e.g. while the broker is away) waits in a FIFO backlog, and while the backlog
+//! is not empty the thread also waits for the DEALER to become writable and sends those
+//! first, in order. A request whose caller stopped waiting (timed out or gave up) is not
+//! sent from the backlog: its retry, if any, comes as a new command with the same id, and a
+//! request already waiting there is never queued twice.
 
+use std::collections::{HashSet, VecDeque};
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc as std_mpsc;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use tokio::sync::mpsc;
 use zchat_protocol::net::{self, Exposure};
 use zchat_protocol::{codec, EventEnvelope, ResponseEnvelope};
 
-use crate::connection::{ClientConfig, Live, Pending};
+use crate::connection::{ClientConfig, Counters, Live, Pending};
+
+/// Requests the DEALER may queue towards the broker (libzmq's default is 1,000). A client may
+/// pipeline thousands of requests; most then wait here rather than in the backlog. Beyond it
+/// they wait in the socket thread's backlog, so the number only trades libzmq's queue for
+/// ours — nothing is dropped either way.
+pub const REQUEST_HWM: i32 = 10_000;
+/// Replies the DEALER may queue from the broker before the broker's pipe to this client
+/// fills. The socket thread reads replies as soon as they come, so this only absorbs bursts;
+/// it matches the broker's per-client reply queue (`CLIENT_REPLY_HWM`, 100,000), so that
+/// everything a client may have in flight has room on both sides.
+pub const REPLY_HWM: i32 = 100_000;
 
 /// What the async side asks of the socket thread.
 pub(crate) enum Command {
-    Send(Vec<u8>),
+    /// A request frame and its id (the same for every attempt).
+    Send {
+        id: u64,
+        frame: Vec<u8>,
+    },
     Reconnect,
     Subscribe(String),
     Unsubscribe(String),
@@ -46,7 +71,11 @@ impl Drop for IoHandle {
     }
 }
 
-pub(crate) fn start(config: &ClientConfig, pending: Pending) -> Result<IoHandle> {
+pub(crate) fn start(
+    config: &ClientConfig,
+    pending: Pending,
+    counters: Arc<Counters>,
+) -> Result<IoHandle> {
     let ctx = zmq::Context::new();
     let dealer = new_dealer(&ctx, &config.broker)?;
     let sub = net::socket(&ctx, zmq::SUB, Exposure::Internal)?;
@@ -71,6 +100,9 @@ pub(crate) fn start(config: &ClientConfig, pending: Pending) -> Result<IoHandle>
                 monitor,
                 sink: None,
                 pending,
+                counters,
+                backlog: VecDeque::new(),
+                waiting: HashSet::new(),
             };
             io.run(wake_rx, rx);
         })?;
@@ -80,6 +112,8 @@ pub(crate) fn start(config: &ClientConfig, pending: Pending) -> Result<IoHandle>
 fn new_dealer(ctx: &zmq::Context, broker: &str) -> Result<zmq::Socket> {
     let dealer = net::socket(ctx, zmq::DEALER, Exposure::Internal)?;
     dealer.set_linger(0)?;
+    dealer.set_sndhwm(REQUEST_HWM)?;
+    dealer.set_rcvhwm(REPLY_HWM)?;
     net::connect(&dealer, broker).context("client to broker")?;
     Ok(dealer)
 }
@@ -92,6 +126,11 @@ struct Io {
     monitor: zmq::Socket,
     sink: Option<mpsc::UnboundedSender<Live>>,
     pending: Pending,
+    counters: Arc<Counters>,
+    /// Requests the DEALER had no room for, oldest first: `(id, frame)`.
+    backlog: VecDeque<(u64, Vec<u8>)>,
+    /// The ids in `backlog`.
+    waiting: HashSet<u64>,
 }
 
 impl Io {
@@ -99,9 +138,15 @@ impl Io {
         let wake_fd = wake.as_raw_fd();
         let mut scratch = [0u8; 256];
         loop {
-            let (dealer_in, sub_in, mon_in, wake_in) = {
+            // While requests wait for room, wait for the DEALER to become writable too.
+            let dealer_events = if self.backlog.is_empty() {
+                zmq::POLLIN
+            } else {
+                zmq::POLLIN | zmq::POLLOUT
+            };
+            let (dealer_ready, sub_in, mon_in, wake_in) = {
                 let mut items = [
-                    self.dealer.as_poll_item(zmq::POLLIN),
+                    self.dealer.as_poll_item(dealer_events),
                     self.sub.as_poll_item(zmq::POLLIN),
                     self.monitor.as_poll_item(zmq::POLLIN),
                     zmq::PollItem::from_fd(wake_fd, zmq::POLLIN),
@@ -110,17 +155,18 @@ impl Io {
                     return;
                 }
                 (
-                    items[0].is_readable(),
+                    items[0].get_revents(),
                     items[1].is_readable(),
                     items[2].is_readable(),
                     items[3].is_readable(),
                 )
             };
-            if dealer_in {
+            if dealer_ready.contains(zmq::POLLIN) {
                 while let Ok(frames) = self.dealer.recv_multipart(zmq::DONTWAIT) {
                     self.on_reply(frames);
                 }
             }
+            self.flush_backlog();
             if sub_in {
                 while let Ok(frames) = self.sub.recv_multipart(zmq::DONTWAIT) {
                     self.on_publication(frames);
@@ -152,14 +198,18 @@ impl Io {
 
     fn on_command(&mut self, cmd: Command) {
         match cmd {
-            Command::Send(frame) => {
-                if let Err(e) = self
-                    .dealer
-                    .send_multipart([&b""[..], &frame[..]], zmq::DONTWAIT)
-                {
-                    tracing::debug!("request not sent (will time out and retry): {e}");
+            Command::Send { id, frame } => {
+                if self.waiting.contains(&id) {
+                    // An earlier attempt still waits for room: that one goes out, once.
+                } else if !self.backlog.is_empty() {
+                    self.defer(id, frame);
+                } else if let Some(frame) = self.send_now(id, frame) {
+                    self.defer(id, frame);
                 }
             }
+            // The old socket is closed with whatever libzmq still queued in it (those
+            // callers time out and retry); the backlog was never handed to it, so it goes
+            // out on the new socket, in order.
             Command::Reconnect => match new_dealer(&self.ctx, &self.broker) {
                 Ok(d) => self.dealer = d,
                 Err(e) => tracing::warn!("cannot reopen request socket: {e:#}"),
@@ -171,6 +221,53 @@ impl Io {
                 let _ = self.sub.set_unsubscribe(topic.as_bytes());
             }
             Command::SetSink(sink) => self.sink = Some(sink),
+        }
+    }
+
+    /// Hands a request to the DEALER; gives it back when there is no room for it now. A
+    /// socket error drops it (logged): its caller times out and retries.
+    fn send_now(&self, id: u64, frame: Vec<u8>) -> Option<Vec<u8>> {
+        match self
+            .dealer
+            .send_multipart([&b""[..], &frame[..]], zmq::DONTWAIT)
+        {
+            Ok(()) => None,
+            Err(zmq::Error::EAGAIN) => Some(frame),
+            Err(e) => {
+                tracing::warn!(
+                    id,
+                    "request not sent (it will time out and be retried): {e}"
+                );
+                None
+            }
+        }
+    }
+
+    /// Queues a request behind those already waiting for room.
+    fn defer(&mut self, id: u64, frame: Vec<u8>) {
+        self.waiting.insert(id);
+        self.backlog.push_back((id, frame));
+        self.counters.deferred.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sends waiting requests, oldest first, until the DEALER is full again. A request whose
+    /// caller no longer waits for it is skipped (a retry brings it back, with the same id).
+    fn flush_backlog(&mut self) {
+        while let Some((id, frame)) = self.backlog.pop_front() {
+            self.waiting.remove(&id);
+            let wanted = self
+                .pending
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains_key(&id);
+            if !wanted {
+                continue;
+            }
+            if let Some(frame) = self.send_now(id, frame) {
+                self.waiting.insert(id);
+                self.backlog.push_front((id, frame));
+                break;
+            }
         }
     }
 

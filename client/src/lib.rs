@@ -17,4 +17,5 @@ pub mod feed;
 mod io;
 
 pub use api::{Me, Page, Session};
-pub use connection::{Client, ClientConfig, ClientError, Live};
+pub use connection::{Client, ClientConfig, ClientError, ClientStats, Live};
+pub use io::{REPLY_HWM, REQUEST_HWM};
