@@ -11,6 +11,7 @@
 //! system.
 
 mod channels;
+mod checkpoint;
 mod messages;
 mod schema;
 mod users;
@@ -135,6 +136,9 @@ pub struct Store {
     writer: Arc<Mutex<Connection>>,
     posts: mpsc::Sender<writer::PostJob>,
     writer_thread: std::thread::JoinHandle<()>,
+    /// Dropped to stop the checkpoint thread.
+    checkpoint_stop: mpsc::Sender<()>,
+    checkpoint_thread: std::thread::JoinHandle<()>,
     readers: r2d2::Pool<SqliteConnectionManager>,
     path: PathBuf,
 }
@@ -153,6 +157,8 @@ impl Store {
         let mut writer = Connection::open(&path)?;
         schema::configure(&writer, fsync)?;
         schema::migrate(&mut writer)?;
+        // Commits never checkpoint: the checkpoint thread does (see `checkpoint`).
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         let manager = SqliteConnectionManager::file(&path).with_init(move |c| {
             c.busy_timeout(std::time::Duration::from_secs(10))?;
             c.pragma_update(None, "foreign_keys", "ON")
@@ -168,26 +174,40 @@ impl Store {
             .name("store-writer".into())
             .spawn(move || writer::run(conn, jobs))
             .map_err(|e| StoreError::Db(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        let (checkpoint_stop, stop) = mpsc::channel();
+        let db = path.clone();
+        let checkpoint_thread = std::thread::Builder::new()
+            .name("store-checkpoint".into())
+            .spawn(move || checkpoint::run(db, stop))
+            .map_err(|e| StoreError::Db(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
         Ok(Store {
             writer,
             posts,
             writer_thread,
+            checkpoint_stop,
+            checkpoint_thread,
             readers,
             path,
         })
     }
 
     /// Closes the store: stops taking posts, lets the writer store and answer everything
-    /// already queued, and waits for it.
+    /// already queued, and waits for it; then a last checkpoint.
     pub fn close(self) {
         let Store {
             posts,
             writer_thread,
+            checkpoint_stop,
+            checkpoint_thread,
             ..
         } = self;
         drop(posts);
         if writer_thread.join().is_err() {
             tracing::error!("the storage writer panicked");
+        }
+        drop(checkpoint_stop);
+        if checkpoint_thread.join().is_err() {
+            tracing::error!("the checkpoint thread panicked");
         }
     }
 
