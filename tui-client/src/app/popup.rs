@@ -1,5 +1,7 @@
 //! Popups over the chat screen: key help, channel browser, user picker, quick switcher.
 
+use nucleo_matcher::pattern::{AtomKind, CaseMatching, Normalization, Pattern};
+use nucleo_matcher::{Config, Matcher, Utf32Str};
 use zchat_protocol::{ChannelInfo, Target, UserInfo};
 
 /// One selectable row of a picker.
@@ -18,7 +20,7 @@ pub struct PickItem {
 pub struct Picker {
     /// All items.
     pub items: Vec<PickItem>,
-    /// Typed filter (matches label and detail, case-insensitive, in order).
+    /// Typed filter (matches the label fuzzily, or the detail as a substring).
     pub filter: String,
     /// Index into `visible()`.
     pub selected: usize,
@@ -43,20 +45,38 @@ impl Picker {
         }
     }
 
-    /// The items the filter lets through: names matching the filter (as a subsequence)
-    /// first, then items whose description contains it.
+    /// The items the filter lets through: names matching the filter fuzzily (each typed
+    /// word, in order, case-insensitive: "gnl" finds "#general"), best match first, then
+    /// items whose description contains it. With no filter, every item in its order.
     pub fn visible(&self) -> Vec<&PickItem> {
-        let f = self.filter.to_lowercase();
-        let by_name = self
+        if self.filter.trim().is_empty() {
+            return self.items.iter().collect();
+        }
+        let pattern = Pattern::new(
+            &self.filter,
+            CaseMatching::Ignore,
+            Normalization::Smart,
+            AtomKind::Fuzzy,
+        );
+        let mut matcher = Matcher::new(Config::DEFAULT);
+        let mut buf = Vec::new();
+        let mut by_name: Vec<(u32, &PickItem)> = self
             .items
             .iter()
-            .filter(|i| fuzzy(&i.label.to_lowercase(), &f));
+            .filter_map(|i| {
+                let score = pattern.score(Utf32Str::new(&i.label, &mut buf), &mut matcher)?;
+                Some((score, i))
+            })
+            .collect();
+        // Stable: equal scores keep the items' order.
+        by_name.sort_by_key(|(score, _)| std::cmp::Reverse(*score));
+        let f = self.filter.to_lowercase();
         let by_detail = self.items.iter().filter(|i| {
-            !fuzzy(&i.label.to_lowercase(), &f)
-                && f.len() >= 2
+            f.chars().count() >= 2
+                && !by_name.iter().any(|(_, n)| std::ptr::eq(*n, *i))
                 && i.detail.to_lowercase().contains(&f)
         });
-        by_name.chain(by_detail).collect()
+        by_name.iter().map(|(_, i)| *i).chain(by_detail).collect()
     }
 
     /// The highlighted item.
@@ -85,12 +105,6 @@ impl Picker {
         self.filter.pop();
         self.selected = 0;
     }
-}
-
-/// Subsequence match: "gnl" matches "#general".
-fn fuzzy(hay: &str, needle: &str) -> bool {
-    let mut chars = hay.chars();
-    needle.chars().all(|n| chars.any(|h| h == n))
 }
 
 /// Which popup is open.
@@ -149,4 +163,51 @@ pub fn user_items(users: &[UserInfo], me: &str) -> Vec<PickItem> {
             detail: String::new(),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(label: &str, detail: &str) -> PickItem {
+        PickItem {
+            target: Target::Channel(label.trim_start_matches('#').into()),
+            label: label.into(),
+            detail: detail.into(),
+        }
+    }
+
+    fn labels(p: &Picker) -> Vec<&str> {
+        p.visible().iter().map(|i| i.label.as_str()).collect()
+    }
+
+    #[test]
+    fn best_match_first_then_descriptions() {
+        let mut p = Picker::new(vec![
+            item("#agenda", "what is next"),
+            item("#general", "everything"),
+            item("#random", "general chatter"),
+            item("#gen", ""),
+        ]);
+        assert_eq!(labels(&p).len(), 4, "no filter: everything, in order");
+        for c in "gen".chars() {
+            p.push(c);
+        }
+        let got = labels(&p);
+        let mut best = got[..2].to_vec();
+        best.sort_unstable();
+        assert_eq!(
+            best,
+            ["#gen", "#general"],
+            "whole-word matches first: {got:?}"
+        );
+        assert_eq!(got[2], "#agenda", "a scattered match after them: {got:?}");
+        assert_eq!(
+            got.last(),
+            Some(&"#random"),
+            "description matches come last"
+        );
+        p.push('x');
+        assert!(labels(&p).is_empty());
+    }
 }
