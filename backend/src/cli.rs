@@ -3,7 +3,7 @@
 //!
 //! Every flag can also be set through the environment variable shown in `--help`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -49,6 +49,11 @@ pub struct BrokerArgs {
     /// (0 = healthy). For container health checks.
     #[arg(long, env = "ZCHAT_BROKER_HEALTHCHECK", value_parser = clap::builder::FalseyValueParser::new())]
     pub healthcheck: bool,
+    /// Once both sockets are bound, write the endpoints actually bound (ports resolved) to
+    /// this file as JSON: `{"frontend": "tcp://…", "backend": "tcp://…"}`. With port `*`
+    /// (e.g. `tcp://127.0.0.1:*`) the OS picks a free port and this file says which.
+    #[arg(long, env = "ZCHAT_READY_FILE")]
+    pub ready_file: Option<PathBuf>,
 }
 
 /// `zchat-proxy`: fans publications (XSUB) out to subscribers (XPUB).
@@ -69,6 +74,10 @@ pub struct ProxyArgs {
     /// Check that a proxy is accepting connections on the XPUB port, then exit.
     #[arg(long, env = "ZCHAT_PROXY_HEALTHCHECK", value_parser = clap::builder::FalseyValueParser::new())]
     pub healthcheck: bool,
+    /// Once both sockets are bound, write the endpoints actually bound to this file as JSON:
+    /// `{"xpub": "tcp://…", "xsub": "tcp://…"}`.
+    #[arg(long, env = "ZCHAT_READY_FILE")]
+    pub ready_file: Option<PathBuf>,
 }
 
 /// `zchat-server`: the chat logic and storage.
@@ -129,6 +138,11 @@ pub struct ServerArgs {
         default_value = "tcp://127.0.0.1:5555"
     )]
     pub health_endpoint: String,
+    /// In --all-in-one: once everything is bound, write the endpoints clients connect to
+    /// as JSON: `{"frontend": "tcp://…", "xpub": "tcp://…"}`. Ignored otherwise (a plain
+    /// server binds nothing).
+    #[arg(long, env = "ZCHAT_READY_FILE")]
+    pub ready_file: Option<PathBuf>,
 }
 
 /// Runs the broker until SIGINT/SIGTERM.
@@ -144,6 +158,15 @@ pub async fn run_broker(args: BrokerArgs) -> Result<()> {
             backend: args.backend,
         },
     )?;
+    if let Some(path) = &args.ready_file {
+        write_ready_file(
+            path,
+            &[
+                ("frontend", broker.frontend_endpoint()),
+                ("backend", broker.backend_endpoint()),
+            ],
+        )?;
+    }
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
     shutdown.wait().await;
@@ -164,6 +187,15 @@ pub async fn run_proxy(args: ProxyArgs) -> Result<()> {
             xsub: args.xsub,
         },
     )?;
+    if let Some(path) = &args.ready_file {
+        write_ready_file(
+            path,
+            &[
+                ("xpub", proxy.xpub_endpoint()),
+                ("xsub", proxy.xsub_endpoint()),
+            ],
+        )?;
+    }
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
     shutdown.wait().await;
@@ -192,6 +224,15 @@ pub async fn run_server(args: ServerArgs) -> Result<()> {
             all.frontend_endpoint(),
             all.xpub_endpoint()
         );
+        if let Some(path) = &args.ready_file {
+            write_ready_file(
+                path,
+                &[
+                    ("frontend", &all.frontend_endpoint()),
+                    ("xpub", &all.xpub_endpoint()),
+                ],
+            )?;
+        }
         let shutdown = Shutdown::new();
         shutdown.trigger_on_signals();
         tokio::select! {
@@ -199,6 +240,12 @@ pub async fn run_server(args: ServerArgs) -> Result<()> {
             r = all.wait() => { r?; bail!("server stopped unexpectedly"); }
         }
         return all.shutdown().await;
+    }
+    if let Some(path) = &args.ready_file {
+        tracing::warn!(
+            "ignoring --ready-file {} (only --all-in-one binds anything)",
+            path.display()
+        );
     }
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
@@ -216,6 +263,23 @@ pub async fn run_server(args: ServerArgs) -> Result<()> {
         shutdown,
     )
     .await
+}
+
+/// Writes `endpoints` as one JSON object to `path`, through a temporary file and a rename,
+/// so that whoever waits for the file never reads half of it.
+fn write_ready_file(path: &Path, endpoints: &[(&str, &str)]) -> Result<()> {
+    let object: serde_json::Map<String, serde_json::Value> = endpoints
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+        .collect();
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, serde_json::to_vec(&object)?)
+        .with_context(|| format!("writing the ready file {}", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("writing the ready file {}", path.display()))?;
+    Ok(())
 }
 
 /// TCP-connects to the port of a bound endpoint on 127.0.0.1.

@@ -1,8 +1,12 @@
-//! Starts the real `zchat-broker`, `zchat-proxy` and `zchat-server` binaries on free
-//! loopback ports in a temporary directory, for integration tests, end-to-end tests and
-//! benchmarks. Everything is killed when the [`Cluster`] is dropped.
+//! Starts the real `zchat-broker`, `zchat-proxy` and `zchat-server` binaries on loopback in a
+//! temporary directory, for integration tests, end-to-end tests and benchmarks. Everything
+//! is killed when the [`Cluster`] is dropped.
+//!
+//! Ports: the broker and the proxy bind port `*` (the OS picks a free one) and report what
+//! they bound through `--ready-file`; a restarted broker or proxy binds the very endpoints
+//! its first run got, so clients reconnect to the same address. No port is ever probed and
+//! released (that races with every other process picking ports).
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,11 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use zchat_client::{Client, ClientConfig};
 
-/// A free TCP port on 127.0.0.1 (bound and released; a tiny race is possible, and harmless
-/// in tests since a clash fails loudly at bind).
-pub fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
+/// A loopback endpoint on a port the OS picks at bind time.
+const ANY_PORT: &str = "tcp://127.0.0.1:*";
 
 /// The directory holding the backend binaries: `$ZCHAT_BIN_DIR`, else the cargo target
 /// profile directory of the running executable (tests run from `target/<profile>/deps`).
@@ -45,14 +46,56 @@ pub fn bin_dir() -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// The three backend processes on free loopback ports.
+/// Waits until `path` holds the JSON object a binary writes with `--ready-file` (it is
+/// written whole, through a rename), and returns the endpoints under `keys`, in order. Fails
+/// early if `child` exits first (e.g. its address is taken), or after `timeout`.
+pub fn read_ready_file<const N: usize>(
+    path: &Path,
+    keys: [&str; N],
+    child: &mut Child,
+    timeout: Duration,
+) -> Result<[String; N]> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(bytes) = std::fs::read(path) {
+            let json: serde_json::Value = serde_json::from_slice(&bytes)
+                .with_context(|| format!("ready file {} is not JSON", path.display()))?;
+            let mut out: [String; N] = std::array::from_fn(|_| String::new());
+            for (slot, key) in out.iter_mut().zip(keys) {
+                *slot = json[key]
+                    .as_str()
+                    .with_context(|| format!("no {key:?} in {json}"))?
+                    .to_string();
+            }
+            return Ok(out);
+        }
+        if let Some(status) = child.try_wait()? {
+            bail!("exited ({status}) before writing {}", path.display());
+        }
+        if Instant::now() > deadline {
+            bail!("no {} after {timeout:?}", path.display());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Endpoints one process bound, as it reported them.
+#[derive(Debug, Clone)]
+struct Bound {
+    /// The client-facing one (broker frontend, proxy XPUB).
+    public: String,
+    /// The server-facing one (broker backend, proxy XSUB).
+    internal: String,
+}
+
+/// The three backend processes on loopback.
 pub struct Cluster {
     dir: tempfile::TempDir,
     bin_dir: PathBuf,
-    frontend_port: u16,
-    backend_port: u16,
-    xpub_port: u16,
-    xsub_port: u16,
+    /// What the broker bound on its first start (reused on restarts).
+    broker_at: Option<Bound>,
+    /// What the proxy bound on its first start (reused on restarts).
+    proxy_at: Option<Bound>,
     broker: Option<Child>,
     proxy: Option<Child>,
     server: Option<Child>,
@@ -65,10 +108,8 @@ impl Cluster {
         let mut c = Cluster {
             dir: tempfile::tempdir()?,
             bin_dir: bin_dir()?,
-            frontend_port: free_port()?,
-            backend_port: free_port()?,
-            xpub_port: free_port()?,
-            xsub_port: free_port()?,
+            broker_at: None,
+            proxy_at: None,
             broker: None,
             proxy: None,
             server: None,
@@ -83,12 +124,18 @@ impl Cluster {
 
     /// Where clients send requests.
     pub fn broker_endpoint(&self) -> String {
-        format!("tcp://127.0.0.1:{}", self.frontend_port)
+        self.broker_at
+            .as_ref()
+            .map(|b| b.public.clone())
+            .unwrap_or_default()
     }
 
     /// Where clients subscribe.
     pub fn proxy_endpoint(&self) -> String {
-        format!("tcp://127.0.0.1:{}", self.xpub_port)
+        self.proxy_at
+            .as_ref()
+            .map(|p| p.public.clone())
+            .unwrap_or_default()
     }
 
     /// The server's data directory.
@@ -109,9 +156,15 @@ impl Cluster {
     fn server_args(&self) -> Vec<String> {
         vec![
             "--broker".into(),
-            format!("tcp://127.0.0.1:{}", self.backend_port),
+            self.broker_at
+                .as_ref()
+                .map(|b| b.internal.clone())
+                .unwrap_or_default(),
             "--proxy".into(),
-            format!("tcp://127.0.0.1:{}", self.xsub_port),
+            self.proxy_at
+                .as_ref()
+                .map(|p| p.internal.clone())
+                .unwrap_or_default(),
             "--data-dir".into(),
             self.data_dir().display().to_string(),
         ]
@@ -155,32 +208,60 @@ impl Cluster {
             .with_context(|| format!("starting zchat-{name} from {}", self.bin_dir.display()))
     }
 
-    /// Starts the broker (if stopped).
+    /// Starts the broker (if stopped), and waits until it has bound: on the first start to
+    /// free ports, later to the same endpoints as the first time.
     pub fn start_broker(&mut self) -> Result<()> {
         if self.broker.is_none() {
-            let args = vec![
-                "--frontend".into(),
-                format!("tcp://127.0.0.1:{}", self.frontend_port),
-                "--backend".into(),
-                format!("tcp://127.0.0.1:{}", self.backend_port),
-            ];
-            self.broker = Some(self.spawn("broker", &args)?);
+            let (child, bound) =
+                self.start_bound("broker", ["frontend", "backend"], &self.broker_at)?;
+            self.broker = Some(child);
+            self.broker_at = Some(bound);
         }
         Ok(())
     }
 
-    /// Starts the proxy (if stopped).
+    /// Starts the proxy (if stopped), and waits until it has bound (same endpoints as the
+    /// first time on a restart).
     pub fn start_proxy(&mut self) -> Result<()> {
         if self.proxy.is_none() {
-            let args = vec![
-                "--xpub".into(),
-                format!("tcp://127.0.0.1:{}", self.xpub_port),
-                "--xsub".into(),
-                format!("tcp://127.0.0.1:{}", self.xsub_port),
-            ];
-            self.proxy = Some(self.spawn("proxy", &args)?);
+            let (child, bound) = self.start_bound("proxy", ["xpub", "xsub"], &self.proxy_at)?;
+            self.proxy = Some(child);
+            self.proxy_at = Some(bound);
         }
         Ok(())
+    }
+
+    /// Starts `zchat-<name>` with its two endpoint flags (`flags`, also the keys of its
+    /// ready file) set to `known` or, the first time, to any free loopback port, and reads
+    /// back what it bound.
+    fn start_bound(
+        &self,
+        name: &str,
+        flags: [&str; 2],
+        known: &Option<Bound>,
+    ) -> Result<(Child, Bound)> {
+        let ready = self.dir.path().join(format!("{name}.ready.json"));
+        let _ = std::fs::remove_file(&ready);
+        let (public, internal) = match known {
+            Some(b) => (b.public.clone(), b.internal.clone()),
+            None => (ANY_PORT.to_string(), ANY_PORT.to_string()),
+        };
+        let args = vec![
+            format!("--{}", flags[0]),
+            public,
+            format!("--{}", flags[1]),
+            internal,
+            "--ready-file".into(),
+            ready.display().to_string(),
+        ];
+        let mut child = self.spawn(name, &args)?;
+        match read_ready_file(&ready, flags, &mut child, Duration::from_secs(20)) {
+            Ok([public, internal]) => Ok((child, Bound { public, internal })),
+            Err(e) => {
+                kill(&mut Some(child), libc::SIGKILL);
+                bail!("zchat-{name}: {e:#}; its log:\n{}", self.log(name))
+            }
+        }
     }
 
     /// Starts the server (if stopped) on the same data dir.

@@ -3,26 +3,27 @@
 mod common;
 
 use common::*;
+use zchat_client::api::HistoryQuery;
 
 #[test]
 fn two_servers_share_one_database_without_gaps_or_duplicates() {
     let mut cluster = start();
     cluster.start_extra_server().expect("second server");
-    let mut alice = Raw::signup(&cluster, "alice");
+    let alice = User::signup(&cluster, "alice");
     alice.create("busy");
-    let users: Vec<Raw> = (0..4)
+    let users: Vec<User> = (0..4)
         .map(|i| {
-            let mut r = Raw::signup(&cluster, &format!("poster{i}"));
-            r.join("busy");
-            r
+            let u = User::signup(&cluster, &format!("poster{i}"));
+            u.join("busy");
+            u
         })
         .collect();
     let handles: Vec<_> = users
         .into_iter()
-        .map(|mut r| {
+        .map(|u| {
             std::thread::spawn(move || {
                 (0..25)
-                    .map(|i| r.send("#busy", &format!("{} #{i}", r.user)).seq)
+                    .map(|i| u.send("#busy", &format!("{} #{i}", u.name())).seq)
                     .collect::<Vec<u64>>()
             })
         })
@@ -40,9 +41,9 @@ fn two_servers_share_one_database_without_gaps_or_duplicates() {
 
     // Either server can go away; the other keeps serving the same data.
     cluster.kill_server();
-    let (page, _) = alice.history("#busy", Some(0), None, 500);
+    let page = alice.history("#busy", HistoryQuery::after(0, 500));
     assert_eq!(
-        page.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        page.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
         (1..=100).collect::<Vec<_>>()
     );
     assert_eq!(alice.send("#busy", "still here").seq, 101);

@@ -5,84 +5,97 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
+use zchat_client::api::HistoryQuery;
 use zchat_protocol::{codec, topic, ErrorCode, Event, Reply, Request, RequestEnvelope, Target};
 
 #[test]
 fn subscribe_all_and_partial_prefixes_receive_no_dm() {
     let cluster = start();
-    let mut alice = Raw::signup(&cluster, "alice");
-    let mut bob = Raw::signup(&cluster, "bob");
-    let mallory = Raw::signup(&cluster, "mallory");
+    let alice = User::signup(&cluster, "alice");
+    let bob = User::signup(&cluster, "bob");
+    let mallory = User::signup(&cluster, "mallory");
     alice.create("public");
-    let bob_inbox = bob.inbox.clone().expect("inbox");
-    // Mallory tries every trick: everything, every inbox, half of bob's inbox id.
+    let bob_inbox = bob.inbox();
+    let public = topic::channel("public");
+    // Mallory tries every trick: everything, every inbox, half of bob's inbox id. Her socket
+    // also subscribes to the public channel, last: once a probe arrives there, the proxy has
+    // dealt with every trick before it.
     let half = &bob_inbox[..bob_inbox.len() / 2];
     let snoop = Sub::connect(
-        &mallory,
         &cluster,
-        &[b"", b"i", b"i/", half.as_bytes(), b"c/"],
+        &[b"", b"i", b"i/", half.as_bytes(), b"c/", public.as_bytes()],
     );
-    // A legitimate subscriber of bob's inbox, and of the channel, to know messages flowed.
-    let legit = Sub::connect(&bob, &cluster, &[bob_inbox.as_bytes()]);
-    let chan = Sub::connect(&bob, &cluster, &[topic::channel("public").as_bytes()]);
-    await_subscription(&chan, &mut alice, "#public");
-    std::thread::sleep(Duration::from_millis(300));
+    await_subscription(&snoop, &alice, "#public");
+    // A legitimate subscriber of bob's inbox and of the channel (subscribed last, so the
+    // channel's probe proves the inbox subscription too), to know messages flowed.
+    let legit = Sub::connect(&cluster, &[bob_inbox.as_bytes(), public.as_bytes()]);
+    await_subscription(&legit, &alice, "#public");
 
     let dm = alice.send("@bob", "secret for bob");
-    alice.send("#public", "public news");
-    let (_, ev) = legit.next(TIMEOUT).expect("bob receives his DM");
+    let news = alice.send("#public", "public news");
+    let (t, ev) = legit.next(TIMEOUT).expect("bob receives his DM");
+    assert_eq!(t, bob_inbox);
     assert_eq!(ev, Event::Message { message: dm });
-    assert!(
-        chan.next(TIMEOUT).is_some(),
+    assert_eq!(
+        legit.until_message(&news).last().map(|(t, _)| t.as_str()),
+        Some(public.as_str()),
         "channel subscribers still get news"
     );
-    let leaked = snoop.drain(Duration::from_secs(1));
+    // The DM was published before the news: had it leaked, it came before it.
+    let seen = snoop.until_message(&news);
+    assert!(
+        matches!(seen.last(), Some((_, Event::Message { message })) if *message == news),
+        "mallory's legitimate subscription got nothing: {seen:?}"
+    );
+    let leaked: Vec<_> = seen.iter().filter(|(t, _)| *t != public).collect();
     assert!(leaked.is_empty(), "prefix subscriptions leaked: {leaked:?}");
 
     // Mallory can't read bob's DMs through history either: `@alice` means *her* conversation.
-    let mut mallory = mallory;
-    let (msgs, _) = mallory.history("@alice", None, None, 50);
-    assert!(msgs.is_empty());
-    let (msgs, _) = mallory.history("@bob", None, None, 50);
-    assert!(msgs.is_empty());
+    let page = mallory.history("@alice", HistoryQuery::latest(50));
+    assert!(page.messages.is_empty());
+    let page = mallory.history("@bob", HistoryQuery::latest(50));
+    assert!(page.messages.is_empty());
     bob.send("@alice", "still private");
 }
 
 #[test]
 fn a_channel_subscriber_gets_nothing_from_a_channel_whose_name_extends_it() {
     let cluster = start();
-    let mut alice = Raw::signup(&cluster, "alice");
+    let alice = User::signup(&cluster, "alice");
     alice.create("dev");
     alice.create("devops");
     // Subscriber churn first: sockets that subscribe and vanish must not disturb the proxy.
+    // (Each lives for a 10 ms poll: the churn itself is what is tested.)
     for _ in 0..20 {
-        let s = Sub::connect(&alice, &cluster, &[topic::channel("dev").as_bytes(), b""]);
+        let s = Sub::connect(&cluster, &[topic::channel("dev").as_bytes(), b""]);
         s.next(Duration::from_millis(10));
     }
-    let dev = Sub::connect(&alice, &cluster, &[topic::channel("dev").as_bytes()]);
-    await_subscription(&dev, &mut alice, "#dev");
+    let dev = Sub::connect(&cluster, &[topic::channel("dev").as_bytes()]);
+    await_subscription(&dev, &alice, "#dev");
     alice.send("#devops", "ops only");
     let m = alice.send("#dev", "dev only");
-    let got = dev.drain(Duration::from_secs(1));
+    // Published in this order by one server: a leak of #devops would arrive before `m`.
+    let got = dev.until_message(&m);
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].1, Event::Message { message: m });
 }
 
+/// Wire level on purpose: the replies' raw bytes are searched for secrets.
 #[test]
 fn no_reply_ever_carries_a_password_hash_or_another_users_secret() {
     let cluster = start();
-    let mut alice = Raw::signup(&cluster, "alice");
-    let bob = Raw::signup(&cluster, "bob");
-    let bob_token = bob.token.clone().expect("token");
-    let bob_inbox = bob.inbox.clone().expect("inbox");
+    let alice = User::signup(&cluster, "alice");
+    let bob = User::signup(&cluster, "bob");
+    let bob_token = bob.token();
+    let bob_inbox = bob.inbox();
+    let wire = RawWire::connect(&cluster);
     for req in [
         Request::ListUsers,
         Request::Whoami,
         Request::ListChannels,
         Request::ListDms,
     ] {
-        let env = RequestEnvelope::new(7, alice.token.clone(), req);
-        let frames = alice.send_frames(&[&codec::encode(&env).expect("encode")]);
+        let frames = wire.send_frames(&[&encode_request(7, Some(alice.token()), req)]);
         let raw = String::from_utf8_lossy(frames.last().expect("frame")).into_owned();
         assert!(!raw.contains("argon2"), "hash leaked: {raw}");
         assert!(
@@ -90,10 +103,7 @@ fn no_reply_ever_carries_a_password_hash_or_another_users_secret() {
             "bob's secrets leaked"
         );
     }
-    match alice.call(Request::ListUsers) {
-        Reply::Users { users } => assert_eq!(users.len(), 2),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(alice.ok(alice.api.users()).len(), 2);
     // The database holds no token in clear either.
     let db = std::fs::read(cluster.data_dir().join("zchat.db")).expect("db");
     let db = String::from_utf8_lossy(&db);
@@ -103,64 +113,53 @@ fn no_reply_ever_carries_a_password_hash_or_another_users_secret() {
 #[test]
 fn account_rules() {
     let cluster = start();
-    let mut raw = Raw::connect(&cluster);
-    let reg = |u: &str, p: &str| Request::Register {
-        user: u.into(),
-        password: p.into(),
-    };
-    assert!(matches!(
-        raw.call(reg("Zoe", PASSWORD)),
-        Reply::Registered { .. }
-    ));
-    raw.expect_error(reg("zoe", PASSWORD), ErrorCode::AlreadyExists);
-    raw.expect_error(reg("ZOE", PASSWORD), ErrorCode::AlreadyExists);
-    raw.expect_error(reg("9lives", PASSWORD), ErrorCode::InvalidName);
-    raw.expect_error(reg("café", PASSWORD), ErrorCode::InvalidName);
-    raw.expect_error(reg("short", "1234"), ErrorCode::InvalidPassword);
-    let login = |u: &str, p: &str| Request::Login {
-        user: u.into(),
-        password: p.into(),
-    };
-    raw.expect_error(login("zoe", "wrong password"), ErrorCode::WrongCredentials);
-    raw.expect_error(login("nobody", PASSWORD), ErrorCode::WrongCredentials);
+    let mut zoe = User::connect(&cluster);
+    let api = zoe.api.clone();
+    assert_eq!(zoe.ok(api.register("Zoe", PASSWORD)), "Zoe");
+    zoe.fails(api.register("zoe", PASSWORD), ErrorCode::AlreadyExists);
+    zoe.fails(api.register("ZOE", PASSWORD), ErrorCode::AlreadyExists);
+    zoe.fails(api.register("9lives", PASSWORD), ErrorCode::InvalidName);
+    zoe.fails(api.register("café", PASSWORD), ErrorCode::InvalidName);
+    zoe.fails(api.register("short", "1234"), ErrorCode::InvalidPassword);
+    zoe.fails(
+        api.login("zoe", "wrong password"),
+        ErrorCode::WrongCredentials,
+    );
+    zoe.fails(api.login("nobody", PASSWORD), ErrorCode::WrongCredentials);
     // Repeated failures are slowed down: the 5th wrong attempt waits before it is checked.
     for _ in 0..3 {
-        raw.expect_error(login("zoe", "wrong again"), ErrorCode::WrongCredentials);
+        zoe.fails(api.login("zoe", "wrong again"), ErrorCode::WrongCredentials);
     }
     let started = Instant::now();
-    raw.expect_error(login("zoe", "wrong again"), ErrorCode::WrongCredentials);
+    zoe.fails(api.login("zoe", "wrong again"), ErrorCode::WrongCredentials);
     assert!(
         started.elapsed() >= Duration::from_millis(400),
         "no slow-down after failures"
     );
     // Channel rules.
-    raw.login("zoe");
-    let create = |c: &str| Request::CreateChannel {
-        channel: c.into(),
-        description: String::new(),
-    };
-    raw.expect_error(create("has space"), ErrorCode::InvalidName);
-    raw.expect_error(create(&"x".repeat(33)), ErrorCode::InvalidName);
-    assert!(
-        matches!(raw.call(create("#Mixed")), Reply::Channel { channel } if channel.name == "mixed")
+    zoe.login("zoe");
+    zoe.fails(api.create_channel("has space", ""), ErrorCode::InvalidName);
+    zoe.fails(
+        api.create_channel(&"x".repeat(33), ""),
+        ErrorCode::InvalidName,
     );
-    raw.expect_error(create("mixed"), ErrorCode::AlreadyExists);
-    raw.expect_error(
-        Request::CreateChannel {
-            channel: "ok".into(),
-            description: "x".repeat(201),
-        },
+    assert_eq!(zoe.create("#Mixed").name, "mixed");
+    zoe.fails(api.create_channel("mixed", ""), ErrorCode::AlreadyExists);
+    zoe.fails(
+        api.create_channel("ok", &"x".repeat(201)),
         ErrorCode::InvalidText,
     );
 }
 
 /// Every kind of garbage gets an error reply with a stable code, and changes nothing.
+/// Wire level where the typed API cannot produce the bytes; typed where it can.
 #[test]
 fn bad_input_gets_clear_errors_and_changes_nothing() {
     let cluster = start();
-    let mut alice = Raw::signup(&cluster, "alice");
+    let alice = User::signup(&cluster, "alice");
     alice.create("safe");
     alice.send("#safe", "keep me");
+    let wire = RawWire::connect(&cluster);
 
     let code_of = |r: zchat_protocol::ResponseEnvelope| match r.body {
         Reply::Error { code, message } => {
@@ -171,13 +170,13 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
     };
     // Not MessagePack at all.
     assert_eq!(
-        code_of(alice.send_raw(b"\xc1\xc1\xc1 garbage")),
+        code_of(wire.send_raw(b"\xc1\xc1\xc1 garbage")),
         ErrorCode::BadRequest
     );
-    assert_eq!(code_of(alice.send_raw(b"")), ErrorCode::BadRequest);
+    assert_eq!(code_of(wire.send_raw(b"")), ErrorCode::BadRequest);
     // Valid MessagePack, wrong shape.
     assert_eq!(
-        code_of(alice.send_raw(&rmp_serde::to_vec(&(1, 2, 3)).expect("enc"))),
+        code_of(wire.send_raw(&rmp_serde::to_vec(&(1, 2, 3)).expect("enc"))),
         ErrorCode::BadRequest
     );
     // Wrong version, echoing the id.
@@ -201,16 +200,16 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
         })
         .expect("enc")
     };
-    let r = alice.send_raw(&enc(99, "ping"));
+    let r = wire.send_raw(&enc(99, "ping"));
     assert_eq!(r.id, 77);
     assert_eq!(code_of(r), ErrorCode::UnsupportedVersion);
     assert_eq!(
-        code_of(alice.send_raw(&enc(1, "drop_tables"))),
+        code_of(wire.send_raw(&enc(1, "drop_tables"))),
         ErrorCode::UnknownRequest
     );
     // Known op, missing fields.
     assert_eq!(
-        code_of(alice.send_raw(&enc(1, "send"))),
+        code_of(wire.send_raw(&enc(1, "send"))),
         ErrorCode::BadRequest
     );
     // Invalid UTF-8 inside the text string.
@@ -230,7 +229,7 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
     let mut bad = rmp_serde::to_vec_named(&Env {
         v: 1,
         id: 5,
-        token: alice.token.as_deref(),
+        token: Some(&alice.token()),
         body: SendBody {
             op: "send",
             target: "#safe",
@@ -244,11 +243,11 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
         .rposition(|w| w == [0xc4, 6])
         .expect("bin marker");
     bad[pos] = 0xd9;
-    assert_eq!(code_of(alice.send_raw(&bad)), ErrorCode::BadRequest);
+    assert_eq!(code_of(wire.send_raw(&bad)), ErrorCode::BadRequest);
     // Oversize request.
     let huge = RequestEnvelope::new(
         9,
-        alice.token.clone(),
+        Some(alice.token()),
         Request::Send {
             target: Target::Channel("safe".into()),
             text: "x".repeat(100_000),
@@ -256,80 +255,74 @@ fn bad_input_gets_clear_errors_and_changes_nothing() {
         },
     );
     assert_eq!(
-        code_of(alice.send_raw(&codec::encode(&huge).expect("enc"))),
+        code_of(wire.send_raw(&codec::encode(&huge).expect("enc"))),
         ErrorCode::TooLarge
     );
     // Oversize text within the frame limit, and terminal escapes.
-    alice.expect_error(
-        Request::Send {
-            target: Target::Channel("safe".into()),
-            text: "x".repeat(5000),
-            nonce: None,
-        },
-        ErrorCode::InvalidText,
-    );
-    alice.expect_error(
-        Request::Send {
-            target: Target::Channel("safe".into()),
-            text: "\u{1b}]0;pwned\u{7}".into(),
-            nonce: None,
-        },
-        ErrorCode::InvalidText,
-    );
-    alice.expect_error(
-        Request::Send {
-            target: Target::Channel("safe".into()),
-            text: "   ".into(),
-            nonce: None,
-        },
-        ErrorCode::InvalidText,
-    );
+    let safe = Target::Channel("safe".into());
+    for text in ["x".repeat(5000), "\u{1b}]0;pwned\u{7}".into(), "   ".into()] {
+        alice.fails(alice.api.send(&safe, &text, None), ErrorCode::InvalidText);
+    }
     // Wrong and missing tokens.
-    let good = alice.token.clone();
-    alice.token = Some("0".repeat(64));
-    alice.expect_error(Request::Whoami, ErrorCode::Unauthorized);
-    alice.token = None;
-    alice.expect_error(Request::ListChannels, ErrorCode::Unauthorized);
-    alice.token = good;
+    let good = alice.api.token();
+    alice.api.set_token(Some("0".repeat(64)));
+    alice.fails(alice.api.whoami(), ErrorCode::Unauthorized);
+    alice.api.set_token(None);
+    alice.fails(alice.api.channels(), ErrorCode::Unauthorized);
+    alice.api.set_token(good);
     // Nonexistent things.
-    alice.expect_error(
-        Request::JoinChannel {
-            channel: "nope".into(),
-        },
-        ErrorCode::NotFound,
-    );
-    alice.expect_error(
-        Request::Send {
-            target: Target::User("ghost".into()),
-            text: "boo".into(),
-            nonce: None,
-        },
+    alice.fails(alice.api.join("nope"), ErrorCode::NotFound);
+    alice.fails(
+        alice.api.send(&Target::User("ghost".into()), "boo", None),
         ErrorCode::NotFound,
     );
     // Extra frames and an empty payload frame: still a reply, routed back.
-    let frames = alice.send_frames(&[b"extra", b"frames", b"\x93\x01\x02"]);
+    let frames = wire.send_frames(&[b"extra", b"frames", b"\x93\x01\x02"]);
     assert!(!frames.is_empty());
 
     // A message larger than the broker's wire limit: the broker drops that connection, not
     // itself. A fresh connection still works.
     {
-        let rogue = Raw::connect(&cluster);
+        let rogue = RawWire::connect(&cluster);
+        let monitor =
+            zchat_protocol::net::monitor(&rogue.ctx, &rogue.dealer, "rogue").expect("monitor");
         let blob = vec![0u8; 300 * 1024];
         rogue
             .dealer
             .send_multipart([&b""[..], &blob[..]], 0)
             .expect("send");
-        std::thread::sleep(Duration::from_millis(200));
+        // Wait until the broker has dropped the connection.
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                monitor
+                    .poll(zmq::POLLIN, left.as_millis() as i64)
+                    .expect("poll")
+                    > 0,
+                "the broker kept a connection that sent {} bytes",
+                blob.len()
+            );
+            let event = monitor.recv_multipart(0).expect("monitor event");
+            if zchat_protocol::net::monitor_event(&event)
+                == Some(zchat_protocol::net::EVENT_DISCONNECTED)
+            {
+                break;
+            }
+        }
     }
     // Nothing changed; everyone is still up.
-    let mut fresh = Raw::connect(&cluster);
+    let mut fresh = User::connect(&cluster);
     fresh.login("alice");
-    let (msgs, _) = fresh.history("#safe", None, None, 10);
+    let page = fresh.history("#safe", HistoryQuery::latest(10));
     assert_eq!(
-        msgs.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
+        page.messages
+            .iter()
+            .map(|m| m.text.as_str())
+            .collect::<Vec<_>>(),
         ["keep me"]
     );
-    assert!(matches!(fresh.call(Request::Ping), Reply::Pong { .. }));
+    fresh.ok(fresh.api.ping());
     assert!(
         cluster.log("server").find("panicked").is_none(),
         "server panicked"
@@ -371,22 +364,41 @@ fn raw_zmtp_sub(endpoint: &str) -> std::net::TcpStream {
 
 #[test]
 fn unbalanced_unsubscribes_from_a_rogue_peer_silence_nobody() {
-    use std::io::Write;
+    use std::io::{Read, Write};
     let cluster = start();
-    let mut alice = Raw::signup(&cluster, "alice");
+    let alice = User::signup(&cluster, "alice");
     alice.create("dev");
-    let legit = Sub::connect(&alice, &cluster, &[topic::channel("dev").as_bytes()]);
-    await_subscription(&legit, &mut alice, "#dev");
+    let legit = Sub::connect(&cluster, &[topic::channel("dev").as_bytes()]);
+    await_subscription(&legit, &alice, "#dev");
     let mut rogue = raw_zmtp_sub(&cluster.proxy_endpoint());
-    let unsubscribe = b"\x00c/dev/";
+    let frame = |body: &[u8]| {
+        let mut frame = vec![0x00, body.len() as u8];
+        frame.extend(body);
+        frame
+    };
     for _ in 0..5 {
-        let mut frame = vec![0x00, unsubscribe.len() as u8];
-        frame.extend(unsubscribe);
-        rogue.write_all(&frame).expect("unsubscribe");
+        rogue.write_all(&frame(b"\x00c/dev/")).expect("unsubscribe");
     }
-    std::thread::sleep(Duration::from_millis(500));
+    // Then a real subscription: the proxy handles one peer's messages in order, so once a
+    // publication reaches the rogue, its unsubscribes have all been processed.
+    rogue.write_all(&frame(b"\x01c/dev/")).expect("subscribe");
+    rogue
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let deadline = Instant::now() + TIMEOUT;
+    let mut byte = [0u8; 1];
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "the rogue's subscription never took effect"
+        );
+        alice.send("#dev", "probe");
+        if rogue.read(&mut byte).is_ok_and(|n| n == 1) {
+            break;
+        }
+    }
     let m = alice.send("#dev", "still flowing");
-    let got = legit.drain(Duration::from_secs(2));
+    let got = legit.until_message(&m);
     assert!(
         got.iter()
             .any(|(_, e)| *e == Event::Message { message: m.clone() }),
@@ -397,18 +409,17 @@ fn unbalanced_unsubscribes_from_a_rogue_peer_silence_nobody() {
 #[test]
 fn parallel_wrong_guesses_are_throttled_and_the_owner_is_never_locked_out() {
     let cluster = start();
-    let _zoe = Raw::signup(&cluster, "zoe");
+    let _zoe = User::signup(&cluster, "zoe");
     let started = Instant::now();
     let guesses: Vec<_> = (0..6)
         .map(|i| {
-            let mut raw = Raw::connect(&cluster);
+            let guesser = User::connect(&cluster);
             std::thread::spawn(move || {
-                match raw.call(Request::Login {
-                    user: "zoe".into(),
-                    password: format!("guess {i}"),
-                }) {
-                    Reply::Error { code, .. } => code,
-                    other => panic!("a wrong guess logged in: {other:?}"),
+                match guesser.run(guesser.api.login("zoe", &format!("guess {i}"))) {
+                    Err(e) => e
+                        .code()
+                        .unwrap_or_else(|| panic!("not a server error: {e}")),
+                    Ok(session) => panic!("a wrong guess logged in: {session:?}"),
                 }
             })
         })
@@ -433,7 +444,6 @@ fn parallel_wrong_guesses_are_throttled_and_the_owner_is_never_locked_out() {
         "parallel guesses were not slowed down"
     );
     // No lock-out: the right password still works (after its delay).
-    let mut owner = Raw::connect(&cluster);
-    owner.login("zoe");
-    assert_eq!(owner.user, "zoe");
+    let mut owner = User::connect(&cluster);
+    assert_eq!(owner.login("zoe").user, "zoe");
 }

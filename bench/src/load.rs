@@ -69,6 +69,10 @@ pub struct ClosedLoopResult {
 
 /// Runs `clients` closed-loop clients on `threads` threads until `ctl.stop` is set, `deadline`
 /// passes, or `max_requests` requests have been sent in total.
+///
+/// Raw on purpose: each driver thread polls many bare DEALERs and encodes frames itself, so
+/// the numbers are the backend's. The typed client (`zchat_client`) would put its socket
+/// thread, runtime hand-offs and retry timers in every round trip — measuring itself.
 pub fn closed_loop(
     frontend: &str,
     kind: &ReqKind,
@@ -289,7 +293,9 @@ fn parse_tag(b: &[u8]) -> Option<(bool, u64, u64)> {
 
 /// The publishing side of a fan-out.
 pub enum Publisher {
-    /// A zchat poster: `send` requests over a DEALER, acks counted.
+    /// A zchat poster: `send` requests over a bare DEALER, acks counted. Raw on purpose,
+    /// like [`closed_loop`]: paced publishing with several requests in flight, timed by the
+    /// bench, not by a client library.
     Zchat {
         /// DEALER to the broker.
         sock: zmq::Socket,

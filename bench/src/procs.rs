@@ -1,4 +1,9 @@
-//! Starting and stopping the systems under test as child processes on free loopback ports.
+//! Starting and stopping the systems under test as child processes on loopback.
+//!
+//! Ports: zchat's binaries and the raw counterparts bind port `*` (the OS picks a free one)
+//! and report what they bound in a ready file (`--ready-file` / `ZCHAT_READY_FILE`), which
+//! is also how the bench knows they are listening. Only ngircd needs a port number up front;
+//! a clash there is retried with another port.
 //!
 //! Every child is killed (and reaped) when its guard is dropped, so a failing scenario never
 //! leaves a broker, a proxy, a server or an IRC daemon behind.
@@ -10,15 +15,67 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-/// A free TCP port on 127.0.0.1 (bound, read, released: the usual small race is accepted).
-pub fn free_port() -> Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0").context("cannot bind a probe port")?;
-    Ok(l.local_addr()?.port())
+/// A loopback endpoint on a port the OS picks at bind time.
+pub const ANY_PORT: &str = "tcp://127.0.0.1:*";
+
+/// The environment variable naming a child's ready file (also read by zchat's binaries).
+pub const READY_FILE_ENV: &str = "ZCHAT_READY_FILE";
+
+/// Writes `endpoints` as one JSON object to `path`, through a rename so that a reader never
+/// sees half of it (what zchat's binaries do with `--ready-file`; the raw helpers use it).
+pub fn write_ready_file(path: &Path, endpoints: &[(&str, &str)]) -> Result<()> {
+    let object: serde_json::Map<String, serde_json::Value> = endpoints
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+        .collect();
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec(&object)?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
 }
 
-/// `tcp://127.0.0.1:<port>`.
-pub fn endpoint(port: u16) -> String {
-    format!("tcp://127.0.0.1:{port}")
+/// Waits (bounded) until `proc` has written its ready file `path`, and returns the
+/// endpoints under `keys`, in order. Fails at once if the process exits first.
+fn read_ready_file<const N: usize>(
+    proc: &mut Proc,
+    path: &Path,
+    keys: [&str; N],
+) -> Result<[String; N]> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(bytes) = std::fs::read(path) {
+            let json: serde_json::Value = serde_json::from_slice(&bytes)
+                .with_context(|| format!("{}: ready file is not JSON", proc.name))?;
+            let mut out: [String; N] = std::array::from_fn(|_| String::new());
+            for (slot, key) in out.iter_mut().zip(keys) {
+                *slot = json[key]
+                    .as_str()
+                    .with_context(|| format!("{}: no {key:?} in {json}", proc.name))?
+                    .to_string();
+            }
+            return Ok(out);
+        }
+        proc.check_alive()?;
+        if Instant::now() > deadline {
+            bail!("{} did not report its endpoints within 20 s", proc.name);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Spawns `cmd` with a ready file in `dir` and waits for the endpoints under `keys`.
+fn spawn_bound<const N: usize>(
+    name: &str,
+    mut cmd: Command,
+    quiet: bool,
+    dir: &Path,
+    keys: [&str; N],
+) -> Result<(Proc, [String; N])> {
+    let ready = dir.join(format!("{}.ready.json", name.replace(' ', "-")));
+    cmd.env(READY_FILE_ENV, &ready);
+    let mut proc = Proc::spawn(name, cmd, quiet)?;
+    let endpoints = read_ready_file(&mut proc, &ready, keys)?;
+    Ok((proc, endpoints))
 }
 
 /// A child process killed and reaped on drop.
@@ -160,31 +217,34 @@ impl ZchatCluster {
             }
         }
         let dir = tempfile::tempdir()?;
-        let [p_front, p_back, p_xpub, p_xsub] =
-            [free_port()?, free_port()?, free_port()?, free_port()?];
-        let mut broker = Command::new(bin_dir.join("zchat-broker"));
-        broker.args([
-            "--frontend",
-            &endpoint(p_front),
-            "--backend",
-            &endpoint(p_back),
-        ]);
-        let mut proxy = Command::new(bin_dir.join("zchat-proxy"));
-        proxy.args(["--xpub", &endpoint(p_xpub), "--xsub", &endpoint(p_xsub)]);
-        let mut server = Command::new(bin_dir.join("zchat-server"));
-        server.args(["--broker", &endpoint(p_back), "--proxy", &endpoint(p_xsub)]);
-        server.arg("--data-dir").arg(dir.path().join("data"));
-        for c in [&mut broker, &mut proxy, &mut server] {
+        let log_level = |c: &mut Command| {
             if std::env::var_os("RUST_LOG").is_none() {
                 c.env("RUST_LOG", "warn");
             }
-        }
-        let broker = Proc::spawn("zchat-broker", broker, quiet)?;
-        let proxy = Proc::spawn("zchat-proxy", proxy, quiet)?;
+        };
+        let mut broker = Command::new(bin_dir.join("zchat-broker"));
+        broker.args(["--frontend", ANY_PORT, "--backend", ANY_PORT]);
+        log_level(&mut broker);
+        let (broker, [frontend, backend]) = spawn_bound(
+            "zchat-broker",
+            broker,
+            quiet,
+            dir.path(),
+            ["frontend", "backend"],
+        )?;
+        let mut proxy = Command::new(bin_dir.join("zchat-proxy"));
+        proxy.args(["--xpub", ANY_PORT, "--xsub", ANY_PORT]);
+        log_level(&mut proxy);
+        let (proxy, [xpub, xsub]) =
+            spawn_bound("zchat-proxy", proxy, quiet, dir.path(), ["xpub", "xsub"])?;
+        let mut server = Command::new(bin_dir.join("zchat-server"));
+        server.args(["--broker", &backend, "--proxy", &xsub]);
+        server.arg("--data-dir").arg(dir.path().join("data"));
+        log_level(&mut server);
         let server = Proc::spawn("zchat-server", server, quiet)?;
         let mut c = ZchatCluster {
-            frontend: endpoint(p_front),
-            xpub: endpoint(p_xpub),
+            frontend,
+            xpub,
             server,
             _proxy: proxy,
             _broker: broker,
@@ -204,29 +264,21 @@ impl ZchatCluster {
         [self._broker.pid(), self._proxy.pid(), self.server.pid()]
     }
 
+    /// Pings (typed API, one attempt of 300 ms each, a fresh client every time) until a
+    /// pong comes back, failing early if a process dies.
     fn wait_ready(&mut self) -> Result<()> {
-        let ctx = zmq::Context::new();
+        let api = crate::zchat::Api::new(&self.frontend)?;
         let deadline = Instant::now() + Duration::from_secs(20);
-        let mut client = crate::zchat::Client::connect(&ctx, &self.frontend)?;
         loop {
             self.server.check_alive()?;
             self._broker.check_alive()?;
             self._proxy.check_alive()?;
-            if client
-                .call(
-                    zchat_protocol::Request::Ping,
-                    None,
-                    Duration::from_millis(300),
-                )
-                .is_ok()
-            {
+            if api.ping(Duration::from_millis(300)).is_ok() {
                 return Ok(());
             }
             if Instant::now() > deadline {
                 bail!("zchat did not answer a ping within 20 s");
             }
-            // A timed-out DEALER may get the late reply; start over with a fresh socket.
-            client = crate::zchat::Client::connect(&ctx, &self.frontend)?;
         }
     }
 }
@@ -254,21 +306,30 @@ impl RawCluster {
     /// Starts the three raw processes.
     pub fn start() -> Result<RawCluster> {
         let exe = std::env::current_exe()?;
-        let [p_front, p_back, p_xpub, p_xsub] =
-            [free_port()?, free_port()?, free_port()?, free_port()?];
+        let dir = tempfile::tempdir()?;
         let mut broker = Command::new(&exe);
-        broker.args(["raw-broker", &endpoint(p_front), &endpoint(p_back)]);
+        broker.args(["raw-broker", ANY_PORT, ANY_PORT]);
+        let (broker, [frontend, backend]) = spawn_bound(
+            "raw broker",
+            broker,
+            false,
+            dir.path(),
+            ["frontend", "backend"],
+        )?;
         let mut echo = Command::new(&exe);
-        echo.args(["raw-echo", &endpoint(p_back)]);
+        echo.args(["raw-echo", &backend]);
+        let echo = Proc::spawn("raw echo", echo, false)?;
         let mut proxy = Command::new(&exe);
-        proxy.args(["raw-proxy", &endpoint(p_xsub), &endpoint(p_xpub)]);
+        proxy.args(["raw-proxy", ANY_PORT, ANY_PORT]);
+        let (proxy, [xsub, xpub]) =
+            spawn_bound("raw proxy", proxy, false, dir.path(), ["xsub", "xpub"])?;
         let mut c = RawCluster {
-            frontend: endpoint(p_front),
-            xsub: endpoint(p_xsub),
-            xpub: endpoint(p_xpub),
-            _broker: Proc::spawn("raw broker", broker, false)?,
-            _echo: Proc::spawn("raw echo", echo, false)?,
-            _proxy: Proc::spawn("raw proxy", proxy, false)?,
+            frontend,
+            xsub,
+            xpub,
+            _broker: broker,
+            _echo: echo,
+            _proxy: proxy,
         };
         // Ready when an echo comes back.
         let ctx = zmq::Context::new();
@@ -311,11 +372,29 @@ pub struct Ngircd {
     _dir: tempfile::TempDir,
 }
 
+/// A free TCP port on 127.0.0.1, bound and released: only for ngircd, which must be told its
+/// port in its configuration. Another process may take the port meanwhile; then ngircd
+/// exits and [`Ngircd::start`] tries again with another one.
+fn probe_port() -> Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0").context("cannot bind a probe port")?;
+    Ok(l.local_addr()?.port())
+}
+
 impl Ngircd {
-    /// Starts it and waits until it accepts connections.
+    /// Starts it and waits until it accepts connections (another port if its was taken).
     pub fn start(bin: &Path) -> Result<Ngircd> {
+        let mut last_error = None;
+        for _ in 0..5 {
+            match Self::start_on(bin, probe_port()?) {
+                Ok(n) => return Ok(n),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.expect("at least one attempt"))
+    }
+
+    fn start_on(bin: &Path, port: u16) -> Result<Ngircd> {
         let dir = tempfile::tempdir()?;
-        let port = free_port()?;
         let motd = dir.path().join("motd");
         std::fs::write(&motd, "zchat bench\n")?;
         let conf = dir.path().join("ngircd.conf");

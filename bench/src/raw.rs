@@ -2,8 +2,26 @@
 //! (hidden subcommands), so that every hop is a process boundary, as in zchat.
 //!
 //! They run until killed by the bench (each is a `zmq::proxy` or a blocking echo loop).
+//! Like zchat's binaries, the two that bind report the endpoints they bound (ports resolved)
+//! in the ready file named by `ZCHAT_READY_FILE`, if set.
 
 use anyhow::{Context, Result};
+
+use crate::procs::{write_ready_file, READY_FILE_ENV};
+
+/// The endpoint `s` bound.
+fn bound(s: &zmq::Socket) -> Result<String> {
+    s.get_last_endpoint()?
+        .map_err(|_| anyhow::anyhow!("endpoint is not UTF-8"))
+}
+
+/// Reports the bound endpoints, if the bench asked for them.
+fn report(endpoints: &[(&str, &str)]) -> Result<()> {
+    match std::env::var_os(READY_FILE_ENV) {
+        Some(path) => write_ready_file(std::path::Path::new(&path), endpoints),
+        None => Ok(()),
+    }
+}
 
 /// ROUTER (clients) ↔ DEALER (echo workers): the shape of zchat's broker.
 pub fn broker(frontend: &str, backend: &str) -> Result<()> {
@@ -13,6 +31,7 @@ pub fn broker(frontend: &str, backend: &str) -> Result<()> {
         .with_context(|| format!("bind {frontend}"))?;
     let b = ctx.socket(zmq::DEALER)?;
     b.bind(backend).with_context(|| format!("bind {backend}"))?;
+    report(&[("frontend", &bound(&f)?), ("backend", &bound(&b)?)])?;
     zmq::proxy(&f, &b)?;
     Ok(())
 }
@@ -35,6 +54,7 @@ pub fn proxy(xsub: &str, xpub: &str) -> Result<()> {
     sub.bind(xsub).with_context(|| format!("bind {xsub}"))?;
     let publ = ctx.socket(zmq::XPUB)?;
     publ.bind(xpub).with_context(|| format!("bind {xpub}"))?;
+    report(&[("xsub", &bound(&sub)?), ("xpub", &bound(&publ)?)])?;
     zmq::proxy(&sub, &publ)?;
     Ok(())
 }

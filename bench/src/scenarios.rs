@@ -13,7 +13,7 @@ use crate::irc::IrcConn;
 use crate::load::{self, Control, Publisher, ReqKind, Subscriber};
 use crate::procs::{self, Ngircd, RawCluster, ZchatCluster};
 use crate::stats::{quantile_ms, Cell, Row, Samples};
-use crate::zchat::{self, Client};
+use crate::zchat::{self, RawDealer};
 
 /// Sizes and durations of one bench run (resolved from flags and `--quick`).
 #[derive(Debug, Clone)]
@@ -90,14 +90,14 @@ pub fn start(cfg: &Config, bin_dir: &std::path::Path) -> Result<Systems> {
         "registering and logging in {users} users (argon2id: slow on purpose)"
     ));
     let t = Instant::now();
-    let ctx = zmq::Context::new();
-    let tokens = zchat::users(&ctx, &zchat.frontend, "post", users)?;
+    let api = zchat::Api::new(&zchat.frontend)?;
+    let tokens = api.users("post", users)?;
     progress(&format!(
         "  {users} registrations + logins in {:.1} s",
         t.elapsed().as_secs_f64()
     ));
-    zchat::join_all(&ctx, &zchat.frontend, CHANNEL, &tokens)?;
-    zchat::join_all(&ctx, &zchat.frontend, HISTORY_CHANNEL, &tokens[..1])?;
+    api.join_all(CHANNEL, &tokens)?;
+    api.join_all(HISTORY_CHANNEL, &tokens[..1])?;
     Ok(Systems {
         zchat,
         raw,
@@ -400,18 +400,15 @@ pub fn login_storm(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
             std::thread::sleep(cfg.warmup);
             let mut clients = Vec::with_capacity(names.len());
             for _ in &names {
-                clients.push(Client::connect(&ctx, &frontend)?);
+                clients.push(RawDealer::connect(&ctx, &frontend)?);
             }
             ctl.record.store(true, Ordering::Relaxed);
             let t0 = Instant::now();
             for (c, u) in clients.iter_mut().zip(&names) {
-                c.send(
-                    Request::Login {
-                        user: u.clone(),
-                        password: zchat::PASSWORD.into(),
-                    },
-                    None,
-                )?;
+                c.send(Request::Login {
+                    user: u.clone(),
+                    password: zchat::PASSWORD.into(),
+                })?;
             }
             let mut lat = crate::stats::latency_histogram();
             let mut result = Ok(());
@@ -517,8 +514,8 @@ pub fn history(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
     progress(&format!("history: storing {m} messages"));
     let seeders = 8.min(sys.tokens.len()).max(1);
     let tokens = &sys.tokens[..seeders];
-    let ctx = zmq::Context::new();
-    zchat::join_all(&ctx, &sys.zchat.frontend, HISTORY_CHANNEL, tokens)?;
+    let api = zchat::Api::new(&sys.zchat.frontend)?;
+    api.join_all(HISTORY_CHANNEL, tokens)?;
     let kind = ReqKind::Zchat {
         tokens: tokens.to_vec(),
         channel: HISTORY_CHANNEL.into(),
@@ -544,8 +541,9 @@ pub fn history(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
     let pid = sys.zchat.server_pid();
     let rss_before = procs::rss_mib(pid).map(|r| r.0);
     let (mut rate, mut rss, mut hwm, mut pages_p99) = (samples(), samples(), samples(), samples());
-    let mut client = Client::connect(&ctx, &sys.zchat.frontend)?;
-    let token = sys.tokens[0].clone();
+    // Paged through the typed API, as a real client pages: its overhead (a hand-off to its
+    // socket thread) is small beside a page's query and transfer.
+    let client = api.client(Duration::from_secs(30), Some(&sys.tokens[0]))?;
     for rep in 0..cfg.repeats {
         progress(&format!("history: paging, repeat {}", rep + 1));
         let mut after = 0u64;
@@ -556,29 +554,16 @@ pub fn history(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
         let max_pages = m / cfg.history_page.max(1) as u64 + 10;
         for _ in 0..max_pages {
             let t1 = Instant::now();
-            let reply = client.call(
-                Request::History {
-                    target: zchat::channel_target(HISTORY_CHANNEL),
-                    after: Some(after),
-                    before: None,
-                    limit: Some(cfg.history_page),
-                },
-                Some(&token),
-                Duration::from_secs(30),
-            )?;
+            let page = api
+                .history_after(&client, HISTORY_CHANNEL, after, cfg.history_page)
+                .context("history")?;
             crate::stats::record_ns(&mut lat, t1.elapsed().as_nanos() as u64);
-            let Reply::History {
-                messages, has_more, ..
-            } = reply
-            else {
-                anyhow::bail!("history answered {reply:?}");
-            };
-            total += messages.len() as u64;
-            match messages.last() {
+            total += page.messages.len() as u64;
+            match page.messages.last() {
                 Some(last) => after = last.seq,
                 None => break,
             }
-            if !has_more {
+            if !page.has_more {
                 break;
             }
         }

@@ -1,37 +1,149 @@
-//! A minimal zchat client for the bench: requests over a DEALER socket, with pipelining.
+//! zchat for the bench: setup (accounts, sessions, channels), readiness and history paging
+//! through the typed client API (`zchat_client`), on a small runtime of its own; plus the
+//! frames and the one raw socket the measured load sends (see [`RawDealer`]).
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{bail, Context, Result};
+use tokio::task::JoinSet;
+use zchat_client::api::HistoryQuery;
+use zchat_client::{Client, ClientConfig, ClientError, Page};
 use zchat_protocol::codec::{decode, encode};
-use zchat_protocol::{Reply, Request, RequestEnvelope, ResponseEnvelope, Target};
+use zchat_protocol::{ErrorCode, Request, RequestEnvelope, ResponseEnvelope, Target};
 
 /// The password of every bench user.
 pub const PASSWORD: &str = "bench-password-1";
 
-/// One DEALER connection to the broker's frontend.
-pub struct Client {
+/// Typed calls to one zchat backend, run on a current-thread runtime owned here.
+pub struct Api {
+    rt: tokio::runtime::Runtime,
+    frontend: String,
+}
+
+impl Api {
+    /// For the broker frontend `frontend`.
+    pub fn new(frontend: &str) -> Result<Api> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("tokio runtime")?;
+        Ok(Api {
+            rt,
+            frontend: frontend.to_string(),
+        })
+    }
+
+    /// A requests-only client: one attempt per request, `timeout` each (login and register:
+    /// 5× that), signed in with `token` if given.
+    pub fn client(&self, timeout: Duration, token: Option<&str>) -> Result<Client> {
+        let mut config = ClientConfig::requests_only(&self.frontend);
+        config.request_timeout = timeout;
+        config.attempts = 1;
+        let client = Client::start(config)?;
+        client.set_token(token.map(String::from));
+        Ok(client)
+    }
+
+    /// Runs a typed call (or any future) to completion.
+    pub fn run<F: std::future::Future>(&self, call: F) -> F::Output {
+        self.rt.block_on(call)
+    }
+
+    /// One ping, waiting at most `timeout`.
+    pub fn ping(&self, timeout: Duration) -> Result<()> {
+        let client = self.client(timeout, None)?;
+        self.run(client.ping())?;
+        Ok(())
+    }
+
+    /// Registers users `<prefix>0..<prefix>n` and logs each in, all at once; returns their
+    /// session tokens.
+    pub fn users(&self, prefix: &str, n: usize) -> Result<Vec<String>> {
+        // Argon2 is deliberately slow and every request is in flight at once: give the
+        // whole batch a generous timeout (login and register get 5× the base).
+        let client = self.client(Duration::from_secs(6 + n as u64 / 5), None)?;
+        let names: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();
+        self.run(async {
+            let mut registrations = JoinSet::new();
+            for name in &names {
+                let (c, name) = (client.clone(), name.clone());
+                registrations.spawn(async move { c.register(&name, PASSWORD).await });
+            }
+            while let Some(r) = registrations.join_next().await {
+                r?.context("register")?;
+            }
+            // Every login sets the shared client's token; only the returned sessions count.
+            let mut logins = JoinSet::new();
+            for (i, name) in names.iter().enumerate() {
+                let (c, name) = (client.clone(), name.clone());
+                logins.spawn(async move { (i, c.login(&name, PASSWORD).await) });
+            }
+            let mut tokens = vec![String::new(); n];
+            while let Some(r) = logins.join_next().await {
+                let (i, session) = r?;
+                tokens[i] = session.context("login")?.token;
+            }
+            Ok(tokens)
+        })
+    }
+
+    /// Makes sure `channel` exists and every token's user has joined it.
+    pub fn join_all(&self, channel: &str, tokens: &[String]) -> Result<()> {
+        let Some(first) = tokens.first() else {
+            return Ok(());
+        };
+        let timeout = Duration::from_secs(10);
+        let creator = self.client(timeout, Some(first))?;
+        match self.run(creator.create_channel(channel, "zchat-bench")) {
+            Ok(_) => {}
+            Err(e) if e.code() == Some(ErrorCode::AlreadyExists) => {}
+            Err(e) => return Err(e).context("create_channel"),
+        }
+        // One client per token would be a socket thread each: switch the token instead.
+        for token in tokens {
+            creator.set_token(Some(token.clone()));
+            self.run(creator.join(channel)).context("join_channel")?;
+        }
+        Ok(())
+    }
+
+    /// One page of `#channel` after `after`.
+    pub fn history_after(
+        &self,
+        client: &Client,
+        channel: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<Page, ClientError> {
+        self.run(client.history(&channel_target(channel), HistoryQuery::after(after, limit)))
+    }
+}
+
+/// A bare DEALER on the broker frontend, raw on purpose: the login storm sends every login
+/// at once, each on its own connection, and times each reply from the moment the storm
+/// started. A typed client per login would add a socket thread and a runtime hand-off per
+/// request, measuring the client library instead of the server.
+pub struct RawDealer {
     sock: zmq::Socket,
     next_id: u64,
 }
 
-impl Client {
+impl RawDealer {
     /// Connects a DEALER to `frontend`.
-    pub fn connect(ctx: &zmq::Context, frontend: &str) -> Result<Client> {
+    pub fn connect(ctx: &zmq::Context, frontend: &str) -> Result<RawDealer> {
         let sock = ctx.socket(zmq::DEALER)?;
         sock.set_linger(0)?;
         sock.connect(frontend)?;
-        Ok(Client { sock, next_id: 1 })
+        Ok(RawDealer { sock, next_id: 1 })
     }
 
-    /// Sends one request without waiting; returns its id.
-    pub fn send(&mut self, body: Request, token: Option<&str>) -> Result<u64> {
+    /// Sends one request without waiting.
+    pub fn send(&mut self, body: Request) -> Result<()> {
         let id = self.next_id;
         self.next_id += 1;
-        let bytes = encode(&RequestEnvelope::new(id, token.map(String::from), body))?;
+        let bytes = encode(&RequestEnvelope::new(id, None, body))?;
         self.sock.send_multipart([&b""[..], &bytes], 0)?;
-        Ok(id)
+        Ok(())
     }
 
     /// Waits up to `timeout` for one reply.
@@ -44,147 +156,6 @@ impl Client {
         let payload = frames.last().context("empty reply")?;
         Ok(decode(payload)?)
     }
-
-    /// One request, one reply (errors become `Err`).
-    pub fn call(&mut self, body: Request, token: Option<&str>, timeout: Duration) -> Result<Reply> {
-        let id = self.send(body, token)?;
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let env = self.recv(left)?;
-            if env.id == id {
-                return ok(env.body);
-            }
-        }
-    }
-
-    /// Sends all `requests` at once and collects every reply (in request order), within
-    /// `timeout` overall. Error replies become `Err`.
-    pub fn call_many(
-        &mut self,
-        requests: Vec<(Request, Option<String>)>,
-        timeout: Duration,
-    ) -> Result<Vec<Reply>> {
-        let mut order = Vec::with_capacity(requests.len());
-        for (body, token) in requests {
-            order.push(self.send(body, token.as_deref())?);
-        }
-        let deadline = Instant::now() + timeout;
-        let mut got: HashMap<u64, Reply> = HashMap::new();
-        while got.len() < order.len() {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let env = self
-                .recv(left)
-                .with_context(|| format!("{} of {} replies", got.len(), order.len()))?;
-            got.insert(env.id, env.body);
-        }
-        order
-            .iter()
-            .map(|id| ok(got.remove(id).expect("every id answered")))
-            .collect()
-    }
-}
-
-fn ok(reply: Reply) -> Result<Reply> {
-    match reply {
-        Reply::Error { code, message } => Err(anyhow!("server error {code}: {message}")),
-        r => Ok(r),
-    }
-}
-
-/// Registers users `<prefix>0..<prefix>n` and logs each in; returns their session tokens.
-pub fn users(ctx: &zmq::Context, frontend: &str, prefix: &str, n: usize) -> Result<Vec<String>> {
-    let mut c = Client::connect(ctx, frontend)?;
-    // Argon2 is deliberately slow: give each hash a generous share of the timeout.
-    let timeout = Duration::from_secs(30 + n as u64);
-    let names: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();
-    c.call_many(
-        names
-            .iter()
-            .map(|u| {
-                (
-                    Request::Register {
-                        user: u.clone(),
-                        password: PASSWORD.into(),
-                    },
-                    None,
-                )
-            })
-            .collect(),
-        timeout,
-    )
-    .context("register")?;
-    login_all(&mut c, &names, timeout)
-}
-
-/// Logs every user in (pipelined); returns their tokens.
-pub fn login_all(c: &mut Client, names: &[String], timeout: Duration) -> Result<Vec<String>> {
-    let replies = c
-        .call_many(
-            names
-                .iter()
-                .map(|u| {
-                    (
-                        Request::Login {
-                            user: u.clone(),
-                            password: PASSWORD.into(),
-                        },
-                        None,
-                    )
-                })
-                .collect(),
-            timeout,
-        )
-        .context("login")?;
-    replies
-        .into_iter()
-        .map(|r| match r {
-            Reply::Session { token, .. } => Ok(token),
-            other => Err(anyhow!("login answered {other:?}")),
-        })
-        .collect()
-}
-
-/// Makes sure `channel` exists and every token's user has joined it.
-pub fn join_all(
-    ctx: &zmq::Context,
-    frontend: &str,
-    channel: &str,
-    tokens: &[String],
-) -> Result<()> {
-    let mut c = Client::connect(ctx, frontend)?;
-    let Some(first) = tokens.first() else {
-        return Ok(());
-    };
-    let created = c.call(
-        Request::CreateChannel {
-            channel: channel.into(),
-            description: "zchat-bench".into(),
-        },
-        Some(first),
-        Duration::from_secs(10),
-    );
-    if let Err(e) = created {
-        if !e.to_string().contains("already_exists") {
-            return Err(e.context("create_channel"));
-        }
-    }
-    c.call_many(
-        tokens
-            .iter()
-            .map(|t| {
-                (
-                    Request::JoinChannel {
-                        channel: channel.into(),
-                    },
-                    Some(t.clone()),
-                )
-            })
-            .collect(),
-        Duration::from_secs(30),
-    )
-    .context("join_channel")?;
-    Ok(())
 }
 
 /// A channel target (`#name`).

@@ -82,6 +82,17 @@ impl Tail {
     }
 }
 
+impl Tail {
+    /// Collects lines until one with `text` has arrived; panics at `deadline`.
+    fn collect_until_text(&self, into: &mut Vec<serde_json::Value>, text: &str, deadline: Instant) {
+        while into.last().and_then(|v| v["text"].as_str()) != Some(text) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "{text:?} never reached the tail: {into:?}");
+            self.collect(into, into.len() + 1, left);
+        }
+    }
+}
+
 impl Drop for Tail {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -114,14 +125,18 @@ fn two_users_chat_with_the_cli_and_tail_survives_restart_and_kill() {
 
     let tail = Tail::start(&cluster, &b);
     let mut got = Vec::new();
-    // Wait until the tail is live: it delivers a probe message.
+    // Wait until the tail is live: it delivers a probe message (one is posted every poll).
     let deadline = Instant::now() + Duration::from_secs(20);
+    let (mut probes_sent, mut last_probe) = (0, String::new());
     while got.is_empty() {
         assert!(Instant::now() < deadline, "tail never went live");
-        ok(&cluster, &a, &["send", "#lobby", "probe"]);
+        probes_sent += 1;
+        last_probe = format!("probe {probes_sent}");
+        ok(&cluster, &a, &["send", "#lobby", &last_probe]);
         tail.collect(&mut got, 1, Duration::from_millis(500));
     }
-    tail.collect(&mut got, usize::MAX, Duration::from_millis(500)); // any extra probes
+    // Every later probe arrives too, in order: read up to the last one posted.
+    tail.collect_until_text(&mut got, &last_probe, deadline);
 
     let mut expected: Vec<(String, String)> = Vec::new();
     let mut send = |cluster: &Cluster, home: &Path, target: &str, text: &str| {
@@ -152,9 +167,6 @@ fn two_users_chat_with_the_cli_and_tail_survives_restart_and_kill() {
         texts, want,
         "tail shows every message exactly once, in order"
     );
-    // No duplicates arrive late either.
-    std::thread::sleep(Duration::from_secs(1));
-    assert!(tail.lines.try_recv().is_err(), "a duplicate arrived");
     // Per-conversation seqs are strictly increasing.
     let mut last = std::collections::HashMap::new();
     for v in &got {
@@ -187,6 +199,18 @@ fn two_users_chat_with_the_cli_and_tail_survives_restart_and_kill() {
     let recent = ok(&cluster, &b, &["history", "#lobby", "--limit", "5"]);
     assert_eq!(recent.matches("exactly once").count(), 1, "{recent}");
 
+    // No duplicates arrive late either: after everything above, a marker posted now must be
+    // the next line but one (the nonce's message, once) — nothing else may come before it.
+    ok(&cluster, &a, &["send", "#lobby", "end marker"]);
+    let seen = got.len();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    tail.collect_until_text(&mut got, "end marker", deadline);
+    let late: Vec<&str> = got[seen..]
+        .iter()
+        .map(|v| v["text"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(late, ["exactly once", "end marker"], "a duplicate arrived");
+
     // Errors: one line, non-zero exit.
     let (success, _, stderr) = zchat(&cluster, &a, &["send", "#nowhere", "hello"]);
     assert!(!success);
@@ -206,7 +230,10 @@ fn two_users_chat_with_the_cli_and_tail_survives_restart_and_kill() {
 #[test]
 fn unreachable_backend_fails_with_one_line() {
     let homes = tempfile::tempdir().expect("tmp");
-    let port = zchat_backend::testkit::free_port().expect("port");
+    // A port that accepts TCP connections and never speaks ZMTP, held for the whole test:
+    // nothing else can take it, and no reply can ever come.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
     let out = Command::new(ZCHAT)
         .args(["register", "alice", "--password", "whatever123"])
         .env("ZCHAT_HOME", homes.path())

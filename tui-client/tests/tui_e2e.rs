@@ -328,8 +328,7 @@ fn screenshot() {
         Duration::from_secs(30),
     );
     tmux.type_text("demo", "Looks great — merci à tous! 🙌");
-    std::thread::sleep(Duration::from_millis(500));
-    let screen = tmux.screen("demo");
+    let screen = tmux.wait_text("demo", "merci à tous! 🙌", Duration::from_secs(30));
     for expected in [
         "#general",
         "#rust",

@@ -1,46 +1,163 @@
-//! Helpers for backend integration tests: a raw protocol client over real sockets, talking
-//! to the real binaries started by `zchat_backend::testkit::Cluster`.
+//! Helpers for backend integration tests, against the real binaries started by
+//! `zchat_backend::testkit::Cluster`:
+//!
+//! - [`User`]: one test user on the typed client API (`zchat_client::Client`), driven by a
+//!   private current-thread tokio runtime so that test bodies stay synchronous.
+//! - [`RawWire`]: a bare DEALER for wire-level tests only — bytes the typed API cannot
+//!   produce (garbage, bad MessagePack, unknown ops, wrong versions, oversize frames, extra
+//!   frames) or traffic it would not send (a pipelined burst with no retry).
+//! - [`Sub`]: a bare SUB socket on the proxy, for subscription tests (any prefix, any order).
+//!
+//! Nothing here waits a fixed time for something to happen: every wait is on an observable
+//! condition, with [`TIMEOUT`] as the deadline.
 
 #![allow(dead_code)]
 
+use std::fmt::Debug;
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use zchat_backend::testkit::Cluster;
+use zchat_client::api::HistoryQuery;
+use zchat_client::{Client, ClientConfig, ClientError, Page, Session};
 use zchat_protocol::{
-    codec, ErrorCode, Event, EventEnvelope, Reply, Request, RequestEnvelope, ResponseEnvelope,
-    Target,
+    codec, ChannelInfo, ErrorCode, Event, EventEnvelope, Message, Request, RequestEnvelope,
+    ResponseEnvelope, Target,
 };
 
 pub const PASSWORD: &str = "correct horse battery";
+/// The deadline of every wait (a reply, an event, a condition).
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A DEALER to the broker, for requests.
-pub struct Raw {
-    pub ctx: zmq::Context,
-    pub dealer: zmq::Socket,
-    pub token: Option<String>,
-    pub inbox: Option<String>,
-    pub user: String,
-    next_id: u64,
+/// One test user: a typed client (requests only; live events come through [`Sub`]) and the
+/// session it logged in with.
+pub struct User {
+    rt: tokio::runtime::Runtime,
+    /// The typed API: run its calls with [`User::ok`] or [`User::fails`].
+    pub api: Client,
+    /// Set by [`User::login`].
+    pub session: Option<Session>,
 }
 
-impl Raw {
-    pub fn connect(cluster: &Cluster) -> Raw {
+impl User {
+    /// A client on the cluster's broker, not signed in. One attempt per request with a
+    /// [`TIMEOUT`] wait: tests see exactly what the server answers, never a retry's answer.
+    pub fn connect(cluster: &Cluster) -> User {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let mut config = ClientConfig::requests_only(cluster.broker_endpoint());
+        config.request_timeout = TIMEOUT;
+        config.attempts = 1;
+        let api = Client::start(config).expect("client");
+        User {
+            rt,
+            api,
+            session: None,
+        }
+    }
+
+    /// Registers `user` and logs in.
+    pub fn signup(cluster: &Cluster, user: &str) -> User {
+        let mut u = User::connect(cluster);
+        u.ok(u.api.register(user, PASSWORD));
+        u.login(user);
+        u
+    }
+
+    /// Logs in (the client sends the new token from now on).
+    pub fn login(&mut self, user: &str) -> Session {
+        let session = self.ok(self.api.login(user, PASSWORD));
+        self.session = Some(session.clone());
+        session
+    }
+
+    /// Runs any future (a typed call) to completion.
+    pub fn run<F: Future>(&self, call: F) -> F::Output {
+        self.rt.block_on(call)
+    }
+
+    /// Runs a typed call that must succeed.
+    pub fn ok<T, F: Future<Output = Result<T, ClientError>>>(&self, call: F) -> T {
+        self.run(call)
+            .unwrap_or_else(|e| panic!("call failed: {e}"))
+    }
+
+    /// Runs a typed call that must fail with the server error `code`; returns its message.
+    pub fn fails<T: Debug, F: Future<Output = Result<T, ClientError>>>(
+        &self,
+        call: F,
+        code: ErrorCode,
+    ) -> String {
+        match self.run(call) {
+            Err(ClientError::Server { code: c, message }) => {
+                assert_eq!(c, code, "unexpected error code ({message})");
+                message
+            }
+            other => panic!("expected error {code}, got {other:?}"),
+        }
+    }
+
+    /// The signed-in user's name (canonical spelling).
+    pub fn name(&self) -> String {
+        self.session().user.clone()
+    }
+
+    /// The session token.
+    pub fn token(&self) -> String {
+        self.session().token.clone()
+    }
+
+    /// The session's inbox topic.
+    pub fn inbox(&self) -> String {
+        self.session().inbox.clone()
+    }
+
+    fn session(&self) -> &Session {
+        self.session.as_ref().expect("signed in")
+    }
+
+    /// Posts (with a fresh nonce) to `#channel` or `@user`.
+    pub fn send(&self, target: &str, text: &str) -> Message {
+        let target = Target::parse(target).expect("target");
+        self.ok(self.api.send(&target, text, Some(rand::random())))
+    }
+
+    /// A page of `#channel` or `@user`.
+    pub fn history(&self, target: &str, query: HistoryQuery) -> Page {
+        let target = Target::parse(target).expect("target");
+        self.ok(self.api.history(&target, query))
+    }
+
+    /// Creates a channel (no description).
+    pub fn create(&self, channel: &str) -> ChannelInfo {
+        self.ok(self.api.create_channel(channel, ""))
+    }
+
+    /// Joins a channel.
+    pub fn join(&self, channel: &str) -> ChannelInfo {
+        self.ok(self.api.join(channel))
+    }
+}
+
+/// A bare DEALER to the broker, for wire-level tests: it sends exactly the bytes it is
+/// given. Everything a well-behaved client does goes through [`User`] instead.
+pub struct RawWire {
+    pub ctx: zmq::Context,
+    pub dealer: zmq::Socket,
+}
+
+impl RawWire {
+    pub fn connect(cluster: &Cluster) -> RawWire {
         let ctx = zmq::Context::new();
         let dealer = ctx.socket(zmq::DEALER).expect("socket");
         dealer.set_linger(0).expect("linger");
         dealer.connect(&cluster.broker_endpoint()).expect("connect");
-        Raw {
-            ctx,
-            dealer,
-            token: None,
-            inbox: None,
-            user: String::new(),
-            next_id: 1,
-        }
+        RawWire { ctx, dealer }
     }
 
-    /// Sends raw frames (after the empty delimiter) and returns the reply payload.
+    /// Sends raw frames (after the empty delimiter) and returns the reply's frames.
     pub fn send_frames(&self, frames: &[&[u8]]) -> Vec<Vec<u8>> {
         let mut all: Vec<&[u8]> = vec![b""];
         all.extend_from_slice(frames);
@@ -48,6 +165,7 @@ impl Raw {
         self.recv_frames()
     }
 
+    /// The next reply's frames, within [`TIMEOUT`].
     pub fn recv_frames(&self) -> Vec<Vec<u8>> {
         assert!(
             self.dealer
@@ -64,133 +182,36 @@ impl Raw {
         let frames = self.send_frames(&[payload]);
         codec::decode(frames.last().expect("a frame")).expect("decodable response")
     }
-
-    pub fn call(&mut self, req: Request) -> Reply {
-        let id = self.next_id;
-        self.next_id += 1;
-        let env = RequestEnvelope::new(id, self.token.clone(), req);
-        let resp = self.send_raw(&codec::encode(&env).expect("encode"));
-        assert_eq!(resp.id, id, "response id matches request id");
-        assert_eq!(resp.v, zchat_protocol::PROTOCOL_VERSION);
-        resp.body
-    }
-
-    pub fn expect_error(&mut self, req: Request, code: ErrorCode) -> String {
-        match self.call(req) {
-            Reply::Error { code: c, message } => {
-                assert_eq!(c, code, "unexpected error code ({message})");
-                message
-            }
-            other => panic!("expected error {code}, got {other:?}"),
-        }
-    }
-
-    /// Registers and logs in.
-    pub fn signup(cluster: &Cluster, user: &str) -> Raw {
-        let mut raw = Raw::connect(cluster);
-        match raw.call(Request::Register {
-            user: user.into(),
-            password: PASSWORD.into(),
-        }) {
-            Reply::Registered { .. } => {}
-            other => panic!("register failed: {other:?}"),
-        }
-        raw.login(user);
-        raw
-    }
-
-    pub fn login(&mut self, user: &str) {
-        match self.call(Request::Login {
-            user: user.into(),
-            password: PASSWORD.into(),
-        }) {
-            Reply::Session {
-                token, inbox, user, ..
-            } => {
-                self.token = Some(token);
-                self.inbox = Some(inbox);
-                self.user = user;
-            }
-            other => panic!("login failed: {other:?}"),
-        }
-    }
-
-    pub fn send(&mut self, target: &str, text: &str) -> zchat_protocol::Message {
-        match self.call(Request::Send {
-            target: Target::parse(target).expect("target"),
-            text: text.into(),
-            nonce: Some(rand_u64()),
-        }) {
-            Reply::Sent { message } => message,
-            other => panic!("send failed: {other:?}"),
-        }
-    }
-
-    pub fn history(
-        &mut self,
-        target: &str,
-        after: Option<u64>,
-        before: Option<u64>,
-        limit: u32,
-    ) -> (Vec<zchat_protocol::Message>, bool) {
-        match self.call(Request::History {
-            target: Target::parse(target).expect("target"),
-            after,
-            before,
-            limit: Some(limit),
-        }) {
-            Reply::History {
-                messages, has_more, ..
-            } => (messages, has_more),
-            other => panic!("history failed: {other:?}"),
-        }
-    }
-
-    pub fn create(&mut self, channel: &str) {
-        match self.call(Request::CreateChannel {
-            channel: channel.into(),
-            description: String::new(),
-        }) {
-            Reply::Channel { .. } => {}
-            other => panic!("create failed: {other:?}"),
-        }
-    }
-
-    pub fn join(&mut self, channel: &str) {
-        match self.call(Request::JoinChannel {
-            channel: channel.into(),
-        }) {
-            Reply::Channel { .. } => {}
-            other => panic!("join failed: {other:?}"),
-        }
-    }
 }
 
-pub fn rand_u64() -> u64 {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos());
-    h.finish()
+/// A request encoded exactly as on the wire (for [`RawWire`]).
+pub fn encode_request(id: u64, token: Option<String>, request: Request) -> Vec<u8> {
+    codec::encode(&RequestEnvelope::new(id, token, request)).expect("encode")
 }
 
-/// A SUB socket on the proxy.
+/// A bare SUB socket on the proxy.
 pub struct Sub {
+    _ctx: zmq::Context,
     pub socket: zmq::Socket,
 }
 
 impl Sub {
-    pub fn connect(raw: &Raw, cluster: &Cluster, topics: &[&[u8]]) -> Sub {
-        let socket = raw.ctx.socket(zmq::SUB).expect("sub");
+    /// Connects, then subscribes to `topics` in the order given. Subscribing after the
+    /// connect puts the subscriptions on the connection's pipe in that order, and the proxy
+    /// applies one connection's subscriptions in order: once something published on the
+    /// *last* topic arrives, every subscription before it is in effect too.
+    pub fn connect(cluster: &Cluster, topics: &[&[u8]]) -> Sub {
+        let ctx = zmq::Context::new();
+        let socket = ctx.socket(zmq::SUB).expect("sub");
         socket.set_linger(0).expect("linger");
+        socket.connect(&cluster.proxy_endpoint()).expect("connect");
         for t in topics {
             socket.set_subscribe(t).expect("subscribe");
         }
-        socket.connect(&cluster.proxy_endpoint()).expect("connect");
-        Sub { socket }
+        Sub { _ctx: ctx, socket }
     }
 
-    /// Next event within `timeout`, if any.
+    /// Next event within `timeout`, if any, with its topic.
     pub fn next(&self, timeout: Duration) -> Option<(String, Event)> {
         if self
             .socket
@@ -205,33 +226,54 @@ impl Sub {
         Some((String::from_utf8_lossy(&frames[0]).into_owned(), env.body))
     }
 
-    /// Every event that arrives within `window`.
-    pub fn drain(&self, window: Duration) -> Vec<(String, Event)> {
-        let deadline = Instant::now() + window;
+    /// Every event up to and including the first one that is `message`, or up to
+    /// [`TIMEOUT`] if it never comes. Publications of one server reach a subscriber in
+    /// order, so whatever was published before `message` is in the result if it was
+    /// delivered at all: a test can publish a marker and then check what came before it,
+    /// instead of listening for a while.
+    pub fn until_message(&self, message: &Message) -> Vec<(String, Event)> {
+        let deadline = Instant::now() + TIMEOUT;
         let mut out = Vec::new();
         while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-            match self.next(left) {
-                Some(e) => out.push(e),
-                None => break,
+            let Some(event) = self.next(left) else { break };
+            let done = matches!(&event.1, Event::Message { message: m } if m == message);
+            out.push(event);
+            if done {
+                break;
             }
         }
         out
     }
 }
 
-/// Waits until a subscription is live: posts probe messages to `channel` via `poster` until
-/// `sub` sees one (subscriptions propagate asynchronously through the proxy).
-pub fn await_subscription(sub: &Sub, poster: &mut Raw, channel: &str) {
+/// Waits until `sub`'s subscription to `target`'s topic is live, with [`TIMEOUT`] as the
+/// deadline. Subscriptions reach the proxy asynchronously and nothing acknowledges them, so
+/// the only proof is a publication arriving: `poster` posts probe messages to `target` until
+/// one shows up on `sub`. Every later probe then arrives too (in order); this reads up to the
+/// last one posted, so nothing of the probing is left in flight afterwards.
+pub fn await_subscription(sub: &Sub, poster: &User, target: &str) {
     let deadline = Instant::now() + TIMEOUT;
-    while Instant::now() < deadline {
-        poster.send(channel, "probe");
-        if sub.next(Duration::from_millis(200)).is_some() {
-            // Swallow any further probes in flight.
-            sub.drain(Duration::from_millis(100));
-            return;
+    let mut live = false;
+    loop {
+        assert!(Instant::now() < deadline, "subscription never became live");
+        let probe = poster.send(target, "probe");
+        // Until a first probe arrives, post another every poll interval; once one has, the
+        // rest are on their way, and the last one posted is the condition.
+        loop {
+            let wait = if live {
+                deadline.saturating_duration_since(Instant::now())
+            } else {
+                Duration::from_millis(200)
+            };
+            match sub.next(wait) {
+                Some((_, Event::Message { message })) if message == probe => return,
+                Some((_, Event::Message { message })) if message.text == "probe" => live = true,
+                Some(_) => {}
+                None if live => panic!("probes stopped arriving"),
+                None => break,
+            }
         }
     }
-    panic!("subscription never became live");
 }
 
 pub fn start() -> Cluster {
