@@ -23,7 +23,7 @@ fn two_users_chat_in_a_channel_and_by_dm_live() {
         &cluster,
         &[inbox.as_bytes(), topic::channel("dev").as_bytes()],
     );
-    await_subscription(&live, &alice, "#dev");
+    live.await_probe();
 
     let m1 = alice.send("#dev", "olá, 世界 🎉");
     let (t, ev) = live.next(TIMEOUT).expect("live channel message");

@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 use zchat_backend::testkit::Cluster;
+use zchat_client::api::HistoryQuery;
 use zchat_protocol::{
     codec, topic, ErrorCode, Event, Message, Reply, Request, ResponseEnvelope, Target,
     MAX_REQUEST_BYTES,
@@ -17,10 +18,90 @@ fn pack(v: &Value) -> Vec<u8> {
     rmp_serde::to_vec_named(v).expect("encode")
 }
 
+/// A signed-in user seen from the wire: the typed client signs up and posts, and requests
+/// under test go out as exact bytes on a [`RawWire`] whose reply is checked as it arrives
+/// (its id, its kind, its fields) — which is what these protocol-edge tests are about.
+struct Wire {
+    user: User,
+    wire: RawWire,
+    next_id: u64,
+}
+
+impl Wire {
+    fn signup(cluster: &Cluster, name: &str) -> Wire {
+        Wire {
+            user: User::signup(cluster, name),
+            wire: RawWire::connect(cluster),
+            next_id: 1,
+        }
+    }
+
+    fn token(&self) -> String {
+        self.user.token()
+    }
+
+    /// One request with this session's token; the reply must carry the request's id.
+    fn call(&mut self, request: Request) -> Reply {
+        let id = self.next_id;
+        self.next_id += 1;
+        let resp = self
+            .wire
+            .send_raw(&encode_request(id, Some(self.token()), request));
+        assert_eq!(resp.id, id, "response id matches request id");
+        resp.body
+    }
+
+    fn expect_error(&mut self, request: Request, code: ErrorCode) -> String {
+        match self.call(request) {
+            Reply::Error { code: c, message } => {
+                assert_eq!(c, code, "unexpected error code ({message})");
+                message
+            }
+            other => panic!("expected error {code}, got {other:?}"),
+        }
+    }
+
+    fn send(&self, target: &str, text: &str) -> Message {
+        self.user.send(target, text)
+    }
+
+    fn history(
+        &self,
+        target: &str,
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: u32,
+    ) -> (Vec<Message>, bool) {
+        let query = HistoryQuery {
+            after,
+            before,
+            limit: Some(limit),
+        };
+        let page = self.user.history(target, query);
+        (page.messages, page.has_more)
+    }
+
+    fn create(&self, channel: &str) {
+        self.user.create(channel);
+    }
+
+    fn join(&self, channel: &str) {
+        self.user.join(channel);
+    }
+
+    fn send_raw(&self, payload: &[u8]) -> ResponseEnvelope {
+        self.wire.send_raw(payload)
+    }
+
+    fn send_frames(&self, frames: &[&[u8]]) -> Vec<Vec<u8>> {
+        self.wire.send_frames(frames)
+    }
+}
+
 /// Sends a hand-built envelope `{v: 1, id, token, body}` and returns the response.
-fn raw_call(raw: &Raw, id: u64, body: Value) -> ResponseEnvelope {
+fn raw_call(raw: &Wire, id: u64, body: Value) -> ResponseEnvelope {
     raw.send_raw(&pack(
-        &json!({"v": 1, "id": id, "token": raw.token, "body": body}),
+        &json!({"v": 1, "id": id, "token": raw.token(), "body": body}),
     ))
 }
 
@@ -35,37 +116,14 @@ fn target(s: &str) -> Target {
     Target::parse(s).expect("target")
 }
 
-/// Subscribes `sub` to a fresh probe topic (after everything it subscribed to before) and
-/// waits for the proxy's `probe` event on it: then every earlier subscription of `sub` is
-/// live. Panics on any other event, so it also proves nothing else was published meanwhile.
-fn await_probe(sub: &Sub) {
-    let value = rand_u64();
-    let probe = topic::probe(value);
-    sub.socket
-        .set_subscribe(probe.as_bytes())
-        .expect("subscribe");
-    match sub.next(TIMEOUT) {
-        Some((t, Event::Probe { value: v })) => assert_eq!((t, v), (probe.clone(), value)),
-        other => panic!("expected the probe, got {other:?}"),
-    }
-    sub.socket
-        .set_unsubscribe(probe.as_bytes())
-        .expect("unsubscribe");
-}
-
 /// A SUB socket subscribed to `topics` and to the session's inbox, returned once a probe
 /// proved all of that live.
-fn live_sub(raw: &mut Raw, cluster: &Cluster, topics: &[String]) -> Sub {
-    let socket = raw.ctx.socket(zmq::SUB).expect("sub");
-    socket.set_linger(0).expect("linger");
-    socket.connect(&cluster.proxy_endpoint()).expect("connect");
-    for t in topics {
-        socket.set_subscribe(t.as_bytes()).expect("subscribe");
-    }
-    let inbox = raw.inbox.clone().expect("logged in");
-    socket.set_subscribe(inbox.as_bytes()).expect("subscribe");
-    let sub = Sub { socket };
-    await_probe(&sub);
+fn live_sub(raw: &Wire, cluster: &Cluster, topics: &[String]) -> Sub {
+    let inbox = raw.user.inbox();
+    let mut all: Vec<&[u8]> = topics.iter().map(|t| t.as_bytes()).collect();
+    all.push(inbox.as_bytes());
+    let sub = Sub::connect(cluster, &all);
+    sub.await_probe();
     sub
 }
 
@@ -81,7 +139,7 @@ fn next_message(sub: &Sub) -> Message {
 #[test]
 fn nil_optional_fields_are_accepted_like_absent_ones() {
     let cluster = start();
-    let alice = Raw::signup(&cluster, "alice");
+    let alice = Wire::signup(&cluster, "alice");
     // create_channel with an explicit nil description (the report).
     let r = raw_call(
         &alice,
@@ -127,7 +185,7 @@ fn nil_optional_fields_are_accepted_like_absent_ones() {
 #[test]
 fn refused_requests_are_answered_with_their_id() {
     let cluster = start();
-    let mut alice = Raw::signup(&cluster, "alice");
+    let alice = Wire::signup(&cluster, "alice");
     alice.create("dev");
     // Over the server's request limit, under the sockets' frame limit: too_large, id kept.
     let text = "x".repeat(MAX_REQUEST_BYTES + 1);
@@ -164,7 +222,7 @@ fn refused_requests_are_answered_with_their_id() {
 #[test]
 fn deeply_nested_frames_are_refused_and_the_server_survives() {
     let cluster = start();
-    let alice = Raw::signup(&cluster, "alice");
+    let alice = Wire::signup(&cluster, "alice");
     // {"id": 41, "x": [[[[…]]]]}: refused at the depth bound, with the id, nothing crashes.
     for len in [5_000, 60_000] {
         let mut deep = vec![0x82, 0xa2, b'i', b'd', 41, 0xa1, b'x'];
@@ -181,7 +239,7 @@ fn deeply_nested_frames_are_refused_and_the_server_survives() {
 #[test]
 fn the_wire_limit_is_per_frame_and_the_request_limit_is_the_payload_frame() {
     let cluster = start();
-    let alice = Raw::signup(&cluster, "alice");
+    let alice = Wire::signup(&cluster, "alice");
     // Three frames adding up to more than 262,144 bytes, each under it: delivered, and the
     // last one (the payload) is answered; the frames before it come back as the envelope.
     let filler = vec![b'f'; 200 * 1024];
@@ -203,7 +261,7 @@ fn the_wire_limit_is_per_frame_and_the_request_limit_is_the_payload_frame() {
 #[test]
 fn the_server_refuses_bidi_controls_invisible_text_and_separators() {
     let cluster = start();
-    let mut alice = Raw::signup(&cluster, "alice");
+    let mut alice = Wire::signup(&cluster, "alice");
     alice.create("dev");
     for bad in [
         "\u{202E}gnp.exe",
@@ -251,9 +309,9 @@ fn the_server_refuses_bidi_controls_invisible_text_and_separators() {
 #[test]
 fn user_targets_come_back_in_the_registered_spelling() {
     let cluster = start();
-    let mut alice = Raw::signup(&cluster, "alice");
-    let mut bob = Raw::signup(&cluster, "Bob");
-    let sub = live_sub(&mut alice, &cluster, &[]);
+    let mut alice = Wire::signup(&cluster, "alice");
+    let bob = Wire::signup(&cluster, "Bob");
+    let sub = live_sub(&alice, &cluster, &[]);
 
     let sent = alice.send("@BOB", "hi");
     assert_eq!(sent.target, target("@Bob"));
@@ -301,7 +359,7 @@ fn user_targets_come_back_in_the_registered_spelling() {
         Reply::History { target: t, .. } => assert_eq!(t, target("#dev")),
         other => panic!("{other:?}"),
     }
-    let _carol = Raw::signup(&cluster, "Carol");
+    let _carol = Wire::signup(&cluster, "Carol");
     match alice.call(Request::MarkRead {
         target: target("@CAROL"),
         seq: 5,
@@ -329,7 +387,7 @@ fn user_targets_come_back_in_the_registered_spelling() {
 #[test]
 fn history_with_after_and_before_is_a_range() {
     let cluster = start();
-    let mut alice = Raw::signup(&cluster, "alice");
+    let alice = Wire::signup(&cluster, "alice");
     alice.create("log");
     for i in 1..=10 {
         alice.send("#log", &format!("line {i}"));
@@ -362,9 +420,9 @@ fn history_with_after_and_before_is_a_range() {
 #[test]
 fn not_found_and_forbidden_cases_give_the_documented_codes() {
     let cluster = start();
-    let mut alice = Raw::signup(&cluster, "alice");
-    let _bob = Raw::signup(&cluster, "bob");
-    let mut carol = Raw::signup(&cluster, "carol");
+    let mut alice = Wire::signup(&cluster, "alice");
+    let _bob = Wire::signup(&cluster, "bob");
+    let carol = Wire::signup(&cluster, "carol");
     carol.create("closed");
     let h = |t: &str| Request::History {
         target: target(t),
@@ -431,10 +489,10 @@ fn not_found_and_forbidden_cases_give_the_documented_codes() {
 #[test]
 fn a_deduplicated_retry_is_not_published_again() {
     let cluster = start();
-    let mut alice = Raw::signup(&cluster, "alice");
-    let mut bob = Raw::signup(&cluster, "bob");
+    let mut alice = Wire::signup(&cluster, "alice");
+    let bob = Wire::signup(&cluster, "bob");
     alice.create("dup");
-    let sub = live_sub(&mut alice, &cluster, &[topic::channel("dup")]);
+    let sub = live_sub(&alice, &cluster, &[topic::channel("dup")]);
     let chan = |nonce| Request::Send {
         target: target("#dup"),
         text: "once".into(),
@@ -467,12 +525,12 @@ fn a_deduplicated_retry_is_not_published_again() {
 #[test]
 fn a_mark_read_that_does_not_move_the_marker_publishes_nothing() {
     let cluster = start();
-    let mut alice = Raw::signup(&cluster, "alice");
-    let mut bob = Raw::signup(&cluster, "bob");
+    let mut alice = Wire::signup(&cluster, "alice");
+    let bob = Wire::signup(&cluster, "bob");
     bob.send("@alice", "one");
     bob.send("@alice", "two");
     alice.create("dev");
-    let sub = live_sub(&mut alice, &cluster, &[]);
+    let sub = live_sub(&alice, &cluster, &[]);
     let mark = |t: &str, seq| Request::MarkRead {
         target: target(t),
         seq,
@@ -517,8 +575,8 @@ fn a_mark_read_that_does_not_move_the_marker_publishes_nothing() {
 #[test]
 fn a_dm_to_yourself_arrives_once() {
     let cluster = start();
-    let mut alice = Raw::signup(&cluster, "alice");
-    let sub = live_sub(&mut alice, &cluster, &[]);
+    let alice = Wire::signup(&cluster, "alice");
+    let sub = live_sub(&alice, &cluster, &[]);
     let sent = alice.send("@ALICE", "note to self");
     assert_eq!(sent.target, target("@alice"));
     assert_eq!(next_message(&sub), sent);
@@ -534,13 +592,13 @@ fn a_dm_to_yourself_arrives_once() {
 #[test]
 fn a_probe_proves_earlier_subscriptions_live_and_reaches_only_its_subscriber() {
     let cluster = start();
-    let mut alice = Raw::signup(&cluster, "alice");
-    let mut bob = Raw::signup(&cluster, "bob");
+    let alice = Wire::signup(&cluster, "alice");
+    let bob = Wire::signup(&cluster, "bob");
     alice.create("dev");
     bob.join("dev");
     // No sleep: the channel subscription was sent before the probe topic, so the probe's
     // arrival proves it live, and the very next channel message is received.
-    let sub = live_sub(&mut bob, &cluster, &[topic::channel("dev")]);
+    let sub = live_sub(&bob, &cluster, &[topic::channel("dev")]);
     let m = alice.send("#dev", "first");
     assert_eq!(next_message(&sub), m);
 
@@ -550,21 +608,27 @@ fn a_probe_proves_earlier_subscriptions_live_and_reaches_only_its_subscriber() {
     sub.socket
         .set_subscribe(topic::channel("ops").as_bytes())
         .expect("subscribe");
-    await_probe(&sub);
+    sub.await_probe();
     let m = alice.send("#ops", "second");
     assert_eq!(next_message(&sub), m);
 
     // Another subscriber does not see this one's probes: its next event is a real message.
-    let mut bob2 = Raw::connect(&cluster);
-    bob2.login("bob");
-    let sub2 = live_sub(&mut bob2, &cluster, &[topic::channel("dev")]);
-    await_probe(&sub);
+    let mut bob2 = Wire {
+        user: User::connect(&cluster),
+        wire: RawWire::connect(&cluster),
+        next_id: 1,
+    };
+    bob2.user.login("bob");
+    let sub2 = live_sub(&bob2, &cluster, &[topic::channel("dev")]);
+    sub.await_probe();
     let m = alice.send("#dev", "third");
     assert_eq!(next_message(&sub2), m);
     assert_eq!(next_message(&sub), m);
 
     // There is no `probe` request.
-    let anon = Raw::connect(&cluster);
-    let r = raw_call(&anon, 9, json!({"op": "probe", "value": 1}));
+    let anon = RawWire::connect(&cluster);
+    let r = anon.send_raw(&pack(
+        &json!({"v": 1, "id": 9, "body": {"op": "probe", "value": 1}}),
+    ));
     assert_eq!((r.id, error_code(&r.body)), (9, ErrorCode::UnknownRequest));
 }

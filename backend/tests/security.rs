@@ -17,19 +17,18 @@ fn subscribe_all_and_partial_prefixes_receive_no_dm() {
     alice.create("public");
     let bob_inbox = bob.inbox();
     let public = topic::channel("public");
-    // Mallory tries every trick: everything, every inbox, half of bob's inbox id. Her socket
-    // also subscribes to the public channel, last: once a probe arrives there, the proxy has
-    // dealt with every trick before it.
+    // Mallory tries every trick: everything, every inbox, half of bob's inbox id (and the
+    // public channel). Once her probe arrives (subscribed after all of them), the proxy has
+    // dealt with every trick.
     let half = &bob_inbox[..bob_inbox.len() / 2];
     let snoop = Sub::connect(
         &cluster,
         &[b"", b"i", b"i/", half.as_bytes(), b"c/", public.as_bytes()],
     );
-    await_subscription(&snoop, &alice, "#public");
-    // A legitimate subscriber of bob's inbox and of the channel (subscribed last, so the
-    // channel's probe proves the inbox subscription too), to know messages flowed.
+    snoop.await_probe();
+    // A legitimate subscriber of bob's inbox and of the channel, to know messages flowed.
     let legit = Sub::connect(&cluster, &[bob_inbox.as_bytes(), public.as_bytes()]);
-    await_subscription(&legit, &alice, "#public");
+    legit.await_probe();
 
     let dm = alice.send("@bob", "secret for bob");
     let news = alice.send("#public", "public news");
@@ -71,7 +70,7 @@ fn a_channel_subscriber_gets_nothing_from_a_channel_whose_name_extends_it() {
         s.next(Duration::from_millis(10));
     }
     let dev = Sub::connect(&cluster, &[topic::channel("dev").as_bytes()]);
-    await_subscription(&dev, &alice, "#dev");
+    dev.await_probe();
     alice.send("#devops", "ops only");
     let m = alice.send("#dev", "dev only");
     // Published in this order by one server: a leak of #devops would arrive before `m`.
@@ -369,7 +368,7 @@ fn unbalanced_unsubscribes_from_a_rogue_peer_silence_nobody() {
     let alice = User::signup(&cluster, "alice");
     alice.create("dev");
     let legit = Sub::connect(&cluster, &[topic::channel("dev").as_bytes()]);
-    await_subscription(&legit, &alice, "#dev");
+    legit.await_probe();
     let mut rogue = raw_zmtp_sub(&cluster.proxy_endpoint());
     let frame = |body: &[u8]| {
         let mut frame = vec![0x00, body.len() as u8];

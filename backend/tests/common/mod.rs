@@ -21,7 +21,7 @@ use zchat_backend::testkit::Cluster;
 use zchat_client::api::HistoryQuery;
 use zchat_client::{Client, ClientConfig, ClientError, Page, Session};
 use zchat_protocol::{
-    codec, ChannelInfo, ErrorCode, Event, EventEnvelope, Message, Request, RequestEnvelope,
+    codec, topic, ChannelInfo, ErrorCode, Event, EventEnvelope, Message, Request, RequestEnvelope,
     ResponseEnvelope, Target,
 };
 
@@ -226,6 +226,25 @@ impl Sub {
         Some((String::from_utf8_lossy(&frames[0]).into_owned(), env.body))
     }
 
+    /// Subscribes to a fresh probe topic, after everything subscribed before, and waits for
+    /// the proxy's `probe` event on it: then every earlier subscription of this socket is
+    /// live (PROTOCOL.md §5.2). Panics on any other event, so it also proves that nothing
+    /// else arrived meanwhile.
+    pub fn await_probe(&self) {
+        let value: u64 = rand::random();
+        let probe = topic::probe(value);
+        self.socket
+            .set_subscribe(probe.as_bytes())
+            .expect("subscribe");
+        match self.next(TIMEOUT) {
+            Some((t, Event::Probe { value: v })) => assert_eq!((t, v), (probe.clone(), value)),
+            other => panic!("expected the probe, got {other:?}"),
+        }
+        self.socket
+            .set_unsubscribe(probe.as_bytes())
+            .expect("unsubscribe");
+    }
+
     /// Every event up to and including the first one that is `message`, or up to
     /// [`TIMEOUT`] if it never comes. Publications of one server reach a subscriber in
     /// order, so whatever was published before `message` is in the result if it was
@@ -243,36 +262,6 @@ impl Sub {
             }
         }
         out
-    }
-}
-
-/// Waits until `sub`'s subscription to `target`'s topic is live, with [`TIMEOUT`] as the
-/// deadline. Subscriptions reach the proxy asynchronously and nothing acknowledges them, so
-/// the only proof is a publication arriving: `poster` posts probe messages to `target` until
-/// one shows up on `sub`. Every later probe then arrives too (in order); this reads up to the
-/// last one posted, so nothing of the probing is left in flight afterwards.
-pub fn await_subscription(sub: &Sub, poster: &User, target: &str) {
-    let deadline = Instant::now() + TIMEOUT;
-    let mut live = false;
-    loop {
-        assert!(Instant::now() < deadline, "subscription never became live");
-        let probe = poster.send(target, "probe");
-        // Until a first probe arrives, post another every poll interval; once one has, the
-        // rest are on their way, and the last one posted is the condition.
-        loop {
-            let wait = if live {
-                deadline.saturating_duration_since(Instant::now())
-            } else {
-                Duration::from_millis(200)
-            };
-            match sub.next(wait) {
-                Some((_, Event::Message { message })) if message == probe => return,
-                Some((_, Event::Message { message })) if message.text == "probe" => live = true,
-                Some(_) => {}
-                None if live => panic!("probes stopped arriving"),
-                None => break,
-            }
-        }
     }
 }
 
