@@ -160,8 +160,7 @@ impl Hasher {
     /// A sensible default: one fewer worker than cores, at least one.
     pub fn default_workers() -> usize {
         std::thread::available_parallelism()
-            .map(|n| n.get().saturating_sub(1))
-            .unwrap_or(1)
+            .map_or(1, |n| n.get().saturating_sub(1))
             .max(1)
     }
 
@@ -263,7 +262,10 @@ impl LoginThrottle {
 
     /// Registers a login attempt for `user` and decides how to treat it.
     pub fn begin_attempt(&self, user: &str) -> Verdict {
-        let mut map = self.records.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self
+            .records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // Bound memory under a flood of distinct names: forget stale entries first.
         if map.len() > 100_000 {
             map.retain(|_, r| r.in_flight > 0 || r.last.elapsed() <= WINDOW);
@@ -289,7 +291,10 @@ impl LoginThrottle {
 
     /// Ends an attempt that got [`Verdict::Proceed`]; a success clears the failures.
     pub fn finish(&self, user: &str, success: bool) {
-        let mut map = self.records.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self
+            .records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let key = Self::key(user);
         if let Some(r) = map.get_mut(&key) {
             r.in_flight = r.in_flight.saturating_sub(1);

@@ -11,8 +11,6 @@
 //! - `testkit` (cargo feature `testkit`, for tests and benchmarks only): starts the real
 //!   binaries on free loopback ports.
 
-#![deny(clippy::unwrap_used)]
-
 pub mod all_in_one;
 pub mod auth;
 pub mod broker;

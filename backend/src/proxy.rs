@@ -54,6 +54,8 @@ pub const PUBLISHER_HWM: i32 = 100_000;
 
 const ZMQ_XPUB_MANUAL: i32 = 71;
 
+/// The `zmq` crate has no setter for `ZMQ_XPUB_MANUAL`, hence the FFI call.
+#[allow(unsafe_code)]
 fn set_xpub_manual(socket: &mut zmq::Socket) -> Result<()> {
     let on: libc::c_int = 1;
     // SAFETY: the pointer is a live socket owned by `socket`; the option value is a c_int
@@ -69,6 +71,7 @@ fn set_xpub_manual(socket: &mut zmq::Socket) -> Result<()> {
     if rc != 0 {
         anyhow::bail!(
             "cannot set ZMQ_XPUB_MANUAL: {}",
+            // SAFETY: zmq_errno reads libzmq's thread-local errno; no arguments.
             zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() })
         );
     }

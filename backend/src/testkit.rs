@@ -150,7 +150,7 @@ impl Cluster {
 
     /// The server's process id, if running.
     pub fn server_pid(&self) -> Option<u32> {
-        self.server.as_ref().map(|c| c.id())
+        self.server.as_ref().map(std::process::Child::id)
     }
 
     fn server_args(&self) -> Vec<String> {
@@ -344,6 +344,8 @@ impl Drop for Cluster {
     }
 }
 
+/// `std` can only SIGKILL a child; graceful-stop tests need SIGTERM, hence the FFI call.
+#[allow(unsafe_code)]
 fn kill(child: &mut Option<Child>, signal: i32) {
     if let Some(mut c) = child.take() {
         // SAFETY: plain kill(2) on a child we spawned and have not reaped yet.

@@ -134,7 +134,7 @@ pub fn start(
                 inbound,
                 stats,
                 shutdown,
-            })
+            });
         })
         .context("spawn socket thread")?;
     Ok((

@@ -1,5 +1,7 @@
 //! Channels, direct messages, history, durability: through the real binaries.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -1,6 +1,8 @@
 //! No reply dropped under load (issue 10): a client may pipeline thousands of requests and
 //! gets every reply on the first attempt; a reply the broker cannot deliver is counted.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
+
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};

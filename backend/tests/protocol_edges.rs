@@ -2,6 +2,8 @@
 //! real binaries. Subscriptions are known to be live by the proxy's `probe` event (§5.2),
 //! never by sleeping.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
+
 mod common;
 
 use common::*;
@@ -120,7 +122,7 @@ fn target(s: &str) -> Target {
 /// proved all of that live.
 fn live_sub(raw: &Wire, cluster: &Cluster, topics: &[String]) -> Sub {
     let inbox = raw.user.inbox();
-    let mut all: Vec<&[u8]> = topics.iter().map(|t| t.as_bytes()).collect();
+    let mut all: Vec<&[u8]> = topics.iter().map(std::string::String::as_bytes).collect();
     all.push(inbox.as_bytes());
     let sub = Sub::connect(cluster, &all);
     sub.await_probe();
@@ -298,7 +300,7 @@ fn the_server_refuses_bidi_controls_invisible_text_and_separators() {
         description: "👨\u{200D}👩\u{200D}👧 ❤\u{FE0F}".into(),
     }) {
         Reply::Channel { channel } => {
-            assert_eq!(channel.description, "👨\u{200D}👩\u{200D}👧 ❤\u{FE0F}")
+            assert_eq!(channel.description, "👨\u{200D}👩\u{200D}👧 ❤\u{FE0F}");
         }
         other => panic!("{other:?}"),
     }
@@ -344,7 +346,7 @@ fn user_targets_come_back_in_the_registered_spelling() {
     }
     match sub.next(TIMEOUT) {
         Some((_, Event::ReadMarker { target: t, seq })) => {
-            assert_eq!((t, seq), (target("@Bob"), 2))
+            assert_eq!((t, seq), (target("@Bob"), 2));
         }
         other => panic!("expected the read marker, got {other:?}"),
     }

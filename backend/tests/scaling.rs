@@ -1,5 +1,7 @@
 //! Several `zchat-server` processes on one broker and one database.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
+
 mod common;
 
 use common::*;

@@ -1,5 +1,7 @@
 //! Privacy, topic isolation, accounts and bad input: through the real binaries.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -188,9 +188,10 @@ fn main() -> Result<()> {
 
 /// `/proc/loadavg`'s first three fields: on a shared machine, what else was running.
 fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "?".into(),
+        |s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+    )
 }
 
 /// CPU model, core count and kernel, for the table's header.
@@ -199,9 +200,11 @@ fn machine() -> String {
     let model = cpuinfo
         .lines()
         .find_map(|l| l.strip_prefix("model name"))
-        .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        .map_or_else(
+            || "unknown CPU".into(),
+            |m| m.trim_start_matches([' ', '\t', ':']).to_string(),
+        );
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     format!("{cores} × {model}, Linux {}", kernel.trim())
 }

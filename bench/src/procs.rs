@@ -383,14 +383,14 @@ fn probe_port() -> Result<u16> {
 impl Ngircd {
     /// Starts it and waits until it accepts connections (another port if its was taken).
     pub fn start(bin: &Path) -> Result<Ngircd> {
-        let mut last_error = None;
-        for _ in 0..5 {
-            match Self::start_on(bin, probe_port()?) {
-                Ok(n) => return Ok(n),
-                Err(e) => last_error = Some(e),
+        let mut outcome = Self::start_on(bin, probe_port()?);
+        for _ in 1..5 {
+            if outcome.is_ok() {
+                break;
             }
+            outcome = Self::start_on(bin, probe_port()?);
         }
-        Err(last_error.expect("at least one attempt"))
+        outcome
     }
 
     fn start_on(bin: &Path, port: u16) -> Result<Ngircd> {

@@ -3,6 +3,10 @@
 use hdrhistogram::Histogram;
 
 /// A latency histogram in microseconds (1 µs .. 60 s, 3 significant digits).
+#[allow(
+    clippy::expect_used,
+    reason = "constant bounds, valid by hdrhistogram's rules (low >= 1, high >= 2 * low, sigfig <= 5)"
+)]
 pub fn latency_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
 }
@@ -33,7 +37,7 @@ impl Samples {
 
     fn sorted(&self) -> Vec<f64> {
         let mut v = self.0.clone();
-        v.sort_by(|a, b| a.total_cmp(b));
+        v.sort_by(f64::total_cmp);
         v
     }
 

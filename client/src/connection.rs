@@ -180,12 +180,18 @@ impl Client {
 
     /// Sets (or clears) the session token sent with every request.
     pub fn set_token(&self, token: Option<String>) {
-        *self.token.lock().unwrap_or_else(|p| p.into_inner()) = token;
+        *self
+            .token
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = token;
     }
 
     /// The current token.
     pub fn token(&self) -> Option<String> {
-        self.token.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.token
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Routes live events and connection changes to a new receiver (replacing any earlier
@@ -229,7 +235,7 @@ impl Client {
             let (tx, rx) = oneshot::channel();
             self.pending
                 .lock()
-                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .insert(id, tx);
             self.io.send(Command::Send {
                 id,
@@ -248,7 +254,7 @@ impl Client {
                 Err(_) => {
                     self.pending
                         .lock()
-                        .unwrap_or_else(|p| p.into_inner())
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .remove(&id);
                     tracing::debug!(id, attempt, "request timed out; reconnecting");
                     if attempt < attempts {

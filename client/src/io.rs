@@ -258,7 +258,7 @@ impl Io {
             let wanted = self
                 .pending
                 .lock()
-                .unwrap_or_else(|p| p.into_inner())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .contains_key(&id);
             if !wanted {
                 continue;
@@ -280,7 +280,7 @@ impl Io {
         let waiter = self
             .pending
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&resp.id);
         if let Some(waiter) = waiter {
             let _ = waiter.send(resp.body);

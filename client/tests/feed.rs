@@ -1,6 +1,8 @@
 //! The gap-free feed against the real backend: a late joiner's backfill, and a proxy outage
 //! during which publications are lost and must be backfilled without duplicates.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
+
 use std::time::Duration;
 
 use tokio::time::timeout;

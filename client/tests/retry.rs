@@ -2,6 +2,8 @@
 //! fresh socket after each timeout and reported unreachable after the last attempt — exactly
 //! `attempts × timeout` of (virtual) time, with no real waiting.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
+
 use std::time::Duration;
 
 use zchat_client::{Client, ClientConfig, ClientError};

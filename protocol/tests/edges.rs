@@ -2,6 +2,8 @@
 //! fields given as `nil`, ids of refused requests, error codes from error types, and the
 //! Unicode text rules.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
+
 use serde_json::{json, Value};
 use zchat_protocol::codec::{decode_request, read_request_id};
 use zchat_protocol::validate::{self, ValidationError};

@@ -1,6 +1,8 @@
 //! Every request, reply and event survives encode → decode unchanged, and garbage is
 //! classified, never accepted.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
+
 use zchat_protocol::codec::{decode, decode_request, encode};
 use zchat_protocol::*;
 

@@ -7,8 +7,6 @@
 //!   [`tui`]: the event loop that joins them to the terminal and the network.
 //! - `demo` (cargo feature `demo`, on by default): `zchat demo`.
 
-#![deny(clippy::unwrap_used)]
-
 pub mod app;
 pub mod cli;
 #[cfg(feature = "demo")]

@@ -2,6 +2,8 @@
 //! `zchat tail` receives live, and survives a server restart and a `kill -9` without losing
 //! or duplicating a message.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

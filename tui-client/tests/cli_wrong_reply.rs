@@ -5,6 +5,8 @@
 //! every request with a well-formed reply of another kind — something the real server
 //! never does, which is why it is stood in for.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
+
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -7,7 +7,7 @@
 //!
 //! Needs `tmux` (CI installs it); without it the test says so and passes.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
 
 use std::path::Path;
 use std::process::Command;
@@ -26,8 +26,7 @@ impl Tmux {
         let ok = Command::new("tmux")
             .arg("-V")
             .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
+            .is_ok_and(|o| o.status.success());
         // One tmux server per test: tests of this file run in parallel in one process.
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -4,6 +4,8 @@
 //! Each step waits on something observable outside the loop (the saved session, the
 //! server's state), never on time.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
+
 mod tui_fixture;
 
 use std::path::Path;

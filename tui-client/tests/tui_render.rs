@@ -1,6 +1,8 @@
 //! Rendering snapshots on ratatui's `TestBackend`: each screen and popup, wide characters,
 //! a narrow and a tiny terminal. Times are UTC (the offset is injected).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
+
 mod tui_fixture;
 
 use crossterm::event::{KeyCode, KeyModifiers};

@@ -1,6 +1,8 @@
 //! App-state tests without a terminal: unread counts, read markers, mentions, scroll
 //! anchoring, paging, reconnect and backfill, commands.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
+
 mod tui_fixture;
 
 use crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};

@@ -6,6 +6,6 @@ use super::{ApiResult, Ctx};
 
 /// Lists users; the store's query selects no secret columns.
 pub async fn handle(ctx: &Ctx) -> ApiResult {
-    let users = ctx.db(|s| s.list_users()).await?;
+    let users = ctx.db(super::super::store::Store::list_users).await?;
     Ok(Reply::Users { users })
 }

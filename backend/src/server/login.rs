@@ -39,12 +39,9 @@ pub async fn handle(ctx: &Ctx, user: String, password: String) -> ApiResult {
         .verify(password, phc)
         .await
         .map_err(ApiError::internal)?;
-    let row = match (ok, row) {
-        (true, Some(row)) => row,
-        _ => {
-            tracing::info!(user = %user, "failed login");
-            return Err(wrong());
-        }
+    let (true, Some(row)) = (ok, row) else {
+        tracing::info!(user = %user, "failed login");
+        return Err(wrong());
     };
     attempt.succeeded();
     let token = auth::new_token();

@@ -174,10 +174,10 @@ async fn serve(
                 server_time: zchat_protocol::now_millis(),
             })),
             Request::Register { user, password } => {
-                responder.answer(register::handle(&ctx, user, password).await)
+                responder.answer(register::handle(&ctx, user, password).await);
             }
             Request::Login { user, password } => {
-                responder.answer(login::handle(&ctx, user, password).await)
+                responder.answer(login::handle(&ctx, user, password).await);
             }
             Request::Logout => responder.answer(logout::handle(&ctx, env.token).await),
             request => match ctx.authenticate(env.token).await {

@@ -33,14 +33,20 @@ struct Entries {
 impl SessionCache {
     /// A fresh, unexpired cached session for this token hash.
     pub fn get(&self, token_hash: &[u8], now_ms: i64) -> Option<SessionRow> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (row, read_at) = entries.live.get(token_hash)?;
         (read_at.elapsed() < REVALIDATE_AFTER && row.expires_at > now_ms).then(|| row.clone())
     }
 
     /// Remembers a session just read from the database (unless it was revoked meanwhile).
     pub fn put(&self, token_hash: Vec<u8>, row: SessionRow) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if entries.live.len() >= SWEEP_AT {
             entries
                 .live
@@ -58,7 +64,10 @@ impl SessionCache {
     /// Forgets a session (logout), and refuses to cache it again for a while: a lookup that
     /// read it just before the logout must not put it back.
     pub fn remove(&self, token_hash: &[u8]) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         entries.live.remove(token_hash);
         entries.revoked.insert(token_hash.to_vec(), Instant::now());
     }

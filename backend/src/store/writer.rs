@@ -39,7 +39,9 @@ pub(super) fn run(conn: Arc<Mutex<Connection>>, jobs: Receiver<PostJob>) {
             }
         }
         let outcome = {
-            let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
+            let mut c = conn
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             store_batch(&mut c, &batch)
         };
         match outcome {

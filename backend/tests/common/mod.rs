@@ -11,6 +11,7 @@
 //! Nothing here waits a fixed time for something to happen: every wait is on an observable
 //! condition, with [`TIMEOUT`] as the deadline.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
 #![allow(dead_code)]
 
 use std::fmt::Debug;

@@ -69,9 +69,8 @@ impl Conversation {
 
     /// Adds a message in `seq` order. Returns `false` (and changes nothing) for a duplicate.
     pub fn insert(&mut self, m: Message) -> bool {
-        let pos = match self.messages.binary_search_by_key(&m.seq, |x| x.seq) {
-            Ok(_) => return false,
-            Err(p) => p,
+        let Err(pos) = self.messages.binary_search_by_key(&m.seq, |x| x.seq) else {
+            return false;
         };
         self.last_seq = self.last_seq.max(m.seq);
         self.messages.insert(pos, m);

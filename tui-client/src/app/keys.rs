@@ -47,7 +47,7 @@ impl App {
             }
             KeyCode::F(1) => self.popup = Some(Popup::Help),
             KeyCode::Char('?') if self.input.is_empty() && !ctrl && !alt => {
-                self.popup = Some(Popup::Help)
+                self.popup = Some(Popup::Help);
             }
             KeyCode::Char('n') if ctrl => self.step_conversation(1, fx),
             KeyCode::Char('p') if ctrl => self.step_conversation(-1, fx),
@@ -82,7 +82,7 @@ impl App {
                 self.notice = None;
             }
             KeyCode::Enter if alt || key.modifiers.contains(KeyModifiers::SHIFT) => {
-                self.input.newline()
+                self.input.newline();
             }
             KeyCode::Enter => self.submit(fx),
             KeyCode::Up if !ctrl => self.input.up(),

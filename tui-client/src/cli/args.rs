@@ -269,7 +269,7 @@ mod tests {
                 assert_eq!(
                     (text.join(" "), nonce),
                     ("hello world".to_string(), Some(5))
-                )
+                );
             }
             other => panic!("{other:?}"),
         }

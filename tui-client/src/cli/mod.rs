@@ -42,7 +42,7 @@ pub async fn run(env: Env, command: Command) -> Result<()> {
                     println!(
                         "signed out {} (the session had already ended)",
                         session.user
-                    )
+                    );
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -167,7 +167,7 @@ pub async fn run(env: Env, command: Command) -> Result<()> {
                 pace_secs: pace.max(0.5),
                 bell: env.bell,
             })
-            .await?
+            .await?;
         }
     }
     Ok(())

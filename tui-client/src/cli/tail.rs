@@ -39,13 +39,13 @@ pub(super) async fn run(env: Env, targets: Vec<String>, json: bool) -> Result<()
     let dm_filter: Option<Vec<String>> = (!only.is_empty()).then(|| {
         only.iter()
             .filter(|t| !t.is_channel())
-            .map(|t| t.key())
+            .map(zchat_protocol::Target::key)
             .collect()
     });
     let names: Vec<String> = if only.is_empty() {
         vec!["joined channels and direct messages".into()]
     } else {
-        only.iter().map(|t| t.to_string()).collect()
+        only.iter().map(std::string::ToString::to_string).collect()
     };
     eprintln!(
         "tail: {} listening on {} (Ctrl-C to stop)",

@@ -177,7 +177,7 @@ impl Net {
                 None
             }),
             Effect::Join(channel) => {
-                self.spawn(move |c| async move { Some(channel_reply(c.join(&channel).await)) })
+                self.spawn(move |c| async move { Some(channel_reply(c.join(&channel).await)) });
             }
             Effect::Create {
                 channel,

@@ -125,10 +125,7 @@ fn styled_row(
             } else {
                 "beginning of the conversation"
             };
-            Line::from(Span::styled(
-                format!("{:^width$}", text, width = width),
-                theme::DIM,
-            ))
+            Line::from(Span::styled(format!("{text:^width$}"), theme::DIM))
         }
         Row::Line {
             msg,

@@ -63,7 +63,7 @@ impl Widget for LoginView<'_> {
                 Style::new().fg(Color::Gray)
             };
             let r = line(y);
-            Span::styled(format!("{:>9} ", label), label_style)
+            Span::styled(format!("{label:>9} "), label_style)
                 .render(Rect::new(r.x, r.y, 10.min(r.width), 1), buf);
             let field_area = Rect::new(r.x + 10, r.y, r.width.saturating_sub(10), 1);
             buf.set_style(field_area, Style::new().bg(Color::Indexed(236)));

@@ -1,7 +1,8 @@
 //! Shared fixtures for the TUI tests: an `App` signed in as alice with a few conversations
 //! and fixed timestamps (UTC), and a renderer into ratatui's `TestBackend`.
 
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
+#![allow(dead_code)]
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;

@@ -1,0 +1,126 @@
+//! The scenarios of the bench, each producing rows of the result table. Every scenario repeats
+//! `repeats` times, interleaving zchat with its counterparts so that drift hits both alike.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use crate::load::{self};
+use crate::procs::{self, Ngircd, RawCluster, ZchatCluster};
+use crate::stats::{Cell, Row, Samples};
+use crate::zchat::{self};
+
+mod fanout;
+mod history;
+mod post;
+mod storm;
+
+pub use fanout::fanout;
+pub use history::history;
+pub use post::post_throughput;
+pub use storm::login_storm;
+
+/// Sizes and durations of one bench run (resolved from flags and `--quick`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Repeats of each measurement.
+    pub repeats: usize,
+    /// Closed-loop client threads in the bench process.
+    pub client_threads: usize,
+    /// Message text length in bytes.
+    pub text_len: usize,
+    /// Concurrent posters per post-throughput run.
+    pub post_clients: Vec<usize>,
+    /// Warm-up before recording, per closed-loop run.
+    pub warmup: Duration,
+    /// Recording window per post-throughput run.
+    pub post_window: Duration,
+    /// Subscriber counts for fan-out.
+    pub fanout_subs: Vec<usize>,
+    /// Posts per second in fan-out.
+    pub fanout_rate: f64,
+    /// Measured posts per fan-out run.
+    pub fanout_posts: u64,
+    /// Concurrent logins in the login storm.
+    pub storm_logins: usize,
+    /// Posters during the login storm.
+    pub storm_posters: usize,
+    /// Messages stored for the history scenario.
+    pub history_messages: u64,
+    /// Page size when paging through history.
+    pub history_page: u32,
+    /// Upper bound on requests of any closed-loop run.
+    pub max_requests: u64,
+}
+
+/// The systems under test and the references, alive for the whole run.
+pub struct Systems {
+    /// zchat's broker, proxy and server.
+    pub zchat: ZchatCluster,
+    /// Raw ZeroMQ broker/echo/proxy.
+    pub raw: RawCluster,
+    /// ngircd, or why not.
+    pub irc: std::result::Result<Ngircd, String>,
+    /// Session tokens of `post0..`, all joined to `#bench` and `#history`.
+    pub tokens: Vec<String>,
+}
+
+const CHANNEL: &str = "bench";
+const HISTORY_CHANNEL: &str = "history";
+
+pub(super) fn progress(msg: &str) {
+    eprintln!("[{:>7.1}s] {msg}", load::now_ns() as f64 / 1e9);
+}
+
+/// Starts everything and prepares the users the scenarios need.
+pub fn start(cfg: &Config, bin_dir: &std::path::Path) -> Result<Systems> {
+    progress("starting zchat (broker, proxy, server) and the raw ZeroMQ counterparts");
+    let zchat = ZchatCluster::start(bin_dir, false)?;
+    let raw = RawCluster::start()?;
+    let irc = match procs::ngircd_path() {
+        None => Err("skipped (ngircd not installed: run scripts/bench-setup.sh)".to_string()),
+        Some(bin) => Ngircd::start(&bin).map_err(|e| format!("skipped (ngircd failed: {e:#})")),
+    };
+    if let Err(why) = &irc {
+        progress(why);
+    }
+    let users = cfg
+        .post_clients
+        .iter()
+        .copied()
+        .chain([cfg.storm_posters, 1])
+        .max()
+        .unwrap_or(1);
+    progress(&format!(
+        "registering and logging in {users} users (argon2id: slow on purpose)"
+    ));
+    let t = Instant::now();
+    let api = zchat::Api::new(&zchat.frontend)?;
+    let tokens = api.users("post", users)?;
+    progress(&format!(
+        "  {users} registrations + logins in {:.1} s",
+        t.elapsed().as_secs_f64()
+    ));
+    api.join_all(CHANNEL, &tokens)?;
+    api.join_all(HISTORY_CHANNEL, &tokens[..1])?;
+    Ok(Systems {
+        zchat,
+        raw,
+        irc,
+        tokens,
+    })
+}
+
+pub(super) fn samples() -> Samples {
+    Samples::default()
+}
+
+pub(super) fn row(scenario: &str, metric: &str, zchat: Cell, raw: Cell, irc: Cell) -> Row {
+    Row {
+        scenario: scenario.into(),
+        metric: metric.into(),
+        zchat,
+        raw,
+        irc,
+    }
+}
