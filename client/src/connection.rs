@@ -2,16 +2,17 @@
 //! Pirate retry) and live events from the proxy, owned by one socket thread ([`crate::io`]).
 //! Callers use the typed calls of [`crate::api`]; [`Client::call`] is their common core.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use thiserror::Error;
 use tokio::sync::{mpsc, oneshot};
-use zchat_protocol::{codec, ErrorCode, Event, Reply, Request, RequestEnvelope};
+use zchat_protocol::{codec, ErrorCode, Reply, Request, RequestEnvelope};
 
 use crate::io::{self, Command, IoHandle};
+pub use crate::link::Live;
+use crate::link::{Counters, Pending};
 
 /// Where to connect and how patient to be.
 #[derive(Debug, Clone)]
@@ -88,34 +89,6 @@ impl ClientError {
     }
 }
 
-/// Something that arrived from the proxy or the connection monitor.
-#[derive(Debug, Clone)]
-pub enum Live {
-    /// A decoded event and the topic it came on.
-    Event {
-        /// The topic frame.
-        topic: String,
-        /// The event.
-        event: Event,
-    },
-    /// The subscriber socket (re)connected to the proxy: anything published while it was
-    /// away is lost and must be backfilled.
-    ProxyConnected,
-    /// The subscriber socket lost the proxy.
-    ProxyDisconnected,
-}
-
-pub(crate) type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>>;
-
-/// Running totals shared by the clones of a [`Client`] and its socket thread.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub(crate) requests: AtomicU64,
-    pub(crate) retries: AtomicU64,
-    pub(crate) unreachable: AtomicU64,
-    pub(crate) deferred: AtomicU64,
-}
-
 /// What a [`Client`] (all its clones together) has done so far; see [`Client::stats`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ClientStats {
@@ -149,8 +122,13 @@ impl Client {
     pub fn start(config: ClientConfig) -> Result<Client, ClientError> {
         let pending: Pending = Arc::default();
         let counters: Arc<Counters> = Arc::default();
-        let io = io::start(&config, pending.clone(), counters.clone())
-            .map_err(|e| ClientError::Local(format!("{e:#}")))?;
+        let io = io::start(
+            &config.broker,
+            config.proxy.as_deref(),
+            pending.clone(),
+            counters.clone(),
+        )
+        .map_err(|e| ClientError::Local(format!("{e:#}")))?;
         Ok(Client {
             io: Arc::new(io),
             pending,

@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 use zchat_protocol::net::{self, Exposure};
 use zchat_protocol::{codec, EventEnvelope, ResponseEnvelope};
 
-use crate::connection::{ClientConfig, Counters, Live, Pending};
+use crate::link::{Counters, Live, Pending};
 
 /// Requests the DEALER may queue towards the broker (libzmq's default is 1,000). A client may
 /// pipeline thousands of requests; most then wait here rather than in the backlog. Beyond it
@@ -72,23 +72,24 @@ impl Drop for IoHandle {
 }
 
 pub(crate) fn start(
-    config: &ClientConfig,
+    broker: &str,
+    proxy: Option<&str>,
     pending: Pending,
     counters: Arc<Counters>,
 ) -> Result<IoHandle> {
     let ctx = zmq::Context::new();
-    let dealer = new_dealer(&ctx, &config.broker)?;
+    let dealer = new_dealer(&ctx, broker)?;
     let sub = net::socket(&ctx, zmq::SUB, Exposure::Internal)?;
     sub.set_linger(0)?;
     let monitor = net::monitor(&ctx, &sub, "client-sub")?;
-    if let Some(proxy) = &config.proxy {
+    if let Some(proxy) = proxy {
         net::connect(&sub, proxy).context("client to proxy")?;
     }
     let (wake_rx, wake_tx) = UnixStream::pair()?;
     wake_rx.set_nonblocking(true)?;
     wake_tx.set_nonblocking(true)?;
     let (tx, rx) = std_mpsc::channel();
-    let broker = config.broker.clone();
+    let broker = broker.to_string();
     std::thread::Builder::new()
         .name("zchat-client-io".into())
         .spawn(move || {

@@ -13,6 +13,7 @@ pub mod api;
 pub mod connection;
 pub mod feed;
 mod io;
+mod link;
 
 pub use api::{Me, Page, Session};
 pub use connection::{Client, ClientConfig, ClientError, ClientStats, Live};

@@ -1,5 +1,6 @@
 //! Messages (channel posts and DMs), history pages, DM summaries and read markers. Every
-//! message is stored by the group-commit writer ([`super::writer`]) through [`Store::submit_post`].
+//! message is stored by the group-commit writer ([`super::writer`], `Store::submit_post`),
+//! which calls the functions at the end of this file inside its transaction.
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use zchat_protocol::{DmSummary, Message, Target};
@@ -8,23 +9,6 @@ use super::channels::channel_id;
 use super::*;
 
 impl Store {
-    /// Queues a message for the group-commit writer, the one way a message is stored.
-    /// `done` runs on the writer thread with the outcome, after the commit, in queue order
-    /// (so the publications it makes leave in `seq` order).
-    pub fn submit_post(
-        &self,
-        post: NewPost,
-        done: impl FnOnce(StoreResult<Stored>) + Send + 'static,
-    ) {
-        let job = writer::PostJob {
-            post,
-            done: Box::new(done),
-        };
-        if let Err(std::sync::mpsc::SendError(job)) = self.posts.send(job) {
-            (job.done)(Err(StoreError::WriterGone));
-        }
-    }
-
     /// A page of a conversation, oldest first, and whether more exist in that direction.
     /// With `after` (and optionally `before`): the first `limit` messages with
     /// `after < seq < before`, `has_more` if later ones exist in that range. With only
@@ -259,7 +243,7 @@ pub(super) fn replay(
     }))
 }
 
-/// Stores one channel message inside the caller's transaction (see [`writer`]). A repeated
+/// Stores one channel message inside the caller's transaction (see `super::writer`). A repeated
 /// `nonce` from the same sender in the same channel returns the original message
 /// (`fresh == false`). Every refusal (no such channel, not a member, nonce reused) is found
 /// before anything is written, so the writer needs no savepoint per message.

@@ -14,10 +14,29 @@ use rusqlite::{Connection, TransactionBehavior};
 use zchat_protocol::Target;
 
 use super::messages::{post_channel_in, send_dm_in};
-use super::{NewPost, StoreError, StoreResult, Stored};
+use super::{NewPost, Store, StoreError, StoreResult, Stored};
 
 /// Most messages stored in one transaction.
 pub const MAX_BATCH: usize = 256;
+
+impl Store {
+    /// Queues a message for the group-commit writer, the one way a message is stored.
+    /// `done` runs on the writer thread with the outcome, after the commit, in queue order
+    /// (so the publications it makes leave in `seq` order).
+    pub fn submit_post(
+        &self,
+        post: NewPost,
+        done: impl FnOnce(StoreResult<Stored>) + Send + 'static,
+    ) {
+        let job = PostJob {
+            post,
+            done: Box::new(done),
+        };
+        if let Err(std::sync::mpsc::SendError(job)) = self.posts.send(job) {
+            (job.done)(Err(StoreError::WriterGone));
+        }
+    }
+}
 
 /// One message to store, publish and acknowledge.
 pub struct PostJob {
