@@ -143,6 +143,17 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// Starts one of the store's own threads.
+fn spawn(
+    name: &str,
+    f: impl FnOnce() + Send + 'static,
+) -> StoreResult<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|e| StoreError::Db(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))
+}
+
 /// The database file inside a data dir.
 pub fn db_path(data_dir: &Path) -> PathBuf {
     data_dir.join("zchat.db")
@@ -170,16 +181,10 @@ impl Store {
         let writer = Arc::new(Mutex::new(writer));
         let (posts, jobs) = mpsc::channel();
         let conn = writer.clone();
-        let writer_thread = std::thread::Builder::new()
-            .name("store-writer".into())
-            .spawn(move || writer::run(conn, jobs))
-            .map_err(|e| StoreError::Db(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        let writer_thread = spawn("store-writer", move || writer::run(conn, jobs))?;
         let (checkpoint_stop, stop) = mpsc::channel();
         let db = path.clone();
-        let checkpoint_thread = std::thread::Builder::new()
-            .name("store-checkpoint".into())
-            .spawn(move || checkpoint::run(db, stop))
-            .map_err(|e| StoreError::Db(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
+        let checkpoint_thread = spawn("store-checkpoint", move || checkpoint::run(db, stop))?;
         Ok(Store {
             writer,
             posts,
