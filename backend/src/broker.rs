@@ -169,7 +169,8 @@ impl Broker {
 
     /// Stops forwarding, waits for the thread and logs the totals.
     pub fn stop(mut self) {
-        let _ = self.control.send("TERMINATE", 0);
+        // DONTWAIT: if the forwarding thread has ended (an error), nobody reads the PAIR.
+        let _ = self.control.send("TERMINATE", zmq::DONTWAIT);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -219,7 +220,7 @@ impl Device {
                     self.backend.as_poll_item(back_events),
                     self.control.as_poll_item(zmq::POLLIN),
                 ];
-                zmq::poll(&mut items, -1).context("broker poll")?;
+                net::poll(&mut items, -1).context("broker poll")?;
                 (
                     items[0].is_readable(),
                     items[1].get_revents(),

@@ -152,7 +152,7 @@ fn run_gate(xpub: zmq::Socket, xsub: zmq::Socket, stop: Shutdown) {
             xsub.as_poll_item(zmq::POLLIN),
             xpub.as_poll_item(zmq::POLLIN),
         ];
-        if let Err(e) = zmq::poll(&mut items, 100) {
+        if let Err(e) = net::poll(&mut items, 100) {
             tracing::error!("proxy poll failed: {e}");
             return;
         }

@@ -211,6 +211,9 @@ struct SocketThread {
     shutdown: Shutdown,
 }
 
+/// Most requests read in one turn of the loop before replies and publications go out again.
+const READ_TURN: usize = 256;
+
 /// How long a graceful stop keeps trying to hand waiting replies to the broker.
 const FLUSH_AT_STOP: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -250,7 +253,7 @@ fn run(thread: SocketThread) {
                 links.monitors[0].as_poll_item(zmq::POLLIN),
                 links.monitors[1].as_poll_item(zmq::POLLIN),
             ];
-            if let Err(e) = zmq::poll(&mut items, 100) {
+            if let Err(e) = net::poll(&mut items, 100) {
                 tracing::error!("socket thread poll failed: {e}");
                 break;
             }
@@ -270,7 +273,12 @@ fn run(thread: SocketThread) {
             sender.send(msg);
         }
         if reading && sender.backlog.is_empty() && ready[0].contains(zmq::POLLIN) {
-            while let Ok(mut frames) = dealer.recv_multipart(zmq::DONTWAIT) {
+            // A bounded turn: under sustained load the DEALER is never empty, and replies
+            // (sent at the top of the loop) must not wait for it to be.
+            for _ in 0..READ_TURN {
+                let Ok(mut frames) = dealer.recv_multipart(zmq::DONTWAIT) else {
+                    break;
+                };
                 let Some(body) = frames.pop() else { continue };
                 let incoming = Incoming {
                     envelope: frames,
@@ -295,7 +303,7 @@ fn run(thread: SocketThread) {
     let deadline = std::time::Instant::now() + FLUSH_AT_STOP;
     while !sender.backlog.is_empty() && std::time::Instant::now() < deadline {
         let mut items = [dealer.as_poll_item(zmq::POLLOUT)];
-        if zmq::poll(&mut items, 100).is_err() {
+        if net::poll(&mut items, 100).is_err() {
             break;
         }
         sender.flush_backlog();

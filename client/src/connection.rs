@@ -102,6 +102,9 @@ pub struct ClientStats {
     /// Requests that had to wait in the socket thread's backlog for room on the socket
     /// (pipelining faster than the connection drains; harmless).
     pub deferred: u64,
+    /// Times the request socket was reopened after a timeout (at most once per timeout
+    /// window, however many requests timed out together).
+    pub reconnects: u64,
 }
 
 /// A handle to one backend connection. Clone freely; the socket thread stops when the
@@ -114,6 +117,25 @@ pub struct Client {
     next_id: Arc<AtomicU64>,
     config: Arc<ClientConfig>,
     counters: Arc<Counters>,
+    /// When the request socket was last reopened: many pipelined requests timing out
+    /// together reopen it once, not once each (each reopening loses the others' retries).
+    last_reconnect: Arc<Mutex<Option<tokio::time::Instant>>>,
+}
+
+/// Removes a request's reply slot when its caller stops waiting, however that happens
+/// (a reply, a timeout, or the caller's future being dropped).
+struct PendingSlot<'a> {
+    pending: &'a Pending,
+    id: u64,
+}
+
+impl Drop for PendingSlot<'_> {
+    fn drop(&mut self) {
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.id);
+    }
 }
 
 impl Client {
@@ -137,6 +159,7 @@ impl Client {
             next_id: Arc::new(AtomicU64::new(u64::from(rand::random::<u32>()) + 1)),
             config: Arc::new(config),
             counters,
+            last_reconnect: Arc::default(),
         })
     }
 
@@ -148,6 +171,7 @@ impl Client {
             retries: c.retries.load(Ordering::Relaxed),
             unreachable: c.unreachable.load(Ordering::Relaxed),
             deferred: c.deferred.load(Ordering::Relaxed),
+            reconnects: c.reconnects.load(Ordering::Relaxed),
         }
     }
 
@@ -215,6 +239,10 @@ impl Client {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .insert(id, tx);
+            let _slot = PendingSlot {
+                pending: &self.pending,
+                id,
+            };
             self.io.send(Command::Send {
                 id,
                 frame: frame.clone(),
@@ -230,18 +258,30 @@ impl Client {
                 }
                 Ok(Err(_)) => return Err(ClientError::Local("client connection closed".into())),
                 Err(_) => {
-                    self.pending
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .remove(&id);
-                    tracing::debug!(id, attempt, "request timed out; reconnecting");
+                    tracing::debug!(id, attempt, "request timed out");
                     if attempt < attempts {
-                        self.io.send(Command::Reconnect);
+                        self.reconnect_once_per(timeout);
                     }
                 }
             }
         }
         self.counters.unreachable.fetch_add(1, Ordering::Relaxed);
         Err(ClientError::Unreachable(self.config.broker.clone()))
+    }
+
+    /// Reopens the request socket (Lazy Pirate), unless it was reopened within the last
+    /// `window`: the requests that timed out together then retry on that fresh socket.
+    fn reconnect_once_per(&self, window: Duration) {
+        let now = tokio::time::Instant::now();
+        let mut last = self
+            .last_reconnect
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_none_or(|at| now.duration_since(at) >= window) {
+            *last = Some(now);
+            self.counters.reconnects.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!("reopening the request socket");
+            self.io.send(Command::Reconnect);
+        }
     }
 }

@@ -78,6 +78,7 @@ impl Feed {
             connected: None,
             next_sync: None,
             probing: None,
+            proxy_up: true,
             dms_baselined: false,
         };
         tokio::spawn(task.run(cmd_rx, live));
@@ -112,6 +113,9 @@ struct FeedTask {
     /// The probe topic subscribed last and when, until the proxy's `probe` event on it
     /// proves every subscription before it live.
     probing: Option<(String, Instant)>,
+    /// False between a lost proxy connection and its return: no probing meanwhile (each
+    /// probe would only queue more subscription traffic behind the outage).
+    proxy_up: bool,
     dms_baselined: bool,
 }
 
@@ -151,8 +155,11 @@ impl FeedTask {
                         }
                     }
                     Some(Live::Event { event, .. }) => self.on_event(event).await,
-                    Some(Live::ProxyConnected) => self.probe(),
-                    Some(Live::ProxyDisconnected) => {}
+                    Some(Live::ProxyConnected) => {
+                        self.proxy_up = true;
+                        self.probe();
+                    }
+                    Some(Live::ProxyDisconnected) => self.proxy_up = false,
                     None => return,
                 },
                 _ = heartbeat.tick() => self.heartbeat().await,
@@ -162,7 +169,8 @@ impl FeedTask {
                         self.next_sync = None;
                         self.sync_all().await;
                     }
-                    if self.probing.as_ref().is_some_and(|(_, at)| at.elapsed() > PROBE_PATIENCE) {
+                    let overdue = self.probing.as_ref().is_some_and(|(_, at)| at.elapsed() > PROBE_PATIENCE);
+                    if overdue && self.proxy_up {
                         self.probe();
                     }
                 }

@@ -81,6 +81,9 @@ pub(crate) fn start(
     let dealer = new_dealer(&ctx, broker)?;
     let sub = net::socket(&ctx, zmq::SUB, Exposure::Internal)?;
     sub.set_linger(0)?;
+    // Subscriptions are small and must never be dropped at the high-water mark while the
+    // proxy is away (a dropped one would never be resent): no limit on what SUB queues.
+    sub.set_sndhwm(0)?;
     let monitor = net::monitor(&ctx, &sub, "client-sub")?;
     if let Some(proxy) = proxy {
         net::connect(&sub, proxy).context("client to proxy")?;
@@ -152,7 +155,7 @@ impl Io {
                     self.monitor.as_poll_item(zmq::POLLIN),
                     zmq::PollItem::from_fd(wake_fd, zmq::POLLIN),
                 ];
-                if zmq::poll(&mut items, 1000).is_err() {
+                if net::poll(&mut items, 1000).is_err() {
                     return;
                 }
                 (

@@ -36,4 +36,5 @@ pub(crate) struct Counters {
     pub(crate) retries: AtomicU64,
     pub(crate) unreachable: AtomicU64,
     pub(crate) deferred: AtomicU64,
+    pub(crate) reconnects: AtomicU64,
 }

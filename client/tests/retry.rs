@@ -65,3 +65,31 @@ async fn login_waits_five_times_longer_than_other_requests() {
         "password hashing is slow"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn many_requests_timing_out_together_reopen_the_socket_once_per_window() {
+    let (_router, endpoint) = silent_broker();
+    let mut config = ClientConfig::requests_only(endpoint);
+    config.request_timeout = Duration::from_secs(3);
+    config.attempts = 3;
+    let client = Client::start(config).expect("client");
+    let calls: Vec<_> = (0..50)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move { c.ping().await })
+        })
+        .collect();
+    for call in calls {
+        let outcome = call.await.expect("task");
+        assert!(
+            matches!(outcome, Err(ClientError::Unreachable(_))),
+            "{outcome:?}"
+        );
+    }
+    let stats = client.stats();
+    assert_eq!((stats.requests, stats.retries), (50, 100));
+    assert_eq!(
+        stats.reconnects, 2,
+        "once per timeout window, not once per request"
+    );
+}

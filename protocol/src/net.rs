@@ -124,6 +124,17 @@ pub fn connect(s: &zmq::Socket, endpoint: &str) -> Result<(), NetError> {
     })
 }
 
+/// `zmq_poll`, retried when a signal interrupts it (EINTR), so that a signal handled by
+/// the process never ends a socket thread. Returns the number of ready items.
+pub fn poll(items: &mut [zmq::PollItem], timeout_ms: i64) -> Result<i32, zmq::Error> {
+    loop {
+        match zmq::poll(items, timeout_ms) {
+            Err(zmq::Error::EINTR) => continue,
+            other => return other,
+        }
+    }
+}
+
 /// libzmq monitor event: a connection was established.
 pub const EVENT_CONNECTED: u16 = 0x0001;
 /// libzmq monitor event: a connection was lost.

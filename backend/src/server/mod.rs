@@ -111,19 +111,24 @@ pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
     }
     // Answer what the socket thread had already handed over, too: those clients are waiting.
     in_rx.close();
-    while let Some(incoming) = in_rx.recv().await {
-        serve(&ctx, &in_flight, &mut tasks, incoming).await?;
-    }
-    // Every request holds a permit until it is answered, by its task or by the writer.
+    // Every request holds a permit until it is answered, by its task or by the writer. The
+    // whole drain is bounded: requests still waiting after it get no answer (their clients
+    // retry, safely, on another server or after the restart).
     let drained = tokio::time::timeout(DRAIN_AT_STOP, async {
+        while let Some(incoming) = in_rx.recv().await {
+            serve(&ctx, &in_flight, &mut tasks, incoming).await?;
+        }
         while tasks.join_next().await.is_some() {}
         let _all = in_flight.acquire_many(MAX_IN_FLIGHT as u32).await;
+        anyhow::Ok(())
     })
     .await;
-    if drained.is_err() {
-        tracing::warn!("some requests were still running at shutdown");
+    match drained {
+        Ok(outcome) => outcome?,
+        Err(_) => tracing::warn!("some requests were still running at shutdown"),
     }
-    tasks.abort_all();
+    // Aborted tasks release their share of the state only once they have ended.
+    tasks.shutdown().await;
     // Close the store: the writer stores and answers what it holds, then its thread ends.
     match Arc::try_unwrap(ctx).map(|ctx| Arc::try_unwrap(ctx.store)) {
         Ok(Ok(store)) => tokio::task::spawn_blocking(move || store.close()).await?,

@@ -7,7 +7,7 @@
 //! off and this thread, on a connection of its own, runs a `PASSIVE` checkpoint (which never
 //! blocks writers or readers) every [`INTERVAL`], and a last one when the store closes.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
@@ -16,18 +16,16 @@ use rusqlite::Connection;
 /// How often the WAL is copied back into the database file.
 pub const INTERVAL: Duration = Duration::from_millis(500);
 
+/// The checkpointer's own connection, opened by `Store::open` (so a failure to open it is
+/// a failure to open the store, never a WAL that nobody checkpoints).
+pub(super) fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    Ok(conn)
+}
+
 /// Runs until `stop`'s sender is dropped.
-pub(super) fn run(path: PathBuf, stop: Receiver<()>) {
-    let conn = match Connection::open(&path) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!("checkpoint connection failed ({e}); relying on SQLite's own");
-            return;
-        }
-    };
-    if let Err(e) = conn.busy_timeout(Duration::from_secs(10)) {
-        tracing::warn!("checkpoint connection: {e}");
-    }
+pub(super) fn run(conn: Connection, stop: Receiver<()>) {
     loop {
         let last = matches!(
             stop.recv_timeout(INTERVAL),

@@ -183,8 +183,10 @@ impl Store {
         let conn = writer.clone();
         let writer_thread = spawn("store-writer", move || writer::run(conn, jobs))?;
         let (checkpoint_stop, stop) = mpsc::channel();
-        let db = path.clone();
-        let checkpoint_thread = spawn("store-checkpoint", move || checkpoint::run(db, stop))?;
+        let checkpointer = checkpoint::connect(&path)?;
+        let checkpoint_thread = spawn("store-checkpoint", move || {
+            checkpoint::run(checkpointer, stop);
+        })?;
         Ok(Store {
             writer,
             posts,
