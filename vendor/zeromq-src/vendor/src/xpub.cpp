@@ -185,6 +185,13 @@ void zmq::xpub_t::xread_activated (pipe_t *pipe_)
             //  Process user message coming upstream from xsub socket,
             //  but not if the type is PUB, which never processes user
             //  messages
+            //  ZCHAT PATCH (see ZCHAT-PATCH.md): in manual mode every entry
+            //  of _pending_data needs its entry in _pending_pipes, or the two
+            //  queues drift apart and xrecv hands out another peer's pipe as
+            //  _last_pipe. A user message names no pipe: NULL makes a
+            //  following ZMQ_SUBSCRIBE a no-op.
+            if (_manual)
+                _pending_pipes.push_back (NULL);
             _pending_data.push_back (blob_t (msg_data, msg.size ()));
             if (metadata)
                 metadata->add_ref ();
@@ -264,6 +271,17 @@ static void stub (zmq::mtrie_t::prefix_t data_, size_t size_, void *arg_)
 
 void zmq::xpub_t::xpipe_terminated (pipe_t *pipe_)
 {
+    //  ZCHAT PATCH (see ZCHAT-PATCH.md): forget the pipe wherever a later
+    //  ZMQ_SUBSCRIBE could pick it up, or that subscription would put a
+    //  freed pipe into the trie (use-after-free on the next matching send).
+    if (_last_pipe == pipe_)
+        _last_pipe = NULL;
+    for (std::deque<pipe_t *>::iterator it = _pending_pipes.begin (),
+                                        end = _pending_pipes.end ();
+         it != end; ++it)
+        if (*it == pipe_)
+            *it = NULL;
+
     if (_manual) {
         //  Remove the pipe from the trie and send corresponding manual
         //  unsubscriptions upstream.
