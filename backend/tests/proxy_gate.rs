@@ -83,7 +83,7 @@ fn is_message(event: &(String, Event), message: &Message) -> bool {
 /// below arrive. Reports on `started` once a first batch is out.
 fn flood(cluster: &Cluster, stop: Arc<AtomicBool>, started: mpsc::Sender<()>) -> impl FnOnce() {
     const PEERS: usize = 4;
-    const MAX_FRAMES: usize = 50_000; // per peer
+    const BATCHES: usize = 2_000; // per peer, of 10 messages of 10 frames
     let endpoint = cluster.proxy_endpoint();
     let thread = std::thread::spawn(move || {
         let ctx = zmq::Context::new();
@@ -96,25 +96,25 @@ fn flood(cluster: &Cluster, stop: Arc<AtomicBool>, started: mpsc::Sender<()>) ->
                 s
             })
             .collect();
+        // Not subscriptions (first byte 2), several frames each.
+        let garbage = [&b"\x02garbage"[..]; 10];
         let mut started = Some(started);
-        for round in 0..MAX_FRAMES / 100 {
+        for batch in 0..BATCHES {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
             for p in &peers {
-                for _ in 0..100 {
-                    // Not a subscription (first byte 2); a timeout only means the proxy is
-                    // busy, which is the point.
-                    let _ = p.send(&b"\x02garbage"[..], 0);
+                for _ in 0..10 {
+                    // A timeout only means the proxy is busy, which is the point.
+                    let _ = p.send_multipart(garbage, 0);
                 }
             }
-            if round == 20 {
+            if batch == 20 {
                 if let Some(s) = started.take() {
                     let _ = s.send(());
                 }
             }
         }
-        drop(started);
     });
     move || {
         thread.join().expect("flood thread");
@@ -123,9 +123,11 @@ fn flood(cluster: &Cluster, stop: Arc<AtomicBool>, started: mpsc::Sender<()>) ->
 
 /// Garbage frames from a peer must not shift which connection a later subscription is
 /// applied to: otherwise an attacker's connection receives a victim's inbox subscription,
-/// and with it the victim's DMs.
+/// and with it the victim's DMs. The attack depends on timing (the subscriptions must
+/// reach the proxy while garbage is queued there), hence a flood and several rounds.
 #[test]
 fn garbage_frames_do_not_redirect_another_subscribers_subscription() {
+    const ROUNDS: usize = 10;
     let cluster = start();
     let alice = User::signup(&cluster, "alice");
     let bob = User::signup(&cluster, "bob");
@@ -143,58 +145,63 @@ fn garbage_frames_do_not_redirect_another_subscribers_subscription() {
     let seen = attacker.until(|e| is_probe(e, &probe, value));
     assert_eq!(seen.len(), 1, "attacker's first probe: {seen:?}");
 
-    // The attack: garbage queued at the proxy, the victim subscribes to its inbox (with a
-    // probe), the attacker subscribes right after, while the garbage is still being read.
+    // The attack, while garbage is being queued at the proxy: the victim subscribes to its
+    // inbox (with a probe), the attacker subscribes right after (with a probe).
     let stop = Arc::new(AtomicBool::new(false));
     let (started_tx, started) = mpsc::channel();
     let join_flood = flood(&cluster, stop.clone(), started_tx);
     started
         .recv_timeout(TIMEOUT)
         .expect("the flood is under way");
-    let victim_value: u64 = rand::random();
-    let victim_probe = topic::probe(victim_value);
-    victim
-        .socket
-        .set_subscribe(bob_inbox.as_bytes())
-        .expect("subscribe");
-    victim
-        .socket
-        .set_subscribe(victim_probe.as_bytes())
-        .expect("subscribe");
-    let value: u64 = rand::random();
-    let probe = topic::probe(value);
-    attacker.subscribe(public.as_bytes());
-    attacker.subscribe(probe.as_bytes());
-    let before_probe = attacker.until(|e| is_probe(e, &probe, value));
+    let mut attacker_seen = Vec::new();
+    let mut victim_probes = Vec::new();
+    for _ in 0..ROUNDS {
+        let victim_value: u64 = rand::random();
+        let victim_probe = topic::probe(victim_value);
+        victim
+            .socket
+            .set_subscribe(bob_inbox.as_bytes())
+            .expect("subscribe");
+        victim
+            .socket
+            .set_subscribe(victim_probe.as_bytes())
+            .expect("subscribe");
+        let value: u64 = rand::random();
+        let probe = topic::probe(value);
+        attacker.subscribe(public.as_bytes());
+        attacker.subscribe(probe.as_bytes());
+        let seen = attacker.until(|e| is_probe(e, &probe, value));
+        let got = victim.next(TIMEOUT);
+        let clean = seen.len() == 1
+            && is_probe(&seen[0], &probe, value)
+            && matches!(&got, Some(e) if is_probe(e, &victim_probe, victim_value));
+        attacker_seen.extend(seen.into_iter().filter(|e| !is_probe(e, &probe, value)));
+        victim_probes.push((victim_probe, victim_value, got));
+        if !clean {
+            break;
+        }
+    }
     stop.store(true, Ordering::Relaxed);
     join_flood();
-    let victim_got_probe = victim.next(TIMEOUT);
 
     // Someone writes to the victim, then posts a marker to the channel.
     let dm = alice.send("@bob", "secret for bob");
     let marker = alice.send("#public", "marker");
-    let seen = attacker.until(|e| is_message(e, &marker));
-    let leaked: Vec<_> = before_probe
-        .iter()
-        .chain(&seen)
-        .filter(|(t, _)| *t != public && *t != probe)
-        .collect();
+    attacker_seen.extend(attacker.until(|e| is_message(e, &marker)));
+    let leaked: Vec<_> = attacker_seen.iter().filter(|(t, _)| *t != public).collect();
     assert!(
         leaked.is_empty(),
         "the attacker received what the victim subscribed to: {leaked:?}"
     );
-    assert!(
-        matches!(before_probe.last(), Some(e) if is_probe(e, &probe, value)),
-        "attacker's probe: {before_probe:?}"
-    );
-    assert_eq!(seen.len(), 1, "attacker: only the marker: {seen:?}");
-    assert!(is_message(&seen[0], &marker));
     assert_eq!(
-        victim_got_probe,
-        Some((victim_probe, Event::Probe {
-            value: victim_value
-        }))
+        attacker_seen.len(),
+        1,
+        "attacker: only the marker: {attacker_seen:?}"
     );
+    assert!(is_message(&attacker_seen[0], &marker));
+    for (probe, value, got) in victim_probes {
+        assert_eq!(got, Some((probe, Event::Probe { value })), "victim's probe");
+    }
     assert_eq!(
         victim.next(TIMEOUT),
         Some((bob_inbox, Event::Message { message: dm })),
