@@ -11,14 +11,16 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 # ---------------------------------------------------------------------------
 # 1. planner: reduce the source tree to a "recipe" (all Cargo.toml files,
-#    Cargo.lock, stub sources for every target). Its content only changes
+#    Cargo.lock, stub sources for every target; vendored crates whole:
+#    vendor/zeromq-src is patched libzmq, C++ sources and a build.rs). Its content only changes
 #    when manifests or the set of targets change, so the dependency layer
 #    below stays cached across ordinary source edits.
 FROM ${RUST_IMAGE} AS planner
 WORKDIR /src
 COPY . .
 RUN set -eu; mkdir -p /recipe; cp Cargo.lock /recipe/; \
-    find . -name Cargo.toml -not -path './target/*' | sort | while read -r m; do \
+    cp -a vendor /recipe/vendor; \
+    find . -name Cargo.toml -not -path './target/*' -not -path './vendor/*' | sort | while read -r m; do \
       d=$(dirname "$m"); mkdir -p "/recipe/$d"; cp "$m" "/recipe/$m"; \
       { grep -hoE '^[[:space:]]*path[[:space:]]*=[[:space:]]*"[^"]+\.rs"' "$m" | sed -E 's/.*"([^"]+)"/\1/'; \
         (cd "$d" && ls src/lib.rs src/main.rs src/bin/*.rs src/bin/*/main.rs benches/*.rs tests/*.rs examples/*.rs build.rs 2>/dev/null || true); \
