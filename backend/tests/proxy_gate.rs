@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use zchat_backend::testkit::Cluster;
-use zchat_protocol::{codec, topic, Event, EventEnvelope, Message};
+use zchat_protocol::{topic, Event, Message};
 
 /// A hand-made peer of the proxy's XPUB: an XSUB socket, which may send any frame upstream.
 struct Xsub {
@@ -41,17 +41,7 @@ impl Xsub {
 
     /// The next event within `timeout`, with its topic.
     fn next(&self, timeout: Duration) -> Option<(String, Event)> {
-        if self
-            .socket
-            .poll(zmq::POLLIN, timeout.as_millis() as i64)
-            .expect("poll")
-            == 0
-        {
-            return None;
-        }
-        let frames = self.socket.recv_multipart(0).expect("recv");
-        let env: EventEnvelope = codec::decode(&frames[1]).expect("event");
-        Some((String::from_utf8_lossy(&frames[0]).into_owned(), env.body))
+        next_event(&self.socket, timeout)
     }
 
     /// Every event up to and including the first that `done` accepts (or up to [`TIMEOUT`]).

@@ -214,17 +214,7 @@ impl Sub {
 
     /// Next event within `timeout`, if any, with its topic.
     pub fn next(&self, timeout: Duration) -> Option<(String, Event)> {
-        if self
-            .socket
-            .poll(zmq::POLLIN, timeout.as_millis() as i64)
-            .expect("poll")
-            == 0
-        {
-            return None;
-        }
-        let frames = self.socket.recv_multipart(0).expect("recv");
-        let env: EventEnvelope = codec::decode(&frames[1]).expect("event");
-        Some((String::from_utf8_lossy(&frames[0]).into_owned(), env.body))
+        next_event(&self.socket, timeout)
     }
 
     /// Subscribes to a fresh probe topic, after everything subscribed before, and waits for
@@ -264,6 +254,21 @@ impl Sub {
         }
         out
     }
+}
+
+/// The next publication on a subscribing socket (SUB or XSUB) within `timeout`, decoded,
+/// with its topic.
+pub fn next_event(socket: &zmq::Socket, timeout: Duration) -> Option<(String, Event)> {
+    if socket
+        .poll(zmq::POLLIN, timeout.as_millis() as i64)
+        .expect("poll")
+        == 0
+    {
+        return None;
+    }
+    let frames = socket.recv_multipart(0).expect("recv");
+    let env: EventEnvelope = codec::decode(&frames[1]).expect("event");
+    Some((String::from_utf8_lossy(&frames[0]).into_owned(), env.body))
 }
 
 pub fn start() -> Cluster {
