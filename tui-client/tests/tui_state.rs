@@ -556,3 +556,25 @@ fn tab_completes_user_names() {
     app.update(key(KeyCode::Tab, KeyModifiers::NONE));
     assert_eq!(app.input.text(), "thanks @carol and @bob al");
 }
+
+#[test]
+fn only_changes_ask_for_a_frame() {
+    let mut app = signed_in();
+    let now = app.now_ms;
+    assert!(app.take_redraw(), "a fresh state has never been drawn");
+    assert!(!app.take_redraw(), "asking again without a change");
+    // The clock alone changes nothing on screen: an idle client draws nothing.
+    app.update(Action::Tick(now + 500));
+    assert!(!app.take_redraw());
+    // A key does.
+    app.update(key(KeyCode::Char('x'), KeyModifiers::NONE));
+    assert!(app.take_redraw());
+    // A notice shown, then expired by the clock: the tick that removes it asks for a frame.
+    app.update(Action::Failed("boom".into()));
+    assert!(app.take_redraw());
+    app.update(Action::Tick(now + 60_000));
+    assert!(app.notice.is_none());
+    assert!(app.take_redraw());
+    app.update(Action::Tick(now + 60_500));
+    assert!(!app.take_redraw());
+}

@@ -6,6 +6,10 @@ impl App {
     /// Applies an action; returns the work the loop must do.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         let mut fx = Vec::new();
+        // A tick changes the screen only when it expires the notice; everything else may.
+        if !matches!(action, Action::Tick(_)) {
+            self.redraw = true;
+        }
         match action {
             Action::Key(key) => {
                 if key.kind == KeyEventKind::Press {
@@ -28,6 +32,7 @@ impl App {
                 self.now_ms = now;
                 if self.notice.as_ref().is_some_and(|n| now - n.at > NOTICE_MS) {
                     self.notice = None;
+                    self.redraw = true;
                 }
                 if matches!(self.screen, Screen::Chat)
                     && !self.bootstrapped

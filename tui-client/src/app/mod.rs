@@ -271,6 +271,8 @@ pub struct App {
     last_bootstrap_try: i64,
     watched: HashSet<String>,
     next_nonce: u64,
+    /// Whether the screen may differ from the last frame drawn (see [`App::take_redraw`]).
+    redraw: bool,
 }
 
 impl App {
@@ -298,7 +300,15 @@ impl App {
             last_bootstrap_try: 0,
             watched: HashSet::new(),
             next_nonce: 1,
+            redraw: true,
         }
+    }
+
+    /// Whether a frame must be drawn, and resets the answer: true after anything that can
+    /// change what is on screen, false after a clock tick that changed nothing shown. The
+    /// loop draws only then, so an idle client draws nothing.
+    pub fn take_redraw(&mut self) -> bool {
+        std::mem::take(&mut self.redraw)
     }
 
     /// Seeds the nonce counter (the loop uses a random start so that nonces of two runs
