@@ -29,12 +29,6 @@ impl Widget for InputView<'_> {
         let block = Block::new().borders(Borders::TOP).border_style(theme::DIM);
         let inner = block.inner(area);
         block.render(area, buf);
-        if app.input.line_count() > 1 {
-            Span::styled(" Alt+Enter: new line · Enter: send ", theme::DIM).render(
-                Rect::new(area.x + 2, area.y, area.width.saturating_sub(2), 1),
-                buf,
-            );
-        }
         let prompt_w = PROMPT_WIDTH.min(inner.width);
         let style = if app.connected { theme::ME } else { theme::DIM };
         Span::styled("›", style).render(Rect::new(inner.x, inner.y, prompt_w, 1), buf);
@@ -64,18 +58,7 @@ impl Widget for InputView<'_> {
         let rows = editor.rows(width);
         let visible = usize::from(text_area.height);
         let top = app.input.top_row(width, visible);
-        if rows.len() > visible {
-            let more = format!(
-                " {}–{} of {} rows ",
-                top + 1,
-                (top + visible).min(rows.len()),
-                rows.len()
-            );
-            let w = graphemes::str_width(&more) as u16;
-            if w + 4 < area.width {
-                buf.set_string(area.right() - w - 1, area.y, more, theme::DIM);
-            }
-        }
+        rule_notes(app, area, top, visible, rows.len(), buf);
         let (cursor_row, cursor_col) = editor.cursor_at(width);
         let text = editor.text();
         for (n, row) in rows.iter().enumerate().skip(top).take(visible) {
@@ -97,6 +80,33 @@ impl Widget for InputView<'_> {
                 let col = cursor_col.min(usize::from(text_area.width) - 1) as u16;
                 buf.set_string(text_area.x + col, y, " ", CURSOR);
             }
+        }
+    }
+}
+
+/// Notes on the rule above the editor: which rows are shown when they do not all fit (on
+/// the right), and how to add a line once there are several (on the left, shortened or
+/// left out when the rule is too narrow for both).
+fn rule_notes(app: &App, area: Rect, top: usize, visible: usize, rows: usize, buf: &mut Buffer) {
+    let mut right = area.right().saturating_sub(1);
+    if rows > visible {
+        let shown = format!(" {}–{} of {rows} rows ", top + 1, (top + visible).min(rows));
+        let w = graphemes::str_width(&shown) as u16;
+        if w + 4 < area.width {
+            right -= w;
+            buf.set_string(right, area.y, shown, theme::DIM);
+        }
+    }
+    if app.input.line_count() > 1 {
+        let room = usize::from(right.saturating_sub(area.x + 3));
+        let hint = [
+            " Alt+Enter: new line · Enter: send ",
+            " Alt+Enter: new line ",
+        ]
+        .into_iter()
+        .find(|h| graphemes::str_width(h) <= room);
+        if let Some(hint) = hint {
+            buf.set_string(area.x + 2, area.y, hint, theme::DIM);
         }
     }
 }
