@@ -555,6 +555,17 @@ fn tab_completes_user_names() {
     type_text(&mut app, "al");
     app.update(key(KeyCode::Tab, KeyModifiers::NONE));
     assert_eq!(app.input.text(), "thanks @carol and @bob al");
+    // Word deletion stops at punctuation (`al`, `bob`, `@`); one undo takes a completion
+    // back to what was typed.
+    for _ in 0..3 {
+        app.update(key(KeyCode::Backspace, KeyModifiers::CONTROL));
+    }
+    assert_eq!(app.input.text(), "thanks @carol and ");
+    type_text(&mut app, "👍🏽 b");
+    app.update(key(KeyCode::Tab, KeyModifiers::NONE));
+    assert_eq!(app.input.text(), "thanks @carol and 👍🏽 @bob ");
+    app.update(key(KeyCode::Char('z'), KeyModifiers::CONTROL));
+    assert_eq!(app.input.text(), "thanks @carol and 👍🏽 b");
 }
 
 // --- Text as people type it: grapheme clusters and the growing input box ---

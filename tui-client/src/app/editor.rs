@@ -100,6 +100,17 @@ impl Editor {
         self.snap();
     }
 
+    /// Replaces the text from byte `from` (a cluster boundary before the cursor) to the
+    /// cursor with `with`, as one undo step (Tab completion).
+    pub fn replace_before_cursor(&mut self, from: usize, with: &str) {
+        let from = from.min(self.cursor);
+        let with = clean(with);
+        self.record(Edit::Other);
+        self.text.replace_range(from..self.cursor, &with);
+        self.cursor = from + with.len();
+        self.snap();
+    }
+
     /// Backspace: removes the cluster before the cursor (or the line break).
     pub fn backspace(&mut self) -> bool {
         let from = self.prev_boundary(self.cursor);

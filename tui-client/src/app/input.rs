@@ -164,14 +164,7 @@ impl InputLine {
         let Some(name) = matches.first() else {
             return false;
         };
-        let word_len = word.len();
-        for _ in 0..word_len {
-            if self.editor.cursor() <= start {
-                break;
-            }
-            self.editor.backspace();
-        }
-        self.editor.insert(&format!("@{name} "));
+        self.editor.replace_before_cursor(start, &format!("@{name} "));
         true
     }
 
