@@ -164,7 +164,8 @@ impl InputLine {
         let Some(name) = matches.first() else {
             return false;
         };
-        self.editor.replace_before_cursor(start, &format!("@{name} "));
+        self.editor
+            .replace_before_cursor(start, &format!("@{name} "));
         true
     }
 
