@@ -125,3 +125,33 @@ fn dm_with_new_marker_and_day_separator() {
     });
     assert_snapshot!(render(&mut app, 80, 24));
 }
+
+#[test]
+fn grown_multi_line_input() {
+    // A pasted multi-line message with a line longer than the box, ZWJ/skin-tone/flag
+    // emoji, a combining accent and CJK: every row shown before it is sent, clusters whole.
+    let mut app = signed_in();
+    app.update(Action::Paste(
+        "Release notes:\n- the input grows with what is typed and wraps long lines \
+         👨\u{200d}👩\u{200d}👧 👍🏽 🇧🇷 cafe\u{301}\n- "
+            .into(),
+    ));
+    type_text(&mut app, "日本語も");
+    assert_snapshot!(render(&mut app, 60, 20));
+}
+
+#[test]
+fn input_scrolled_to_the_cursor() {
+    // More rows than the box holds: the rows around the cursor, and which ones they are.
+    let mut app = signed_in();
+    app.update(Action::Paste(
+        (1..=8)
+            .map(|n| format!("line {n}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    ));
+    for _ in 0..5 {
+        app.update(key(KeyCode::Up, KeyModifiers::NONE));
+    }
+    assert_snapshot!(render(&mut app, 60, 20));
+}

@@ -555,6 +555,166 @@ fn tab_completes_user_names() {
     type_text(&mut app, "al");
     app.update(key(KeyCode::Tab, KeyModifiers::NONE));
     assert_eq!(app.input.text(), "thanks @carol and @bob al");
+    // Word deletion stops at punctuation (`al`, `bob`, `@`); one undo takes a completion
+    // back to what was typed.
+    for _ in 0..3 {
+        app.update(key(KeyCode::Backspace, KeyModifiers::CONTROL));
+    }
+    assert_eq!(app.input.text(), "thanks @carol and ");
+    type_text(&mut app, "👍🏽 b");
+    app.update(key(KeyCode::Tab, KeyModifiers::NONE));
+    assert_eq!(app.input.text(), "thanks @carol and 👍🏽 @bob ");
+    app.update(key(KeyCode::Char('z'), KeyModifiers::CONTROL));
+    assert_eq!(app.input.text(), "thanks @carol and 👍🏽 b");
+}
+
+// --- Text as people type it: grapheme clusters and the growing input box ---
+
+const FAMILY: &str = "👨\u{200d}👩\u{200d}👧";
+
+/// Every cluster a user can type that is more than one `char` (and a wide CJK one).
+const CLUSTERS: [&str; 5] = [FAMILY, "👍🏽", "🇧🇷", "e\u{301}", "日"];
+
+#[test]
+fn the_input_edits_grapheme_clusters_as_one_unit() {
+    for cluster in CLUSTERS {
+        let mut app = signed_in();
+        // Typed one `char` at a time, as a terminal delivers it.
+        type_text(&mut app, &format!("x{cluster}y"));
+        assert_eq!(app.input.text(), format!("x{cluster}y"));
+        // ← over `y`, ← over the whole cluster: the cursor is after `x`.
+        app.update(key(KeyCode::Left, KeyModifiers::NONE));
+        app.update(key(KeyCode::Left, KeyModifiers::NONE));
+        assert_eq!(app.input.editor().cursor(), 1, "{cluster}");
+        // Delete takes the whole cluster, and Ctrl+U (undo) brings it back.
+        app.update(key(KeyCode::Delete, KeyModifiers::NONE));
+        assert_eq!(app.input.text(), "xy", "{cluster}");
+        app.update(key(KeyCode::Char('u'), KeyModifiers::CONTROL));
+        assert_eq!(app.input.text(), format!("x{cluster}y"), "{cluster}");
+        // → steps over it again; Backspace removes it whole.
+        app.update(key(KeyCode::Home, KeyModifiers::NONE));
+        app.update(key(KeyCode::Right, KeyModifiers::NONE));
+        app.update(key(KeyCode::Right, KeyModifiers::NONE));
+        assert_eq!(app.input.editor().cursor(), 1 + cluster.len(), "{cluster}");
+        app.update(key(KeyCode::Backspace, KeyModifiers::NONE));
+        assert_eq!(app.input.text(), "xy", "{cluster}");
+        // Ctrl+R redoes what was undone.
+        app.update(key(KeyCode::Char('u'), KeyModifiers::CONTROL));
+        app.update(key(KeyCode::Char('r'), KeyModifiers::CONTROL));
+        assert_eq!(app.input.text(), "xy", "{cluster}");
+    }
+}
+
+#[test]
+fn the_input_draws_clusters_whole_with_the_cursor_on_them() {
+    let mut app = signed_in();
+    let text = format!("a{FAMILY}👍🏽🇧🇷e\u{301}日");
+    app.update(Action::Paste(text.clone()));
+    // The cursor on each cluster in turn: the row always reads the same.
+    for _ in 0..=CLUSTERS.len() {
+        let screen = screen_text(&render(&mut app, 80, 24));
+        assert!(screen.contains(&format!("› {text}")), "{screen}");
+        app.update(key(KeyCode::Left, KeyModifiers::NONE));
+    }
+    // Width in columns: a (1) + five clusters of 2, 2, 2, 1, 2.
+    assert_eq!(app.input.editor().cursor_at(55), (0, 0));
+    app.update(key(KeyCode::Right, KeyModifiers::NONE));
+    assert_eq!(app.input.editor().cursor_at(55), (0, 1));
+    app.update(key(KeyCode::End, KeyModifiers::NONE));
+    assert_eq!(app.input.editor().cursor_at(55), (0, 10));
+}
+
+#[test]
+fn word_deletion_and_word_jumps_respect_clusters() {
+    let mut app = signed_in();
+    type_text(&mut app, &format!("bonjour {FAMILY}👍🏽 café"));
+    app.update(key(KeyCode::Char('w'), KeyModifiers::CONTROL));
+    assert_eq!(app.input.text(), format!("bonjour {FAMILY}👍🏽 "));
+    app.update(key(KeyCode::Backspace, KeyModifiers::ALT));
+    assert_eq!(app.input.text(), "bonjour ");
+    // Ctrl+Y puts back what the last word deletion took.
+    app.update(key(KeyCode::Char('y'), KeyModifiers::CONTROL));
+    assert_eq!(app.input.text(), format!("bonjour {FAMILY}👍🏽 "));
+    app.update(key(KeyCode::Left, KeyModifiers::CONTROL));
+    assert_eq!(app.input.editor().cursor(), "bonjour ".len());
+}
+
+/// The feed height and the editor rows as drawn: the prompt `›` starts the editor in the
+/// right pane (x = `pane_x`), the rule is the row above it, the feed ends above the rule.
+fn drawn_rows(app: &mut zchat_tui::app::App, w: u16, h: u16, pane_x: usize) -> (usize, usize) {
+    let text = screen_text(&render(app, w, h));
+    let prompt = text
+        .lines()
+        .position(|l| l.chars().nth(pane_x) == Some('›'))
+        .unwrap_or_else(|| panic!("no prompt:\n{text}"));
+    (prompt - 2, usize::from(h) - 1 - prompt)
+}
+
+#[test]
+fn a_long_word_wraps_and_the_input_grows_then_scrolls() {
+    let mut app = signed_in();
+    let (_, feed_h) = app.feed_size();
+    let word: String = (0..300)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    app.update(Action::Paste(word.clone()));
+    // 80 columns: the sidebar takes 22, the prompt 2, the cursor column 1: rows of 55.
+    let rows = app.input.row_count(55);
+    assert_eq!(rows, 6);
+    let text = screen_text(&render(&mut app, 80, 24));
+    // Capped at 5 rows, scrolled to the cursor: the tail is shown, the start is not.
+    assert!(text.contains(&format!("  {}", &word[275..])), "{text}");
+    assert!(text.contains(&format!("› {}", &word[55..110])), "{text}");
+    assert!(!text.contains(&word[..55]), "{text}");
+    assert!(text.contains("2–6 of 6 rows"), "{text}");
+    assert_eq!(drawn_rows(&mut app, 80, 24, 22), (app.feed_size().1, 5));
+    assert_eq!(app.feed_size().1, feed_h - 4);
+    // Up moves through the wrapped rows before history: after 5 rows up, the first row
+    // shows and the box has scrolled.
+    for _ in 0..5 {
+        app.update(key(KeyCode::Up, KeyModifiers::NONE));
+    }
+    assert_eq!(app.input.editor().cursor_at(55).0, 0);
+    assert_eq!(app.input.text(), word);
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains(&format!("› {}", &word[..55])), "{text}");
+    assert!(text.contains("1–5 of 6 rows"), "{text}");
+    // Sent: the box shrinks back and the feed gets its rows back.
+    app.update(key(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(app.input.is_empty());
+    assert_eq!(app.feed_size().1, feed_h);
+    assert_eq!(drawn_rows(&mut app, 80, 24, 22), (feed_h, 1));
+}
+
+#[test]
+fn pasted_lines_show_as_lines_and_the_feed_size_matches_what_is_drawn() {
+    let mut app = signed_in();
+    app.update(Action::Paste("first line\r\nsecond line\nthird".into()));
+    assert_eq!(app.input.text(), "first line\nsecond line\nthird");
+    let text = screen_text(&render(&mut app, 80, 24));
+    for l in ["› first line", "  second line", "  third"] {
+        assert!(text.contains(l), "{l:?} in\n{text}");
+    }
+    // Every size, narrow to wide, short to tall: the app's feed size is the drawn one.
+    for (w, h, pane_x) in [
+        (80, 24, 22),
+        (60, 20, 16),
+        (40, 12, 0),
+        (30, 8, 0),
+        (120, 40, 22),
+    ] {
+        let (feed, editor) = drawn_rows(&mut app, w, h, pane_x);
+        assert_eq!(app.feed_size(), (usize::from(w) - pane_x, feed), "{w}×{h}");
+        assert!((1..=5).contains(&editor), "{w}×{h}: {editor}");
+    }
+    // Alt+Enter and Ctrl+J add lines; Enter sends all of them as one message.
+    app.update(key(KeyCode::Enter, KeyModifiers::ALT));
+    type_text(&mut app, "four");
+    app.update(key(KeyCode::Char('j'), KeyModifiers::CONTROL));
+    type_text(&mut app, "five");
+    let fx = app.update(key(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(fx.iter().any(|f| matches!(f, Effect::Send { text, .. }
+        if text == "first line\nsecond line\nthird\nfour\nfive")));
 }
 
 #[test]

@@ -139,6 +139,7 @@ impl App {
             Action::Failed(e) => self.notify(e, true),
         }
         self.maybe_mark_read(&mut fx);
+        self.keep_input_cursor_visible();
         fx
     }
 }

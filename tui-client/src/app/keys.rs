@@ -81,12 +81,15 @@ impl App {
                 }
                 self.notice = None;
             }
+            // Shift+Enter only where the terminal reports it (kitty keyboard protocol);
+            // Alt+Enter and Ctrl+J work in every terminal, tmux included.
             KeyCode::Enter if alt || key.modifiers.contains(KeyModifiers::SHIFT) => {
                 self.input.newline();
             }
+            KeyCode::Char('j') if ctrl => self.input.newline(),
             KeyCode::Enter => self.submit(fx),
-            KeyCode::Up if !ctrl => self.input.up(),
-            KeyCode::Down if !ctrl => self.input.down(),
+            KeyCode::Up if !ctrl => self.input.up(self.editor_width()),
+            KeyCode::Down if !ctrl => self.input.down(self.editor_width()),
             KeyCode::Tab => {
                 let names = self.known_names();
                 self.input.complete(&names);
@@ -181,10 +184,7 @@ impl App {
         if !matches!(self.screen, Screen::Chat) || self.popup.is_some() {
             return;
         }
-        let areas = crate::layout::screen::areas(
-            ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
-            self.input.line_count(),
-        );
+        let areas = self.chat_areas(self.screen_rect());
         let inside = |r: ratatui::layout::Rect| {
             m.column >= r.x && m.column < r.x + r.width && m.row >= r.y && m.row < r.y + r.height
         };

@@ -10,6 +10,7 @@ mod actions;
 pub mod command;
 mod compose;
 pub mod conversation;
+pub mod editor;
 pub mod input;
 mod keys;
 pub mod login;
@@ -353,11 +354,25 @@ impl App {
 
     /// Width and height of the feed pane at the current size.
     pub fn feed_size(&self) -> (usize, usize) {
-        let areas = crate::layout::screen::areas(
-            ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
-            self.input.line_count(),
-        );
+        let areas = self.chat_areas(self.screen_rect());
         (areas.feed.width as usize, areas.feed.height as usize)
+    }
+
+    /// Where each part of the chat screen goes in `area`, the editor as tall as its wrapped
+    /// text needs (capped). The view, the feed's page size and mouse hit-testing all use
+    /// this, so they agree with what is drawn.
+    pub fn chat_areas(&self, area: ratatui::layout::Rect) -> crate::layout::screen::Areas {
+        use crate::layout::screen;
+        screen::areas(area, self.input.row_count(screen::editor_width(area)))
+    }
+
+    fn screen_rect(&self) -> ratatui::layout::Rect {
+        ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1)
+    }
+
+    /// Columns the editor wraps at, at the current size.
+    fn editor_width(&self) -> usize {
+        crate::layout::screen::editor_width(self.screen_rect())
     }
 }
 

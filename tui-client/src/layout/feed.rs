@@ -4,9 +4,10 @@
 //! so that scrolling and "don't yank the view when a message arrives" agree exactly with
 //! what is drawn.
 
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+use unicode_width::UnicodeWidthStr;
 use zchat_protocol::Message;
 
+use super::graphemes;
 use super::text::{day_label, local_day};
 
 /// What of a conversation the feed lays out: its loaded messages, the messages still being
@@ -128,68 +129,22 @@ pub fn row_count(conv: &FeedText<'_>, me: &str, width: usize, offset_secs: i32) 
 }
 
 /// Wraps text to `width` display columns: breaks at spaces where it can, inside words when a
-/// word is longer than a line, and never inside a wide (CJK, emoji) character. Newlines are
-/// kept; tabs become spaces.
+/// word is longer than a line, and only ever between grapheme clusters (a ZWJ family, a
+/// skin-toned emoji, a flag or a letter with its combining accents stays whole), by the
+/// rules of [`graphemes::rows`]. No line is wider than `width` (except a lone cluster wider
+/// than a whole line). Newlines are kept; tabs become spaces.
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(2);
     let mut lines = Vec::new();
     for para in text.split('\n') {
         let para = para.replace('\t', "    ");
-        let mut line = String::new();
-        let mut line_w = 0usize;
-        for word in split_keep_spaces(&para) {
-            let ww = word.width();
-            if line_w + ww <= width {
-                line.push_str(word);
-                line_w += ww;
-                continue;
-            }
-            if word.trim().is_empty() {
-                // A space that does not fit: the line ends here.
-                lines.push(std::mem::take(&mut line));
-                line_w = 0;
-                continue;
-            }
-            if ww <= width && line_w > 0 {
-                lines.push(std::mem::take(&mut line).trim_end().to_string());
-                line.push_str(word);
-                line_w = ww;
-                continue;
-            }
-            for c in word.chars() {
-                let cw = c.width().unwrap_or(0);
-                if line_w + cw > width {
-                    lines.push(std::mem::take(&mut line));
-                    line_w = 0;
-                }
-                line.push(c);
-                line_w += cw;
-            }
-        }
-        lines.push(line.trim_end().to_string());
+        lines.extend(
+            graphemes::rows(&para, width)
+                .into_iter()
+                .map(|r| para[r].trim_end().to_string()),
+        );
     }
     lines
-}
-
-fn split_keep_spaces(s: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut in_space = None;
-    for (i, c) in s.char_indices() {
-        let sp = c == ' ';
-        match in_space {
-            Some(prev) if prev != sp => {
-                out.push(&s[start..i]);
-                start = i;
-            }
-            _ => {}
-        }
-        in_space = Some(sp);
-    }
-    if start < s.len() {
-        out.push(&s[start..]);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -206,5 +161,36 @@ mod tests {
         for l in wrap("héllo 🎉🎉🎉 wörld 日本語のテキスト", 7) {
             assert!(l.width() <= 7, "{l:?}");
         }
+    }
+
+    #[test]
+    fn wraps_between_grapheme_clusters_only() {
+        let family = "👨\u{200d}👩\u{200d}👧";
+        // Each cluster is 2 columns: three fit in 7, never a part of one.
+        assert_eq!(
+            wrap(&family.repeat(4), 7),
+            vec![family.repeat(3), family.to_string()]
+        );
+        assert_eq!(wrap("👍🏽👍🏽👍🏽", 5), vec!["👍🏽👍🏽", "👍🏽"]);
+        assert_eq!(wrap("🇧🇷🇧🇷🇧🇷", 4), vec!["🇧🇷🇧🇷", "🇧🇷"]);
+        // `é` as e + combining acute: the accent stays with its letter.
+        let e = "e\u{301}";
+        assert_eq!(
+            wrap(&e.repeat(5), 2),
+            vec![e.repeat(2), e.repeat(2), e.to_string()]
+        );
+        assert_eq!(
+            wrap("日本語のテキスト", 5),
+            vec!["日本", "語の", "テキ", "スト"]
+        );
+        // Spaces are still preferred, and the text survives whole.
+        let text = format!("hi {family} 👍🏽 🇧🇷 caf{e} 日本");
+        let lines = wrap(&text, 6);
+        assert_eq!(lines.join(" "), text);
+        for l in &lines {
+            assert!(graphemes::str_width(l) <= 6, "{l:?}");
+        }
+        // Newlines kept, blank lines too.
+        assert_eq!(wrap("a\n\nb", 10), vec!["a", "", "b"]);
     }
 }

@@ -3,5 +3,6 @@
 //! `ui` both import it, `ui` imports `app`, and nothing imports `ui` but the event loop.
 
 pub mod feed;
+pub mod graphemes;
 pub mod screen;
 pub mod text;
