@@ -738,3 +738,49 @@ fn only_changes_ask_for_a_frame() {
     app.update(Action::Tick(now + 60_500));
     assert!(!app.take_redraw());
 }
+
+#[test]
+fn a_channel_joined_while_the_bootstrap_is_in_flight_survives_its_older_snapshot() {
+    let mut app = signed_in();
+    // A reconnect starts a bootstrap; before its answer, the user creates #new and leaves
+    // #rust. The bootstrap's snapshot predates both and must not undo them.
+    app.update(Action::Feed(FeedEvent::Connection {
+        connected: false,
+        rtt: None,
+    }));
+    let fx = app.update(Action::Feed(FeedEvent::Connection {
+        connected: true,
+        rtt: None,
+    }));
+    assert!(fx.contains(&Effect::Bootstrap));
+    app.update(Action::Joined(tui_fixture::channel("new", "", 0, 0, 0)));
+    app.update(Action::Left("rust".into()));
+    app.update(Action::Bootstrap {
+        channels: vec![
+            tui_fixture::channel("general", "", 5, 5, 0),
+            tui_fixture::channel("random", "", 9, 7, 2),
+            tui_fixture::channel("rust", "", 0, 0, 0),
+        ],
+        dms: vec![],
+    });
+    assert!(app.find(&t("#new")).is_some(), "the new channel stays");
+    assert_eq!(app.active().map(|c| c.target.clone()), Some(t("#new")));
+    assert!(
+        app.find(&t("#rust")).is_none(),
+        "the channel left stays gone"
+    );
+    // The next bootstrap is authoritative again.
+    app.update(Action::Feed(FeedEvent::Connection {
+        connected: false,
+        rtt: None,
+    }));
+    app.update(Action::Feed(FeedEvent::Connection {
+        connected: true,
+        rtt: None,
+    }));
+    app.update(Action::Bootstrap {
+        channels: vec![tui_fixture::channel("general", "", 5, 5, 0)],
+        dms: vec![],
+    });
+    assert!(app.find(&t("#new")).is_none());
+}

@@ -99,11 +99,17 @@ impl App {
             }
             Action::Joined(info) => {
                 let target = Target::Channel(info.name.clone());
+                if self.bootstrap_in_flight {
+                    self.changed_during_bootstrap.insert(target.key());
+                }
                 self.upsert_channel(&info, &mut fx);
                 self.open(&target, &mut fx);
             }
             Action::Left(name) => {
                 let target = Target::Channel(name);
+                if self.bootstrap_in_flight {
+                    self.changed_during_bootstrap.insert(target.key());
+                }
                 self.close(&target, &mut fx);
                 self.notify(format!("left {target}"), false);
             }

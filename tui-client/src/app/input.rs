@@ -204,7 +204,8 @@ impl InputLine {
             KeyCode::Char('d') if ctrl => {
                 e.delete();
             }
-            KeyCode::Char('k') if ctrl => {
+            // Ctrl+K is the quick switcher (it never reaches the input): Alt+K kills the line.
+            KeyCode::Char('k') if alt => {
                 e.delete_to_line_end();
             }
             KeyCode::Char('y') if ctrl => e.yank(),

@@ -271,6 +271,9 @@ pub struct App {
     bootstrap_in_flight: bool,
     last_bootstrap_try: i64,
     watched: HashSet<String>,
+    /// Channels joined or left here while a bootstrap was in flight: its snapshot of the
+    /// joined channels predates them, so it must neither drop nor bring back those.
+    changed_during_bootstrap: HashSet<String>,
     next_nonce: u64,
     /// Whether the screen may differ from the last frame drawn (see [`App::take_redraw`]).
     redraw: bool,
@@ -300,6 +303,7 @@ impl App {
             bootstrap_in_flight: false,
             last_bootstrap_try: 0,
             watched: HashSet::new(),
+            changed_during_bootstrap: HashSet::new(),
             next_nonce: 1,
             redraw: true,
         }

@@ -6,6 +6,7 @@ use super::*;
 impl App {
     pub(super) fn start_bootstrap(&mut self, fx: &mut Vec<Effect>) {
         self.bootstrap_in_flight = true;
+        self.changed_during_bootstrap.clear();
         self.last_bootstrap_try = self.now_ms;
         fx.push(Effect::Bootstrap);
     }
@@ -18,18 +19,25 @@ impl App {
     ) {
         self.bootstrap_in_flight = false;
         self.bootstrapped = true;
+        // The snapshot was taken before any join or leave made here since it was asked for:
+        // those stand as they are.
+        let changed = std::mem::take(&mut self.changed_during_bootstrap);
         // Channels left elsewhere disappear.
         let joined: HashSet<String> = channels.iter().map(|c| format!("#{}", c.name)).collect();
         let gone: Vec<Target> = self
             .conversations
             .iter()
             .filter(|c| c.target.is_channel() && !joined.contains(&c.target.key()))
+            .filter(|c| !changed.contains(&c.target.key()))
             .map(|c| c.target.clone())
             .collect();
         for t in gone {
             self.close(&t, fx);
         }
-        for info in &channels {
+        for info in channels
+            .iter()
+            .filter(|c| !changed.contains(&format!("#{}", c.name)))
+        {
             self.upsert_channel(info, fx);
         }
         for dm in &dms {
