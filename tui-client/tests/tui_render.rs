@@ -59,6 +59,31 @@ fn help_popup() {
 }
 
 #[test]
+fn help_popup_60x20() {
+    let mut app = signed_in();
+    app.update(Action::Resize(60, 20));
+    app.update(key(KeyCode::F(1), KeyModifiers::NONE));
+    assert_snapshot!(render(&mut app, 60, 20));
+}
+
+#[test]
+fn help_popup_30x8() {
+    let mut app = signed_in();
+    app.update(Action::Resize(30, 8));
+    app.update(key(KeyCode::F(1), KeyModifiers::NONE));
+    assert_snapshot!(render(&mut app, 30, 8));
+}
+
+#[test]
+fn help_popup_30x8_scrolled_to_the_end() {
+    let mut app = signed_in();
+    app.update(Action::Resize(30, 8));
+    app.update(key(KeyCode::F(1), KeyModifiers::NONE));
+    app.update(key(KeyCode::End, KeyModifiers::NONE));
+    assert_snapshot!(render(&mut app, 30, 8));
+}
+
+#[test]
 fn channels_popup() {
     let mut app = signed_in();
     type_text(&mut app, "/channels");

@@ -1,7 +1,7 @@
 //! The real terminal: full-screen mode on and off (also on errors and panics), and which of
 //! its events become actions.
 
-use std::io::{stdout, Stdout};
+use std::io::{stdout, Stdout, Write};
 
 use anyhow::{Context, Result};
 use crossterm::event::{
@@ -25,6 +25,15 @@ pub fn terminal_action(ev: Event) -> Option<Action> {
     }
 }
 
+/// Sets the terminal's window/tab title (it carries the unread total). Only on a real
+/// terminal: tests under `TestBackend` leave the developer's title alone.
+pub fn set_title(title: &str) {
+    use std::io::IsTerminal;
+    if stdout().is_terminal() {
+        let _ = crossterm::execute!(stdout(), crossterm::terminal::SetTitle(title));
+    }
+}
+
 /// Puts the terminal in full-screen mode and restores it when dropped (error paths too).
 pub struct TerminalGuard;
 
@@ -33,6 +42,9 @@ impl TerminalGuard {
     pub fn enter() -> Result<TerminalGuard> {
         enable_raw_mode().context("enabling raw mode (is this a terminal?)")?;
         let guard = TerminalGuard;
+        // Save the window title (xterm's title stack) so the unread count set while running
+        // does not outlive the program.
+        let _ = write!(stdout(), "\x1b[22;0t");
         crossterm::execute!(
             stdout(),
             EnterAlternateScreen,
@@ -60,6 +72,9 @@ pub fn restore_terminal() {
         LeaveAlternateScreen,
         crossterm::cursor::Show
     );
+    // Restore the title saved on entry.
+    let _ = write!(out, "\x1b[23;0t");
+    let _ = out.flush();
 }
 
 /// A panic restores the terminal before the message is printed, so it is readable.
