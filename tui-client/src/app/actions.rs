@@ -23,7 +23,10 @@ impl App {
                 },
             },
             Action::Mouse(m) => self.on_mouse(m, &mut fx),
-            Action::Resize(w, h) => self.size = (w, h),
+            Action::Resize(w, h) => {
+                self.size = (w, h);
+                self.scroll_help(0); // keep the help's scroll within its new length
+            }
             Action::Tick(now) => {
                 self.now_ms = now;
                 if self.notice.as_ref().is_some_and(|n| now - n.at > NOTICE_MS) {

@@ -84,7 +84,9 @@ impl Widget for StatusBar<'_> {
         let right_w =
             (right.iter().map(|s| s.content.width()).sum::<usize>() as u16).min(area.width);
         let left_w = area.width - right_w;
-        if used > left_w as usize {
+        if used > left_w as usize && spans.len() > 1 {
+            // Too narrow: my own name is the least news; then cut what is left.
+            spans[0] = Span::styled(" ", theme::BAR);
             spans = fit(spans, left_w as usize);
         }
         Line::from(spans).render(Rect::new(area.x, area.y, left_w, 1), buf);
