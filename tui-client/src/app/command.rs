@@ -98,10 +98,10 @@ fn channel_arg(arg: &str, usage: &str) -> Result<String, String> {
 /// The commands, for the help popup (after the keys of `super::help::KEYS`): (syntax,
 /// what it does).
 pub const HELP: &[(&str, &str)] = &[
-    ("/join #channel", "join (if needed) and open it"),
+    ("/join #channel", "join (if needed) and open it; also /j"),
     (
         "/leave [#channel]",
-        "leave this or that channel; on a DM, close it",
+        "leave this or that channel; on a DM, close it; also /part",
     ),
     (
         "/create #channel text",
@@ -109,13 +109,13 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     (
         "/dm @user [text]",
-        "open a direct conversation (and send text)",
+        "open a direct conversation (and send text); also /msg, /query",
     ),
-    ("/channels", "browse channels; Enter joins"),
-    ("/users", "pick someone to message"),
-    ("/help", "this help (also F1)"),
+    ("/channels", "browse channels; Enter joins; also /list"),
+    ("/users", "pick someone to message; also /who"),
+    ("/help", "this help; also /h, /?, F1"),
     ("/logout", "forget the saved session and quit"),
-    ("/quit", "quit (also Ctrl+Q)"),
+    ("/quit", "quit; also /q, /exit, Ctrl+Q"),
     ("//text", "send text that starts with /"),
 ];
 

@@ -289,7 +289,7 @@ pub struct App {
     pub sidebar_scroll: Option<usize>,
     /// The open conversation keeps its place in the Unread section while it is open (key,
     /// rank), so the list does not jump under the pointer when it is read.
-    pinned_unread: Option<(String, u8)>,
+    pinned_unread: Option<(Target, u8)>,
     /// Newest message time (ms) known per conversation key, from sources other than the
     /// loaded messages (DM summaries): orders the quick switcher by recent activity.
     activity: HashMap<String, i64>,

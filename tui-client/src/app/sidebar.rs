@@ -22,7 +22,7 @@ impl App {
             return Some(if urgent { 0 } else { 1 });
         }
         match &self.pinned_unread {
-            Some((key, rank)) if *key == c.target.key() => Some(*rank),
+            Some((target, rank)) if *target == c.target => Some(*rank),
             _ => None,
         }
     }
@@ -126,7 +126,10 @@ impl App {
     /// The first sidebar row shown in `height` rows: where it was scrolled to by hand, or
     /// else scrolled just enough to keep the open conversation visible.
     pub fn sidebar_first_row(&self, height: usize) -> usize {
-        let rows = self.sidebar_rows();
+        self.first_row_of(&self.sidebar_rows(), height)
+    }
+
+    fn first_row_of(&self, rows: &[SidebarRow], height: usize) -> usize {
         let max = rows.len().saturating_sub(height);
         if let Some(top) = self.sidebar_scroll {
             return top.min(max);
@@ -149,7 +152,7 @@ impl App {
     /// unread conversations are scrolled out of view above, the top row says how many.
     pub fn sidebar_view(&self, height: usize) -> Vec<SidebarRow> {
         let rows = self.sidebar_rows();
-        let first = self.sidebar_first_row(height);
+        let first = self.first_row_of(&rows, height);
         let above = rows[..first.min(rows.len())]
             .iter()
             .filter(|r| matches!(r, SidebarRow::Conv(i) if self.conversations[*i].unread > 0))
@@ -280,7 +283,7 @@ impl App {
         // Sidebar: back to following the open conversation, which keeps its place in the
         // Unread section while it is open.
         self.sidebar_scroll = None;
-        self.pinned_unread = self.unread_rank(i).map(|r| (target.key(), r));
+        self.pinned_unread = self.unread_rank(i).map(|r| (target.clone(), r));
         if self.selected.as_deref() != Some(&target.key()) {
             self.previous = self.selected.replace(target.key());
         }

@@ -296,7 +296,7 @@ async fn sign_in(
             _ => message.clone(),
         },
         ClientError::Local(m) => m.clone(),
-        other @ ClientError::UnexpectedReply { .. } => other.to_string(),
+        other @ ClientError::UnexpectedReply { .. } => explain(other),
     };
     if register {
         client.register(&user, &password).await.map_err(explain)?;
