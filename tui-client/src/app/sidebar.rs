@@ -173,6 +173,9 @@ impl App {
                 .sidebar
                 .height,
         );
+        if height == 0 {
+            return; // no sidebar at this width
+        }
         let max = self.sidebar_rows().len().saturating_sub(height);
         let first = self.sidebar_first_row(height) as isize;
         self.sidebar_scroll = Some((first + delta).clamp(0, max as isize) as usize);
