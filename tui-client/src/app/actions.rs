@@ -27,7 +27,10 @@ impl App {
                 },
             },
             Action::Mouse(m) => self.on_mouse(m, &mut fx),
-            Action::Resize(w, h) => self.size = (w, h),
+            Action::Resize(w, h) => {
+                self.size = (w, h);
+                self.scroll_help(0); // keep the help's scroll within its new length
+            }
             Action::Tick(now) => {
                 self.now_ms = now;
                 if self.notice.as_ref().is_some_and(|n| now - n.at > NOTICE_MS) {
@@ -76,17 +79,46 @@ impl App {
                 has_more,
                 kind,
             } => self.on_history(target, messages, has_more, kind, &mut fx),
-            Action::HistoryFailed { target, error } => {
+            Action::HistoryFailed {
+                target,
+                error,
+                not_found,
+            } => {
                 if let Some(i) = self.find(&target) {
                     self.conversations[i].loading_older = false;
                 }
-                self.notify(format!("history of {target}: {error}"), true);
+                if not_found && self.drop_ghost_dm(&target, &mut fx) {
+                    self.notify(error, true);
+                } else if not_found && self.find(&target).is_none() {
+                    // Already removed (a refused first message): said once is enough.
+                } else {
+                    self.notify(format!("could not load {target}: {error}"), true);
+                }
             }
             Action::Sent {
                 target,
                 nonce,
                 result,
-            } => self.on_sent(target, nonce, result),
+            } => {
+                // A message to someone who does not exist: refused like any other, and the
+                // DM conversation it opened goes away with it (no ghost in the sidebar).
+                let missing = matches!(result, Err(SendFailure::NotFound(_)));
+                let text = self.find(&target).and_then(|i| {
+                    let c = &self.conversations[i];
+                    c.pending
+                        .iter()
+                        .find(|p| p.nonce == nonce)
+                        .map(|p| p.text.clone())
+                });
+                self.on_sent(target.clone(), nonce, result);
+                if missing && self.drop_ghost_dm(&target, &mut fx) {
+                    // The text came back into the input: make it the command again, so
+                    // fixing the name and pressing Enter sends it where it was meant to go.
+                    if let Some(text) = text.filter(|t| self.input.text() == *t) {
+                        self.input.set_text(&format!("/dm {target} {text}"));
+                    }
+                }
+            }
             Action::Channels(list) => {
                 if let Some(Popup::Channels(p)) = &mut self.popup {
                     *p = Picker::new(popup::channel_items(&list));
@@ -146,6 +178,7 @@ impl App {
         }
         self.maybe_mark_read(&mut fx);
         self.keep_input_cursor_visible();
+        self.refresh_title(&mut fx);
         fx
     }
 }

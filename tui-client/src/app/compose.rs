@@ -114,7 +114,7 @@ impl App {
     /// Scrolls the editor so its cursor's row is shown (after every update: a key, a paste,
     /// a resize).
     pub(super) fn keep_input_cursor_visible(&mut self) {
-        let areas = self.chat_areas(self.screen_rect());
+        let areas = self.layout(self.screen_rect());
         let visible = usize::from(areas.input.height.saturating_sub(1));
         self.input.keep_visible(self.editor_width(), visible);
     }

@@ -11,6 +11,7 @@ pub mod command;
 mod compose;
 pub mod conversation;
 pub mod editor;
+pub mod help;
 pub mod input;
 mod keys;
 pub mod login;
@@ -19,7 +20,7 @@ mod scroll;
 mod sidebar;
 mod sync;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use crossterm::event::{
@@ -120,6 +121,9 @@ pub enum Action {
         target: Target,
         /// Why.
         error: String,
+        /// The server says the user or channel does not exist (an empty DM opened by
+        /// `/dm @nobody` is then removed again).
+        not_found: bool,
     },
     /// The answer to a `send`.
     Sent {
@@ -150,8 +154,11 @@ pub enum Action {
 pub enum SendFailure {
     /// No answer: kept, marked unsent, and sent again (same nonce) on reconnect.
     Offline(String),
-    /// The server refused it (no such user, not a member…): dropped, with the reason shown.
+    /// The server refused it (not a member, invalid text…): dropped, with the reason shown.
     Rejected(String),
+    /// The user or channel does not exist: dropped like `Rejected`, and a DM conversation
+    /// that holds nothing else is removed (no ghost `@nobody` in the sidebar).
+    NotFound(String),
 }
 
 /// Work for the event loop: network calls and terminal side effects.
@@ -225,6 +232,12 @@ pub enum Effect {
     Unwatch(Target),
     /// Ring the terminal bell.
     Bell,
+    /// Set the terminal (window/tab) title: it carries the unread total, so it is seen
+    /// from other windows and tabs too.
+    SetTitle(String),
+    /// Clear the terminal and draw everything again (Ctrl+L, after another program wrote
+    /// over the screen).
+    Repaint,
     /// Forget the saved session.
     Logout,
     /// Leave the program.
@@ -277,6 +290,22 @@ pub struct App {
     next_nonce: u64,
     /// Whether the screen may differ from the last frame drawn (see [`App::take_redraw`]).
     redraw: bool,
+    /// The sidebar's first row when scrolled by hand (wheel, Alt+PgUp/PgDn); `None`: it
+    /// follows the open conversation. Opening a conversation goes back to following.
+    pub sidebar_scroll: Option<usize>,
+    /// The open conversation keeps its place in the Unread section while it is open (key,
+    /// rank), so the list does not jump under the pointer when it is read.
+    pinned_unread: Option<(Target, u8)>,
+    /// Newest message time (ms) known per conversation key, from sources other than the
+    /// loaded messages (DM summaries): orders the quick switcher by recent activity.
+    activity: HashMap<String, i64>,
+    /// The conversation open before the current one (to go back to when a ghost DM is
+    /// removed).
+    previous: Option<String>,
+    /// First line of the help popup shown (it scrolls on small terminals).
+    pub help_scroll: usize,
+    /// The terminal title last asked for (set again only when it changes).
+    title: String,
 }
 
 impl App {
@@ -306,6 +335,12 @@ impl App {
             changed_during_bootstrap: HashSet::new(),
             next_nonce: 1,
             redraw: true,
+            sidebar_scroll: None,
+            pinned_unread: None,
+            activity: HashMap::new(),
+            previous: None,
+            help_scroll: 0,
+            title: String::new(),
         }
     }
 
@@ -358,16 +393,22 @@ impl App {
 
     /// Width and height of the feed pane at the current size.
     pub fn feed_size(&self) -> (usize, usize) {
-        let areas = self.chat_areas(self.screen_rect());
+        let areas = self.layout(self.screen_rect());
         (areas.feed.width as usize, areas.feed.height as usize)
     }
 
-    /// Where each part of the chat screen goes in `area`, the editor as tall as its wrapped
-    /// text needs (capped). The view, the feed's page size and mouse hit-testing all use
-    /// this, so they agree with what is drawn.
-    pub fn chat_areas(&self, area: ratatui::layout::Rect) -> crate::layout::screen::Areas {
-        use crate::layout::screen;
-        screen::areas(area, self.input.row_count(screen::editor_width(area)))
+    /// Where each part of the chat screen goes in `area`: the editor as tall as its wrapped
+    /// text needs (capped), the status area grown by the lines a notice needs (so an error
+    /// is shown whole). The view draws there, and the state maps mouse events and page sizes
+    /// with the same answer.
+    pub fn layout(&self, area: ratatui::layout::Rect) -> crate::layout::screen::Areas {
+        use crate::layout::{screen, status};
+        let a = screen::areas(area, self.input.row_count(screen::editor_width(area)));
+        let lines = self
+            .notice
+            .as_ref()
+            .map_or(0, |n| status::notice_lines(&n.text, area.width).len());
+        status::with_notice(a, lines)
     }
 
     fn screen_rect(&self) -> ratatui::layout::Rect {
@@ -389,6 +430,9 @@ pub enum SidebarRow {
     Hint(&'static str),
     /// A conversation (index into `App::conversations`).
     Conv(usize),
+    /// Shown on the top row when the sidebar is scrolled past this many unread
+    /// conversations; a click scrolls back to them.
+    UnreadAbove(usize),
     /// Spacing.
     Blank,
 }

@@ -126,7 +126,7 @@ impl App {
                 self.conversations[i].pending.retain(|p| p.nonce != nonce);
                 self.insert_anchored(i, m);
             }
-            Err(SendFailure::Rejected(e)) => {
+            Err(SendFailure::Rejected(e) | SendFailure::NotFound(e)) => {
                 let c = &mut self.conversations[i];
                 let text = c
                     .pending

@@ -4,5 +4,7 @@
 
 pub mod feed;
 pub mod graphemes;
+pub mod help;
 pub mod screen;
+pub mod status;
 pub mod text;

@@ -5,6 +5,7 @@
 //! - [`net`]: the client and its feed; effects run as tasks whose results come back as
 //!   actions, so drawing and typing never wait for the server.
 
+mod explain;
 mod net;
 mod terminal;
 
@@ -20,7 +21,7 @@ use ratatui::Terminal;
 use tokio::sync::mpsc;
 use zchat_client::{Client, ClientConfig};
 
-use crate::app::{Action, App};
+use crate::app::{Action, App, Effect};
 use crate::session::Session;
 use net::{Msg, Net};
 use terminal::{install_panic_hook, TerminalGuard};
@@ -154,7 +155,12 @@ where
                 }
             };
             for fx in effects {
-                net.perform(fx);
+                match fx {
+                    // Ctrl+L: forget what is on screen; the next draw paints every cell.
+                    Effect::Repaint => terminal.clear()?,
+                    Effect::SetTitle(title) => terminal::set_title(&title),
+                    fx => net.perform(fx),
+                }
             }
         }
         if app.quit {

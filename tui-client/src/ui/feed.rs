@@ -58,7 +58,7 @@ impl Widget for Feed<'_> {
                 Line::default(),
                 Line::from(" Welcome to zchat.").bold_if(true),
                 Line::from(" Join a channel with /join #name, browse them with /channels,"),
-                Line::from(" or message someone with /dm @name. Press ? for keys."),
+                Line::from(" or message someone with /dm @name. Press F1 for keys."),
             ];
             Paragraph::new(text).render(area, buf);
             return;

@@ -27,7 +27,7 @@ impl Widget for &App {
         match &self.screen {
             Screen::Login(form) => login::LoginView { form, app: self }.render(area, buf),
             Screen::Chat => {
-                let a = self.chat_areas(area);
+                let a = self.layout(area);
                 sidebar::Sidebar(self).render(a.sidebar, buf);
                 feed::Title(self).render(a.title, buf);
                 feed::Feed(self).render(a.feed, buf);
