@@ -73,7 +73,10 @@ impl App {
             } => self.on_history(target, messages, has_more, kind, &mut fx),
             Action::HistoryFailed { target, error } => {
                 if let Some(i) = self.find(&target) {
-                    self.conversations[i].loading_older = false;
+                    let c = &mut self.conversations[i];
+                    c.loading_older = false;
+                    c.loading_newer = false;
+                    c.jump = None;
                 }
                 self.notify(format!("history of {target}: {error}"), true);
             }
