@@ -517,6 +517,7 @@ fn split_keep_spaces(s: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zchat_protocol::Target;
 
     #[test]
     fn wraps_words_and_wide_chars() {
@@ -527,6 +528,228 @@ mod tests {
         assert_eq!(wrap("你好世界", 5), vec!["你好", "世界"]);
         for l in wrap("héllo 🎉🎉🎉 wörld 日本語のテキスト", 7) {
             assert!(l.width() <= 7, "{l:?}");
+        }
+    }
+
+    /// The layout as it was computed before the cache: every row of the conversation,
+    /// from scratch. The cache must give exactly these rows.
+    fn reference_rows(conv: &FeedText<'_>, me: &str, width: usize, offset_secs: i32) -> Vec<Row> {
+        let longest = conv
+            .messages
+            .iter()
+            .map(|m| m.from.width())
+            .chain(std::iter::once(me.width()))
+            .max()
+            .unwrap_or(4);
+        let cols = columns_for(longest, width);
+        let mut out = vec![Row::Top {
+            loading: conv.loading_older,
+            more: conv.has_more_before,
+        }];
+        let mut last_day: Option<i64> = None;
+        let mut marker_done = false;
+        let line = |out: &mut Vec<Row>, msg, pending, text: &str| {
+            for (n, l) in wrap(text, cols.text).into_iter().enumerate() {
+                out.push(Row::Line {
+                    msg,
+                    pending,
+                    head: n == 0,
+                    text: l,
+                });
+            }
+        };
+        for (i, m) in conv.messages.iter().enumerate() {
+            let day = local_day(m.ts, offset_secs);
+            if last_day != Some(day) {
+                out.push(Row::Day(day_label(m.ts, offset_secs)));
+                last_day = Some(day);
+            }
+            if !marker_done {
+                if let Some(mark) = conv.marker_seq {
+                    if m.seq > mark && !m.from.eq_ignore_ascii_case(me) {
+                        out.push(Row::NewMarker);
+                        marker_done = true;
+                    }
+                }
+            }
+            line(&mut out, Some(i), None, &m.text);
+        }
+        if conv.has_more_after {
+            out.push(Row::Bottom {
+                loading: conv.loading_newer,
+            });
+        }
+        for (i, text) in conv.pending.iter().enumerate() {
+            line(&mut out, None, Some(i), text);
+        }
+        out
+    }
+
+    /// xorshift64: deterministic, no dependency.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n.max(1)
+        }
+        fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+            xs[self.below(xs.len() as u64) as usize]
+        }
+    }
+
+    const WORDS: &[&str] = &[
+        "hi",
+        "hello",
+        "a",
+        "wörld",
+        "日本語のテキスト",
+        "🎉🎉",
+        "supercalifragilisticexpialidocious",
+        "x\ny",
+        "tab\there",
+        "  ",
+        "@alice",
+        "end.",
+    ];
+    const NICKS: &[&str] = &[
+        "bob",
+        "alice",
+        "ALICE",
+        "carol",
+        "a_very_long_user_name",
+        "李小龍",
+    ];
+
+    fn message(rng: &mut Rng, seq: u64) -> Message {
+        let words = 1 + rng.below(25);
+        let text = (0..words)
+            .map(|_| rng.pick(WORDS))
+            .collect::<Vec<_>>()
+            .join(" ");
+        Message {
+            target: Target::Channel("t".into()),
+            seq,
+            // Several messages a day, some days apart.
+            ts: 1_795_424_400_000 + (seq as i64) * 3_600_000 * (1 + (seq % 7) as i64),
+            from: rng.pick(NICKS).into(),
+            text,
+        }
+    }
+
+    fn check(layout: &mut FeedLayout, text: &FeedText<'_>, me: &str, width: usize, offset: i32) {
+        let want = reference_rows(text, me, width, offset);
+        let laid = layout.lay_out(text, me, width, offset);
+        assert_eq!(laid.total(), want.len(), "width {width}");
+        assert_eq!(laid.rows(0..want.len()), want, "width {width}");
+        // A slice in the middle, as the view asks for it.
+        let mid = want.len() / 2;
+        let end = (mid + 7).min(want.len());
+        assert_eq!(laid.rows(mid..end), want[mid..end]);
+        // Locating rows agrees with the rows.
+        for (r, row) in want.iter().enumerate() {
+            if let Row::Line { msg: Some(i), .. } = row {
+                let (m, line) = laid.locate(r).unwrap_or_else(|| panic!("row {r}"));
+                assert_eq!(m, *i);
+                assert_eq!(laid.line_row(m, line), r);
+            }
+        }
+        if let Some(r) = want.iter().position(|r| *r == Row::NewMarker) {
+            assert_eq!(laid.marker_row(), Some(r));
+        }
+    }
+
+    #[test]
+    fn cached_rows_equal_a_full_layout_at_random_widths_and_edits() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for round in 0..30 {
+            let mut layout = FeedLayout::default();
+            let mut messages: Vec<Message> = (1000..1000 + rng.below(60))
+                .map(|s| message(&mut rng, s))
+                .collect();
+            let mut held: Option<Message> = None;
+            let pending_texts = [
+                "pending one",
+                "a pending message that is long enough to wrap somewhere",
+            ];
+            for step in 0..12 {
+                // One edit of the kind the app makes, then a check at a random width.
+                match rng.below(6) {
+                    0 => {
+                        let first = messages.first().map_or(1000, |m| m.seq);
+                        let n = rng.below(20).min(first.saturating_sub(1));
+                        let page: Vec<Message> =
+                            (first - n..first).map(|s| message(&mut rng, s)).collect();
+                        messages.splice(0..0, page);
+                    }
+                    1 => {
+                        let last = messages.last().map_or(1000, |m| m.seq);
+                        for s in last + 1..last + 1 + rng.below(5) {
+                            messages.push(message(&mut rng, s));
+                        }
+                    }
+                    2 => {
+                        let n = (rng.below(10) as usize).min(messages.len());
+                        messages.drain(..n);
+                    }
+                    3 => {
+                        let n = (rng.below(10) as usize).min(messages.len());
+                        messages.truncate(messages.len() - n);
+                    }
+                    4 => {
+                        // A message missing from the middle, then filled in again.
+                        match held.take() {
+                            Some(m) => {
+                                let at = messages.partition_point(|x| x.seq < m.seq);
+                                if messages.get(at).is_none_or(|x| x.seq != m.seq) {
+                                    messages.insert(at, m);
+                                }
+                            }
+                            None if messages.len() > 2 => {
+                                let i = 1 + rng.below(messages.len() as u64 - 2) as usize;
+                                held = Some(messages.remove(i));
+                            }
+                            None => {}
+                        }
+                    }
+                    _ => {
+                        // An edit: same seq, new text.
+                        if !messages.is_empty() {
+                            let i = rng.below(messages.len() as u64) as usize;
+                            messages[i].text = format!("edited {round} {step}");
+                            layout.changed(i);
+                        }
+                    }
+                }
+                let marker_seq = match rng.below(3) {
+                    0 => None,
+                    _ => messages
+                        .get(rng.below(messages.len() as u64 + 1) as usize)
+                        .map(|m| m.seq - 1),
+                };
+                let text = FeedText {
+                    messages: &messages,
+                    pending: pending_texts[..rng.below(3) as usize].to_vec(),
+                    marker_seq,
+                    loading_older: rng.below(2) == 0,
+                    has_more_before: rng.below(2) == 0,
+                    has_more_after: rng.below(2) == 0,
+                    loading_newer: rng.below(2) == 0,
+                };
+                let me = if rng.below(5) == 0 { "zed" } else { "alice" };
+                // Mostly the same width (the cache kept), sometimes another.
+                let width = if rng.below(3) == 0 {
+                    1 + rng.below(120) as usize
+                } else {
+                    80
+                };
+                let offset = if rng.below(8) == 0 { 3600 * 5 } else { 0 };
+                check(&mut layout, &text, me, width, offset);
+            }
         }
     }
 }
