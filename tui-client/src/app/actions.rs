@@ -23,7 +23,7 @@ impl App {
                 },
             },
             Action::Mouse(m) => self.on_mouse(m, &mut fx),
-            Action::Resize(w, h) => self.size = (w, h),
+            Action::Resize(w, h) => self.resize(w, h),
             Action::Tick(now) => {
                 self.now_ms = now;
                 if self.notice.as_ref().is_some_and(|n| now - n.at > NOTICE_MS) {

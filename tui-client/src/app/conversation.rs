@@ -124,6 +124,27 @@ impl Conversation {
         true
     }
 
+    /// Adds a page of history (oldest first); duplicates are skipped. A page wholly before
+    /// or after the loaded messages is added in one move rather than message by message.
+    pub fn insert_page(&mut self, page: Vec<Message>) {
+        let ordered = page.windows(2).all(|w| w[0].seq < w[1].seq);
+        let (Some(first), Some(last)) = (page.first(), page.last()) else {
+            return;
+        };
+        let (first, last) = (first.seq, last.seq);
+        if ordered && self.first_loaded().is_none_or(|f| last < f) {
+            self.last_seq = self.last_seq.max(last);
+            self.messages.splice(0..0, page);
+        } else if ordered && first > self.last_loaded() {
+            self.last_seq = self.last_seq.max(last);
+            self.messages.extend(page);
+        } else {
+            for m in page {
+                self.insert(m);
+            }
+        }
+    }
+
     /// Files a live message (or my own, acknowledged): inserted when the newest end is
     /// loaded; when it is not (evicted, or opened at the first unread) only `last_seq`
     /// moves and the message is fetched when the reader gets there. Returns whether it was
@@ -193,7 +214,8 @@ impl Conversation {
 
     /// Forgets every loaded message, to load a different part of the conversation.
     pub fn reset_window(&mut self) {
-        self.messages.clear();
+        self.messages = Vec::new();
+        *self.layout.get_mut() = FeedLayout::default();
         self.loaded = false;
         self.has_more_before = true;
         self.has_more_after = false;
@@ -216,6 +238,9 @@ impl Conversation {
         self.jump = None;
         let extra = self.messages.len().saturating_sub(INACTIVE_MESSAGES);
         self.evict_oldest(extra);
+        self.messages.shrink_to_fit();
+        // Laid out again (≤ INACTIVE_MESSAGES) when it is opened; until then no lines.
+        *self.layout.get_mut() = FeedLayout::default();
     }
 
     /// Whether the loaded messages reach the newest one (nothing newer to fetch).
@@ -248,10 +273,10 @@ impl Conversation {
             self.mentioned = false;
             return;
         }
-        let loaded_after: Vec<&Message> = self
-            .messages
+        let after = self.messages.partition_point(|m| m.seq <= self.read_seq);
+        let loaded_after: Vec<&Message> = self.messages[after..]
             .iter()
-            .filter(|m| m.seq > self.read_seq && !m.from.eq_ignore_ascii_case(me))
+            .filter(|m| !m.from.eq_ignore_ascii_case(me))
             .collect();
         // Without the whole range loaded the exact count is unknown: it is at least what is
         // loaded, at most the old count, and at most the number of messages after the marker.

@@ -42,6 +42,17 @@ impl App {
         })
     }
 
+    /// The terminal's new size: the first message line on screen stays on screen (the
+    /// lines above and below it are wrapped again at the new width).
+    pub(super) fn resize(&mut self, w: u16, h: u16) {
+        let active = self.active_index();
+        let anchor = active.and_then(|i| self.anchor(i));
+        self.size = (w, h);
+        if let Some(i) = active {
+            self.restore(i, anchor);
+        }
+    }
+
     /// Scrolls the open feed by `delta` rows (positive: up, towards older messages).
     pub(super) fn scroll_by(&mut self, delta: isize, fx: &mut Vec<Effect>) {
         let Some(i) = self.active_index() else {
@@ -249,7 +260,9 @@ impl App {
             after: Some(read),
         });
         if read > 0 {
+            // Context above the marker; dropped if the window has moved on meanwhile.
             c.loading_older = true;
+            c.older_guard = Some(read + 1);
             fx.push(Effect::LoadHistory {
                 target: c.target.clone(),
                 kind: HistoryKind::Older,

@@ -91,7 +91,9 @@ impl App {
                     c.first_loaded().is_some_and(|f| f <= g) && c.last_loaded() >= g
                 })
             }
-            HistoryKind::Latest | HistoryKind::FirstUnread => true,
+            // Only while the view still waits for it (not after `End` in the meantime).
+            HistoryKind::FirstUnread => c.jump == Some(Jump::FirstUnread),
+            HistoryKind::Latest => true,
         };
         if !fits {
             return;
@@ -112,9 +114,8 @@ impl App {
                 c.messages.clear();
                 c.has_more_before = has_more;
             }
-            for m in messages {
-                c.insert(m);
-            }
+            let empty = messages.is_empty();
+            c.insert_page(messages);
             match kind {
                 HistoryKind::Latest => {
                     if !c.loaded {
@@ -122,15 +123,16 @@ impl App {
                     }
                     c.loaded = true;
                     c.loading_newer = false;
-                    c.has_more_after = c.last_seq > c.last_loaded();
+                    c.has_more_after = !empty && c.last_seq > c.last_loaded();
                 }
                 HistoryKind::Older => c.has_more_before = has_more,
                 HistoryKind::After | HistoryKind::FirstUnread => {
                     if kind == HistoryKind::FirstUnread {
                         c.loaded = true;
                     }
-                    // Newer ones were announced live while this page was on its way.
-                    c.has_more_after = has_more || c.last_seq > c.last_loaded();
+                    // Newer ones may have been announced live while this page was on its
+                    // way (an empty last page settles it, whatever `last_seq` says).
+                    c.has_more_after = has_more || (!empty && c.last_seq > c.last_loaded());
                 }
             }
         });
