@@ -349,3 +349,121 @@ fn the_view_stays_put_while_messages_arrive_scrolled_up() {
     assert_eq!(c.scroll, 0);
     assert_eq!(c.last_loaded(), 5_030);
 }
+
+#[test]
+fn alt_u_jumps_back_to_the_first_unread_and_home_end_scroll_only_on_an_empty_input() {
+    let store = Store::new("#big", 2_100);
+    let (mut app, _) = with_big_channel(&store, 100, (80, 24));
+    // Read a few screens, then go to the newest: the marker follows.
+    for _ in 0..3 {
+        pump(&mut app, &store, key(KeyCode::PageDown, KeyModifiers::NONE));
+    }
+    let read = app.active().unwrap().read_seq;
+    assert!(read > 150 && read < 2_100, "{read}");
+    pump(&mut app, &store, key(KeyCode::End, KeyModifiers::NONE));
+    assert_eq!(app.active().unwrap().read_seq, 2_100);
+    // Everything is read and the "new messages" line of this visit was evicted: Alt+U
+    // says so and stays.
+    let fx = pump(&mut app, &store, key(KeyCode::Char('u'), KeyModifiers::ALT));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert_eq!(app.active().unwrap().scroll, 0);
+    assert!(app.notice.as_ref().unwrap().text.contains("no unread"));
+    let mut store = store;
+    for _ in 0..3 {
+        let m = store.push();
+        app.update(Action::Feed(FeedEvent::Message(m)));
+    }
+    // (At the newest and following: they were read at once.)
+    assert_eq!(app.active().unwrap().unread, 0);
+
+    // Home with text typed moves the cursor, not the feed.
+    pump(&mut app, &store, key(KeyCode::End, KeyModifiers::NONE));
+    type_text(&mut app, "draft");
+    let fx = pump(&mut app, &store, key(KeyCode::Home, KeyModifiers::NONE));
+    assert_eq!(app.active().unwrap().scroll, 0);
+    assert!(fx.is_empty(), "{fx:?}");
+    // Ctrl+Home scrolls whatever is typed.
+    pump(&mut app, &store, key(KeyCode::Home, KeyModifiers::CONTROL));
+    assert!(app.active().unwrap().scroll > 0);
+    assert_eq!(app.input.text(), "draft");
+}
+
+#[test]
+fn alt_u_reloads_around_the_marker_when_it_was_evicted() {
+    let store = Store::new("#big", 9_000);
+    let (mut app, _) = with_big_channel(&store, 5_000, (100, 200));
+    let first_view = shown_seqs(&mut app);
+    assert_eq!(
+        first_view.first(),
+        Some(&5_001),
+        "the marker line is at the top"
+    );
+    let read = app.active().unwrap().read_seq;
+    assert_eq!(read, *first_view.last().unwrap());
+    // Back into older history until the marker's part is evicted.
+    while app.active().unwrap().last_loaded() > read {
+        pump(&mut app, &store, key(KeyCode::PageUp, KeyModifiers::NONE));
+    }
+    let fx = pump(&mut app, &store, key(KeyCode::Char('u'), KeyModifiers::ALT));
+    let lines = feed_lines(&mut app);
+    assert!(lines[0].contains("new messages"), "{lines:#?}");
+    assert_eq!(
+        shown_seqs(&mut app).first(),
+        Some(&(read + 1)),
+        "{lines:#?}"
+    );
+    // What was shown is read, nothing more. (The first page after the marker is shorter
+    // than this tall feed: it was shown whole, at the bottom, before the next one came.)
+    let newest_shown = *shown_seqs(&mut app).last().unwrap();
+    let marks = mark_reads(&fx);
+    assert_eq!(marks.last(), Some(&newest_shown), "{marks:?}");
+    assert!(marks.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
+fn a_resize_keeps_the_reading_position() {
+    let store = Store::new("#big", 3_000);
+    let (mut app, _) = with_big_channel(&store, 3_000, (80, 24));
+    for _ in 0..5 {
+        pump(&mut app, &store, key(KeyCode::PageUp, KeyModifiers::NONE));
+    }
+    let top = shown_seqs(&mut app)[0];
+    app.update(Action::Resize(60, 30));
+    assert_eq!(shown_seqs(&mut app)[0], top);
+    app.update(Action::Resize(120, 16));
+    assert_eq!(shown_seqs(&mut app)[0], top);
+}
+
+#[test]
+fn conversations_left_shrink_back_to_their_newest_messages() {
+    let store = Store::new("#big", 20_000);
+    let (mut app, _) = with_big_channel(&store, 20_000, (100, 200));
+    for _ in 0..30 {
+        pump(&mut app, &store, key(KeyCode::PageUp, KeyModifiers::NONE));
+    }
+    assert!(app.active().unwrap().messages.len() > 1_000);
+    // Switch away: the one left keeps only its newest messages.
+    app.update(key(KeyCode::Char('n'), KeyModifiers::CONTROL));
+    assert_eq!(app.active().unwrap().target, t("#general"));
+    let big = &app.conversations[app.find(&t("#big")).unwrap()];
+    assert!(big.messages.len() <= zchat_tui::app::INACTIVE_MESSAGES);
+    assert_eq!(big.last_loaded(), 20_000);
+    // Live messages into it while it is not open stay bounded too.
+    let mut store = store;
+    for _ in 0..1_000 {
+        let m = store.push();
+        app.update(Action::Feed(FeedEvent::Message(m)));
+    }
+    let big = &app.conversations[app.find(&t("#big")).unwrap()];
+    assert!(big.messages.len() <= zchat_tui::app::INACTIVE_MESSAGES + HISTORY_PAGE as usize);
+    assert_eq!(big.unread, 1_000);
+    // Back: it opens at the first of those unread.
+    pump(
+        &mut app,
+        &store,
+        key(KeyCode::Char('p'), KeyModifiers::CONTROL),
+    );
+    let lines = feed_lines(&mut app);
+    assert!(lines[0].contains("new messages"), "{lines:#?}");
+    assert!(lines[1].contains("message 20001"), "{lines:#?}");
+}

@@ -62,6 +62,9 @@ impl App {
         let (_, total) = self.visible_rows(i);
         let max = total.saturating_sub(h);
         let c = &mut self.conversations[i];
+        if c.jump == Some(Jump::FirstUnread) {
+            c.jump = None;
+        }
         let cur = c.scroll as isize;
         c.scroll = cur.saturating_add(delta).clamp(0, max as isize) as usize;
         if c.scroll == 0 && c.at_newest() {
@@ -222,7 +225,12 @@ impl App {
             (row, l.total())
         });
         let end = (row + h).min(total);
-        self.conversations[i].scroll = total - end;
+        let c = &mut self.conversations[i];
+        c.scroll = total - end;
+        // Not enough loaded below the marker to show it at the top: again when the next
+        // newer page lands (a scroll by the reader cancels it).
+        let short = c.scroll == 0 && c.has_more_after;
+        c.jump = short.then_some(Jump::FirstUnread);
     }
 
     /// Whether the loaded window holds the messages right after the read marker.

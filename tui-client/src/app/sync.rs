@@ -99,9 +99,11 @@ impl App {
             return;
         }
         let jump = c.jump.filter(|j| match j {
-            Jump::FirstUnread => {
-                matches!(kind, HistoryKind::Latest | HistoryKind::FirstUnread)
-            }
+            // Newer pages too, until there is enough below the marker to show it at the top.
+            Jump::FirstUnread => matches!(
+                kind,
+                HistoryKind::Latest | HistoryKind::FirstUnread | HistoryKind::After
+            ),
             Jump::Newest => kind == HistoryKind::Latest,
         });
         if jump.is_some() {

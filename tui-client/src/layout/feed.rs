@@ -93,8 +93,18 @@ pub fn columns_for(longest_nick: usize, width: usize) -> Columns {
 
 /// Index of the message the "new messages" line is drawn above: the first one after
 /// `marker_seq` that is not mine. O(log n) plus my own messages right after the marker.
-pub fn marker_index(messages: &[Message], marker_seq: Option<u64>, me: &str) -> Option<usize> {
+/// `None` when the marker falls in older messages that are not loaded (its place is not
+/// on the page, so it is not drawn above the first loaded message).
+pub fn marker_index(
+    messages: &[Message],
+    marker_seq: Option<u64>,
+    has_more_before: bool,
+    me: &str,
+) -> Option<usize> {
     let mark = marker_seq?;
+    if has_more_before && messages.first().is_some_and(|m| mark + 1 < m.seq) {
+        return None;
+    }
     let from = messages.partition_point(|m| m.seq <= mark);
     messages[from..]
         .iter()
@@ -194,7 +204,7 @@ impl FeedLayout {
             self.key = Some(key);
         }
         let n = self.entries.len();
-        let marker = marker_index(text.messages, text.marker_seq, me);
+        let marker = marker_index(text.messages, text.marker_seq, text.has_more_before, me);
         if marker != self.marker {
             let first = marker.unwrap_or(n).min(self.marker.unwrap_or(n));
             self.valid = self.valid.min(first);
@@ -547,7 +557,12 @@ mod tests {
             more: conv.has_more_before,
         }];
         let mut last_day: Option<i64> = None;
-        let mut marker_done = false;
+        // The marker's place is not loaded: no line.
+        let mut marker_done = conv.has_more_before
+            && conv
+                .marker_seq
+                .zip(conv.messages.first())
+                .is_some_and(|(mark, m)| mark + 1 < m.seq);
         let line = |out: &mut Vec<Row>, msg, pending, text: &str| {
             for (n, l) in wrap(text, cols.text).into_iter().enumerate() {
                 out.push(Row::Line {
