@@ -467,3 +467,32 @@ fn conversations_left_shrink_back_to_their_newest_messages() {
     assert!(lines[0].contains("new messages"), "{lines:#?}");
     assert!(lines[1].contains("message 20001"), "{lines:#?}");
 }
+
+#[test]
+fn live_messages_at_the_bound_evict_the_oldest_and_are_read_at_the_bottom() {
+    let mut store = Store::new("#big", 10_000);
+    let (mut app, _) = with_big_channel(&store, 10_000, (100, 200));
+    while app.active().unwrap().messages.len() < WINDOW_MESSAGES - HISTORY_PAGE as usize {
+        pump(&mut app, &store, key(KeyCode::PageUp, KeyModifiers::NONE));
+    }
+    assert!(!app.active().unwrap().has_more_after);
+    pump(&mut app, &store, key(KeyCode::End, KeyModifiers::CONTROL));
+    for _ in 0..500 {
+        let m = store.push();
+        let fx = pump(
+            &mut app,
+            &store,
+            Action::Feed(FeedEvent::Message(m.clone())),
+        );
+        assert_eq!(mark_reads(&fx), vec![m.seq]);
+        let c = app.active().unwrap();
+        assert!(c.messages.len() <= WINDOW_MESSAGES);
+        assert_eq!(c.last_loaded(), m.seq);
+        assert_eq!(c.scroll, 0);
+    }
+    assert!(app.active().unwrap().has_more_before);
+    assert!(feed_lines(&mut app)
+        .last()
+        .unwrap()
+        .contains("message 10500"));
+}

@@ -12,6 +12,8 @@ use crate::layout::feed::{FeedLayout, FeedText, Laid};
 /// every O(n) step (a prepended page's index rebuild, a relayout after a resize) stay
 /// bounded whatever the history's size: 3,000 messages are ~60 screens of a 50-row feed,
 /// a full relayout of them is a few milliseconds, and they take ~1–2 MB with their lines.
+/// Crossing it evicts a page's worth more than needed, so that messages arriving at the
+/// bound evict once per page.
 pub const WINDOW_MESSAGES: usize = 3_000;
 
 /// Messages a conversation that is not open keeps (its newest ones): enough to show a

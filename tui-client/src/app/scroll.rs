@@ -192,7 +192,9 @@ impl App {
         if n <= WINDOW_MESSAGES {
             return;
         }
-        let excess = n - WINDOW_MESSAGES;
+        // A page's worth below the bound, so that a burst of live messages at the bound
+        // evicts (an O(n) step) once per page, not once per message.
+        let excess = n - WINDOW_MESSAGES + HISTORY_PAGE as usize;
         let (rows, _) = self.visible_rows(i);
         let following = {
             let c = &self.conversations[i];
