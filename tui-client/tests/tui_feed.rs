@@ -496,3 +496,18 @@ fn live_messages_at_the_bound_evict_the_oldest_and_are_read_at_the_bottom() {
         .unwrap()
         .contains("message 10500"));
 }
+
+#[test]
+fn a_replaced_message_is_wrapped_again() {
+    let store = Store::new("#big", 200);
+    let (mut app, _) = with_big_channel(&store, 200, (80, 24));
+    assert!(feed_lines(&mut app).last().unwrap().contains("message 200"));
+    let i = app.find(&t("#big")).unwrap();
+    let mut m = store.messages[199].clone();
+    m.text = "edited: a much longer text that now wraps over two lines of this feed pane".into();
+    assert!(app.conversations[i].replace(m));
+    let lines = feed_lines(&mut app);
+    let n = lines.len();
+    assert!(lines[n - 2].contains("edited: a much longer"), "{lines:#?}");
+    assert!(lines[n - 1].contains("feed pane"), "{lines:#?}");
+}

@@ -176,8 +176,9 @@ impl Conversation {
         let Ok(pos) = self.messages.binary_search_by_key(&m.seq, |x| x.seq) else {
             return false;
         };
+        let seq = m.seq;
         self.messages[pos] = m;
-        self.layout.borrow_mut().changed(pos);
+        self.layout.get_mut().changed(seq);
         true
     }
 

@@ -173,10 +173,10 @@ pub struct FeedLayout {
 }
 
 impl FeedLayout {
-    /// Forgets the cached lines of message `i` (its text changed).
-    pub fn changed(&mut self, i: usize) {
-        if let Some(e) = self.entries.get_mut(i) {
-            e.laid = None;
+    /// Forgets the cached lines of the message with this `seq` (its text changed).
+    pub fn changed(&mut self, seq: u64) {
+        if let Ok(i) = self.entries.binary_search_by_key(&seq, |e| e.seq) {
+            self.entries[i].laid = None;
             self.valid = self.valid.min(i);
         }
     }
@@ -736,7 +736,7 @@ mod tests {
                         if !messages.is_empty() {
                             let i = rng.below(messages.len() as u64) as usize;
                             messages[i].text = format!("edited {round} {step}");
-                            layout.changed(i);
+                            layout.changed(messages[i].seq);
                         }
                     }
                 }
