@@ -182,7 +182,8 @@ pub enum Effect {
         kind: HistoryKind,
         /// `before` for older pages.
         before: Option<u64>,
-        /// `after` for catching up.
+        /// `after` for newer pages (catching up, scrolling down, the page after the read
+        /// marker).
         after: Option<u64>,
     },
     /// Send a message → [`Action::Sent`].
