@@ -28,7 +28,7 @@ impl App {
             },
             Action::Mouse(m) => self.on_mouse(m, &mut fx),
             Action::Resize(w, h) => {
-                self.size = (w, h);
+                self.resize(w, h);
                 self.scroll_help(0); // keep the help's scroll within its new length
             }
             Action::Tick(now) => {
@@ -85,7 +85,10 @@ impl App {
                 not_found,
             } => {
                 if let Some(i) = self.find(&target) {
-                    self.conversations[i].loading_older = false;
+                    let c = &mut self.conversations[i];
+                    c.loading_older = false;
+                    c.loading_newer = false;
+                    c.jump = None;
                 }
                 if not_found && self.drop_ghost_dm(&target, &mut fx) {
                     self.notify(error, true);

@@ -90,8 +90,8 @@ impl App {
         };
         let nonce = self.next_nonce;
         self.next_nonce = self.next_nonce.wrapping_add(1).max(1);
+        self.show_newest(i, fx);
         let c = &mut self.conversations[i];
-        c.scroll = 0;
         c.pending.push(Pending {
             nonce,
             text: text.clone(),

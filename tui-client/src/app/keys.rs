@@ -77,11 +77,16 @@ impl App {
                 let page = self.feed_size().1.saturating_sub(2).max(1);
                 self.scroll_by(-(page as isize), fx);
             }
-            KeyCode::End if ctrl => self.scroll_by(isize::MIN / 2, fx),
-            KeyCode::Home if ctrl => self.scroll_by(isize::MAX / 2, fx),
+            // Home/End move the cursor while something is typed; Ctrl+Home/End always scroll.
+            KeyCode::End if ctrl || self.input.is_empty() => self.jump_to_newest(fx),
+            KeyCode::Home if ctrl || self.input.is_empty() => self.jump_to_oldest(fx),
+            KeyCode::Char('u') if alt => self.jump_to_first_unread(fx),
             KeyCode::Esc => {
-                if self.active().is_some_and(|c| c.scroll > 0) {
-                    self.scroll_by(isize::MIN / 2, fx);
+                if self
+                    .active()
+                    .is_some_and(|c| c.scroll > 0 || c.has_more_after)
+                {
+                    self.jump_to_newest(fx);
                 }
                 self.notice = None;
             }

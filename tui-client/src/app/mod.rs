@@ -29,10 +29,9 @@ use crossterm::event::{
 use zchat_client::feed::FeedEvent;
 use zchat_protocol::{validate, ChannelInfo, DmSummary, Message, Target, UserInfo};
 
-use crate::layout::feed::row_count;
 use crate::layout::text;
 use command::Command;
-pub use conversation::{Conversation, Pending};
+pub use conversation::{Conversation, Jump, Pending, INACTIVE_MESSAGES, WINDOW_MESSAGES};
 use input::InputLine;
 use login::{FormOutcome, LoginForm, Mode};
 use popup::{PickItem, Picker, Popup};
@@ -69,8 +68,12 @@ pub enum HistoryKind {
     Latest,
     /// A page before the oldest loaded message (scrolling up).
     Older,
-    /// Messages after the newest loaded one (catching up after a reconnect).
+    /// Messages after the newest loaded one (catching up after a reconnect, scrolling
+    /// down towards evicted or not yet loaded newer messages).
     After,
+    /// The page right after the read marker, when a conversation opens at its first
+    /// unread message.
+    FirstUnread,
 }
 
 /// Everything that can happen to the app.
@@ -187,7 +190,8 @@ pub enum Effect {
         kind: HistoryKind,
         /// `before` for older pages.
         before: Option<u64>,
-        /// `after` for catching up.
+        /// `after` for newer pages (catching up, scrolling down, the page after the read
+        /// marker).
         after: Option<u64>,
     },
     /// Send a message → [`Action::Sent`].

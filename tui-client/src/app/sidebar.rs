@@ -278,7 +278,8 @@ impl App {
         self.conversations.len() - 1
     }
 
-    /// Opens a conversation: selects it, places the "new" line, loads history if needed.
+    /// Opens a conversation: selects it (the one left shrinks back to its newest messages),
+    /// and shows its first unread message or its newest (`App::on_open`).
     pub(super) fn open(&mut self, target: &Target, fx: &mut Vec<Effect>) {
         let Some(i) = self.find(target) else {
             return;
@@ -287,20 +288,15 @@ impl App {
         // Unread section while it is open.
         self.sidebar_scroll = None;
         self.pinned_unread = self.unread_rank(i).map(|r| (target.clone(), r));
+        // The conversation left shrinks back to its newest messages.
+        if let Some(prev) = self.active_index().filter(|&p| p != i) {
+            self.conversations[prev].shrink_inactive();
+        }
         if self.selected.as_deref() != Some(&target.key()) {
             self.previous = self.selected.replace(target.key());
         }
-        let c = &mut self.conversations[i];
-        c.marker_seq = (c.unread > 0).then_some(c.read_seq);
-        c.scroll = 0;
-        if !c.loaded {
-            fx.push(Effect::LoadHistory {
-                target: c.target.clone(),
-                kind: HistoryKind::Latest,
-                before: None,
-                after: None,
-            });
-        }
+        self.selected = Some(target.key());
+        self.on_open(i, fx);
     }
 
     pub(super) fn close(&mut self, target: &Target, fx: &mut Vec<Effect>) {
