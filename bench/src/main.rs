@@ -143,6 +143,9 @@ enum Helper {
         /// Time budget of the scroll-through, seconds.
         #[arg(long, default_value_t = 60.0)]
         scroll_budget_secs: f64,
+        /// Hand the client the whole conversation in one page first.
+        #[arg(long)]
+        preload: bool,
     },
 }
 
@@ -194,6 +197,7 @@ fn main() -> Result<()> {
             width,
             height,
             scroll_budget_secs,
+            preload,
         }) => {
             let figures = tui::run(tui::FrameRun {
                 messages: *messages,
@@ -202,6 +206,7 @@ fn main() -> Result<()> {
                 height: *height,
                 frames: (*frames).max(1),
                 scroll_budget: Duration::from_secs_f64(scroll_budget_secs.max(0.0)),
+                preload: *preload,
             })?;
             println!("{figures}");
             return Ok(());

@@ -9,11 +9,11 @@
 //! output, which ratatui diffs.
 //!
 //! Measured with `messages` in the open conversation and 200 joined conversations:
-//! - keystroke frames (a character typed into the input),
-//! - incoming frames (a live message in the open conversation, view at the bottom),
-//! - scroll frames (PgUp, older pages fetched as the view reaches the top),
-//! - a scroll-through: PgUp from the newest message until the oldest is on screen (or a time
-//!   budget runs out), then the process's RSS and peak RSS.
+//! - scroll frames: PgUp from the newest message until the oldest is on screen (or a time
+//!   budget runs out), older pages fetched as the client asks for them;
+//! - then, scrolled back there, keystroke frames (a character typed into the input) and
+//!   incoming frames (a live message in the open conversation);
+//! - then the process's RSS and peak RSS.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -44,6 +44,9 @@ pub struct FrameRun {
     pub frames: usize,
     /// Time budget of the scroll-through.
     pub scroll_budget: Duration,
+    /// Hand the client the whole conversation in one page first (how the "before" figures
+    /// were taken) instead of letting it page through as it does for real.
+    pub preload: bool,
 }
 
 const ME: &str = "me";
@@ -85,15 +88,22 @@ impl Server {
         }
     }
 
-    /// The page `history` would return, and `has_more`.
+    /// The page `history` would return, and `has_more`, with the client's page sizes:
+    /// catching up (`After`) asks for the protocol's maximum, every other page for
+    /// [`HISTORY_PAGE`].
     fn page(
         &self,
         target: &Target,
+        kind: HistoryKind,
         before: Option<u64>,
         after: Option<u64>,
     ) -> (Vec<Message>, bool) {
         let last = self.last.get(&target.key()).copied().unwrap_or(0);
-        let limit = u64::from(HISTORY_PAGE);
+        let limit = u64::from(if kind == HistoryKind::After {
+            zchat_protocol::MAX_HISTORY_LIMIT
+        } else {
+            HISTORY_PAGE
+        });
         let (lo, hi, more) = match (after, before) {
             (Some(a), _) => {
                 let hi = (a + limit).min(last);
@@ -132,7 +142,7 @@ impl Server {
                     ..
                 } = fx
                 {
-                    let (messages, has_more) = self.page(&target, before, after);
+                    let (messages, has_more) = self.page(&target, kind, before, after);
                     next.extend(app.update(Action::History {
                         target,
                         messages,
@@ -207,16 +217,19 @@ pub fn run(r: FrameRun) -> Result<serde_json::Value> {
     if app.active().map(|c| c.target.clone()) != Some(big.clone()) {
         return Err(anyhow!("could not open #{BIG} through Ctrl+K"));
     }
-    // Load the whole conversation, as if the reader had scrolled through it before: one
-    // history page holding every message (the client keeps what it chooses to keep).
-    let all: Vec<Message> = (1..=r.messages).map(|s| Server::message(&big, s)).collect();
-    let fx = app.update(Action::History {
-        target: big.clone(),
-        messages: all,
-        has_more: false,
-        kind: HistoryKind::Latest,
-    });
-    server.answer(&mut app, fx);
+    if r.preload {
+        // The whole conversation in one page, as the first version held it after a reader
+        // had scrolled through it (what the "before" figures were measured with: scrolling
+        // there by PgUp took minutes). The client keeps what it chooses to keep.
+        let all: Vec<Message> = (1..=r.messages).map(|s| Server::message(&big, s)).collect();
+        let fx = app.update(Action::History {
+            target: big.clone(),
+            messages: all,
+            has_more: false,
+            kind: HistoryKind::Latest,
+        });
+        server.answer(&mut app, fx);
+    }
     terminal.draw(|f| f.render_widget(&app, f.area()))?;
 
     let frame = |app: &mut App, terminal: &mut Terminal<TestBackend>, a: Action| -> Result<u64> {
@@ -227,6 +240,34 @@ pub fn run(r: FrameRun) -> Result<serde_json::Value> {
         Ok(t.elapsed().as_nanos() as u64)
     };
 
+    // Scroll back through the conversation: PgUp until the oldest message is on screen (or
+    // the budget runs out), older pages answered as the client asks for them. Every press
+    // is a measured scroll frame.
+    let mut scroll = latency_histogram();
+    let started = Instant::now();
+    let mut presses = 0u64;
+    let mut reached_top = false;
+    while started.elapsed() < r.scroll_budget {
+        record_ns(
+            &mut scroll,
+            frame(&mut app, &mut terminal, key(KeyCode::PageUp))?,
+        );
+        presses += 1;
+        let at_top = app
+            .active()
+            .is_some_and(|c| c.first_loaded() == Some(1) && !c.has_more_before);
+        if at_top
+            && format!("{:?}", terminal.backend().buffer())
+                .contains("beginning of the conversation")
+        {
+            reached_top = true;
+            break;
+        }
+    }
+    let through_secs = started.elapsed().as_secs_f64();
+    let loaded = app.active().map_or(0, |c| c.messages.len());
+
+    // Typing and live messages while scrolled back through the whole conversation.
     let mut typing = latency_histogram();
     for i in 0..r.frames {
         let c = char::from(b'a' + (i % 26) as u8);
@@ -243,37 +284,10 @@ pub fn run(r: FrameRun) -> Result<serde_json::Value> {
             frame(&mut app, &mut terminal, Action::Feed(FeedEvent::Message(m)))?,
         );
     }
-    let mut scroll = latency_histogram();
-    for _ in 0..r.frames {
-        record_ns(
-            &mut scroll,
-            frame(&mut app, &mut terminal, key(KeyCode::PageUp))?,
-        );
-    }
-    let loaded = app.active().map_or(0, |c| c.messages.len());
-    // Scroll-through: PgUp until the oldest message is loaded and on screen, or the budget.
-    let started = Instant::now();
-    let mut presses = 0u64;
-    let mut reached_top = false;
-    while started.elapsed() < r.scroll_budget {
-        frame(&mut app, &mut terminal, key(KeyCode::PageUp))?;
-        presses += 1;
-        let at_top = app
-            .active()
-            .is_some_and(|c| c.first_loaded() == Some(1) && !c.has_more_before);
-        if at_top
-            && format!("{:?}", terminal.backend().buffer())
-                .contains("beginning of the conversation")
-        {
-            reached_top = true;
-            break;
-        }
-    }
-    let through_secs = started.elapsed().as_secs_f64();
     let (rss, hwm) = crate::procs::rss_mib(std::process::id()).unwrap_or((0.0, 0.0));
     Ok(json!({
         "messages": r.messages,
-        "held_after_load": loaded,
+        "held_after_scroll": loaded,
         "held_at_end": app.active().map_or(0, |c| c.messages.len()),
         "typing_p50_ms": quantile_ms(&typing, 0.5),
         "typing_p99_ms": quantile_ms(&typing, 0.99),

@@ -51,13 +51,12 @@ pub fn tui_frames(cfg: &Config) -> Result<Vec<Row>> {
             Cell::Samples(s)
         };
         for (key, metric) in [
-            ("typing_p50_ms", "keystroke frame p50 ms"),
-            ("typing_p99_ms", "keystroke frame p99 ms"),
-            ("incoming_p50_ms", "incoming-message frame p50 ms"),
-            ("incoming_p99_ms", "incoming-message frame p99 ms"),
-            ("scroll_p50_ms", "PgUp frame p50 ms"),
-            ("scroll_p99_ms", "PgUp frame p99 ms"),
-            ("held_after_load", "messages held after the measured frames"),
+            ("scroll_p50_ms", "PgUp frame p50 ms (scroll-through)"),
+            ("scroll_p99_ms", "PgUp frame p99 ms (scroll-through)"),
+            (
+                "held_after_scroll",
+                "messages held after the scroll-through",
+            ),
             (
                 "scroll_through_presses",
                 "PgUp presses in the scroll-through",
@@ -67,7 +66,17 @@ pub fn tui_frames(cfg: &Config) -> Result<Vec<Row>> {
                 "scroll_through_complete",
                 "scroll-through reached the oldest (1 = yes)",
             ),
-            ("rss_mib", "client RSS MiB after the scroll-through"),
+            ("typing_p50_ms", "keystroke frame p50 ms (scrolled back)"),
+            ("typing_p99_ms", "keystroke frame p99 ms (scrolled back)"),
+            (
+                "incoming_p50_ms",
+                "incoming-message frame p50 ms (scrolled back)",
+            ),
+            (
+                "incoming_p99_ms",
+                "incoming-message frame p99 ms (scrolled back)",
+            ),
+            ("rss_mib", "client RSS MiB at the end"),
             ("peak_rss_mib", "client peak RSS MiB"),
         ] {
             rows.push(row(&scenario, metric, col(key), Cell::None, Cell::None));
