@@ -40,7 +40,9 @@ impl App {
             Action::SignedIn { user } => {
                 self.me = user;
                 self.screen = Screen::Chat;
-                self.connected = true;
+                // Not "online" yet: the heartbeat says so once the server answers (a saved
+                // session is signed in without asking the server).
+                self.loaded = false;
                 self.start_bootstrap(&mut fx);
             }
             Action::SignInFailed(e) => {
@@ -58,12 +60,16 @@ impl App {
                 self.selected = None;
                 self.watched.clear();
                 self.bootstrapped = false;
+                self.loaded = false;
                 self.bootstrap_in_flight = false;
             }
             Action::Bootstrap { channels, dms } => self.on_bootstrap(channels, dms, &mut fx),
             Action::BootstrapFailed(e) => {
                 self.bootstrap_in_flight = false;
-                self.notify(format!("could not load conversations: {e}"), true);
+                // A late failure of an attempt overtaken by a successful one says nothing.
+                if !self.bootstrapped {
+                    self.notify_outage(format!("could not load conversations: {e}"));
+                }
             }
             Action::History {
                 target,
@@ -119,6 +125,9 @@ impl App {
                 self.connected = connected;
                 if rtt.is_some() || !connected {
                     self.rtt = rtt;
+                }
+                if back {
+                    self.clear_outage_notice();
                 }
                 if back && matches!(self.screen, Screen::Chat) {
                     // Back from an outage: refresh counts, backfill what was missed and

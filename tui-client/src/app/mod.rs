@@ -12,6 +12,7 @@ mod compose;
 pub mod conversation;
 pub mod input;
 mod keys;
+mod link;
 pub mod login;
 pub mod popup;
 mod scroll;
@@ -32,6 +33,7 @@ use crate::layout::text;
 use command::Command;
 pub use conversation::{Conversation, Pending};
 use input::InputLine;
+pub use link::Link;
 use login::{FormOutcome, LoginForm, Mode};
 use popup::{PickItem, Picker, Popup};
 
@@ -267,6 +269,11 @@ pub struct App {
     pub quit: bool,
     /// Whether joined channels and DMs have been fetched since the last (re)connect.
     pub bootstrapped: bool,
+    /// Whether they have been fetched at all since signing in: until then the account is
+    /// "not yet loaded", never "empty" (see [`App::link`]).
+    pub loaded: bool,
+    /// The notice is about the outage (see `link.rs`) and goes when the server answers.
+    outage_notice: bool,
     bootstrap_in_flight: bool,
     last_bootstrap_try: i64,
     watched: HashSet<String>,
@@ -294,6 +301,8 @@ impl App {
             size: (80, 24),
             quit: false,
             bootstrapped: false,
+            loaded: false,
+            outage_notice: false,
             bootstrap_in_flight: false,
             last_bootstrap_try: 0,
             watched: HashSet::new(),
@@ -339,6 +348,8 @@ impl App {
             error,
             at: self.now_ms,
         });
+        // An error while the server does not answer is the outage's (see `link.rs`).
+        self.outage_notice = error && !self.connected;
     }
 
     /// Width and height of the feed pane at the current size.

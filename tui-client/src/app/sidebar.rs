@@ -33,6 +33,10 @@ impl App {
 
     /// The sidebar's rows, top to bottom (the widget and mouse clicks share them).
     pub fn sidebar_rows(&self) -> Vec<SidebarRow> {
+        if !self.loaded && self.conversations.is_empty() {
+            // Not fetched yet: no "/join" hints that would make the account look empty.
+            return vec![SidebarRow::Header("Channels"), SidebarRow::Hint("loading…")];
+        }
         let order = self.sidebar_order();
         let mut rows = vec![SidebarRow::Header("Channels")];
         let (chans, dms): (Vec<usize>, Vec<usize>) = order

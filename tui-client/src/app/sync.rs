@@ -18,6 +18,7 @@ impl App {
     ) {
         self.bootstrap_in_flight = false;
         self.bootstrapped = true;
+        self.loaded = true;
         // Channels left elsewhere disappear.
         let joined: HashSet<String> = channels.iter().map(|c| format!("#{}", c.name)).collect();
         let gone: Vec<Target> = self
@@ -142,10 +143,9 @@ impl App {
                 {
                     p.failed = true;
                 }
-                self.notify(
-                    format!("not sent ({e}); it will be retried when the server is back"),
-                    true,
-                );
+                self.notify_outage(format!(
+                    "not sent ({e}); it will be retried when the server is back"
+                ));
             }
         }
     }
