@@ -141,6 +141,7 @@ impl App {
                 }
             }
             Action::Failed(e) => self.notify(e, true),
+            Action::Info(text) => self.notify(text, false),
         }
         self.maybe_mark_read(&mut fx);
         fx

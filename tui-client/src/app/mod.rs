@@ -144,6 +144,8 @@ pub enum Action {
     Feed(FeedEvent),
     /// A request failed: shown in the status line.
     Failed(String),
+    /// Something to tell the user in the status line (not an error).
+    Info(String),
 }
 
 /// Why a `send` failed.

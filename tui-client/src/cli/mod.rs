@@ -157,15 +157,23 @@ pub async fn run(env: Env, command: Command) -> Result<()> {
         Command::Tail { targets, json } => tail::run(env, targets, json).await?,
         #[cfg(feature = "demo")]
         Command::Demo {
+            join: true, user, ..
+        } => crate::demo::join(&env.home, &user, env.bell).await?,
+        #[cfg(feature = "demo")]
+        Command::Demo {
             data_dir,
             bots,
             pace,
+            ..
         } => {
             crate::demo::run(crate::demo::DemoOptions {
                 data_dir,
                 bots,
                 pace_secs: pace.max(0.5),
                 bell: env.bell,
+                broker: env.broker_flag,
+                proxy: env.proxy_flag,
+                home: env.home,
             })
             .await?;
         }

@@ -37,6 +37,8 @@ pub struct TuiOptions {
     pub home: PathBuf,
     /// Ring the terminal bell when mentioned.
     pub bell: bool,
+    /// A first line for the status bar (the demo says how a second terminal joins it).
+    pub notice: Option<String>,
 }
 
 /// Runs the client: the saved session if it is still valid, else the sign-in screen.
@@ -82,6 +84,9 @@ where
         session.as_ref().map_or("", |s| s.user.as_str()),
     );
     app.bell = opts.bell;
+    if let Some(notice) = &opts.notice {
+        app.update(Action::Info(notice.clone())).clear();
+    }
     app.offset_secs = chrono::Local::now().offset().local_minus_utc();
     app.now_ms = zchat_protocol::now_millis();
     app.seed_nonces(rand::random::<u64>());
