@@ -202,7 +202,7 @@ pub async fn run(opts: DemoOptions) -> Result<()> {
             proxy: proxy.clone(),
             home: dir.join("home"),
             bell: opts.bell,
-            notice: Some(format!("a second terminal joins with: {join}")),
+            notice: Some(format!("join from another terminal: {join}")),
         };
         let r = tui::run_with_session(tui_opts, Some(session)).await;
         for b in bots {

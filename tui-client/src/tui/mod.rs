@@ -84,11 +84,11 @@ where
         session.as_ref().map_or("", |s| s.user.as_str()),
     );
     app.bell = opts.bell;
+    app.offset_secs = chrono::Local::now().offset().local_minus_utc();
+    app.now_ms = zchat_protocol::now_millis();
     if let Some(notice) = &opts.notice {
         app.update(Action::Info(notice.clone())).clear();
     }
-    app.offset_secs = chrono::Local::now().offset().local_minus_utc();
-    app.now_ms = zchat_protocol::now_millis();
     app.seed_nonces(rand::random::<u64>());
     let size = terminal.size()?;
     app.size = (size.width, size.height);
