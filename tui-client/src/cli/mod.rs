@@ -158,7 +158,17 @@ pub async fn run(env: Env, command: Command) -> Result<()> {
         #[cfg(feature = "demo")]
         Command::Demo {
             join: true, user, ..
-        } => crate::demo::join(&env.home, &user, env.bell).await?,
+        } => {
+            if env.broker_flag.is_some() || env.proxy_flag.is_some() {
+                return Err(anyhow!(
+                    "`zchat demo --join` takes the running demo's endpoints from {}: drop \
+                     --broker/--proxy (and ZCHAT_BROKER/ZCHAT_PROXY), or sign in anywhere \
+                     with `zchat --broker … --proxy …`",
+                    crate::demo::endpoints_file(&env.home).display()
+                ));
+            }
+            crate::demo::join(&env.home, &user, env.bell).await?;
+        }
         #[cfg(feature = "demo")]
         Command::Demo {
             data_dir,
