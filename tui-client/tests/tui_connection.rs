@@ -118,6 +118,18 @@ fn a_saved_session_with_the_server_down_is_connecting_never_empty() {
     assert!(screen(&mut app).contains("#plans"));
 }
 
+/// What a saved session looks like while its server is down, at 80×24 and 40×12.
+#[test]
+fn connecting_snapshots() {
+    let mut app = App::new("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", "carol");
+    app.update(Action::SignedIn {
+        user: "carol".into(),
+    });
+    app.update(down());
+    insta::assert_snapshot!("connecting_80x24", render(&mut app, 80, 24));
+    insta::assert_snapshot!("connecting_40x12", render(&mut app, 40, 12));
+}
+
 #[test]
 fn loaded_and_empty_is_not_the_same_as_not_loaded() {
     let mut app = App::new("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", "");

@@ -61,10 +61,8 @@ impl Widget for Feed<'_> {
                 vec![
                     Line::default(),
                     Line::from(format!(" Waiting for the server at {}…", app.broker)).bold_if(true),
-                    Line::from(format!(
-                        " Signed in as {}; your conversations appear as soon as it answers.",
-                        app.me
-                    )),
+                    Line::from(format!(" Signed in as {}.", app.me)),
+                    Line::from(" Your conversations appear as soon as it answers."),
                 ]
             } else {
                 vec![
