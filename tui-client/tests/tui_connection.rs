@@ -195,6 +195,26 @@ fn recovery_clears_outage_notices_and_keeps_the_others() {
 }
 
 #[test]
+fn one_bootstrap_at_a_time_and_a_prompt_retry_when_it_fails_after_recovery() {
+    let mut app = App::new("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", "");
+    let fx = app.update(Action::SignedIn { user: "eve".into() });
+    assert_eq!(fx.iter().filter(|f| **f == Effect::Bootstrap).count(), 1);
+    // The first heartbeat answers while the sign-in's bootstrap is still out: no second one
+    // (it could overtake a channel joined meanwhile).
+    let fx = app.update(up());
+    assert!(!fx.contains(&Effect::Bootstrap), "{fx:?}");
+    // That one fails after all: the next starts at once, the server being back.
+    let fx = app.update(Action::BootstrapFailed("server unreachable".into()));
+    assert!(fx.contains(&Effect::Bootstrap), "{fx:?}");
+    // A failure while the server is away waits for the periodic retry or the recovery.
+    app.update(down());
+    let fx = app.update(Action::BootstrapFailed("server unreachable".into()));
+    assert!(!fx.contains(&Effect::Bootstrap), "{fx:?}");
+    let fx = app.update(up());
+    assert!(fx.contains(&Effect::Bootstrap), "{fx:?}");
+}
+
+#[test]
 fn a_late_bootstrap_failure_after_a_success_says_nothing() {
     let mut app = signed_in();
     app.update(Action::BootstrapFailed("server unreachable".into()));

@@ -70,6 +70,7 @@ impl App {
                 if !self.bootstrapped {
                     self.notify_outage(format!("could not load conversations: {e}"));
                 }
+                self.bootstrap_after_failure(&mut fx);
             }
             Action::History {
                 target,
@@ -133,7 +134,7 @@ impl App {
                     // Back from an outage: refresh counts, backfill what was missed and
                     // retry what could not be sent. Sequence numbers make all of it
                     // idempotent.
-                    self.start_bootstrap(&mut fx);
+                    self.bootstrap_on_recovery(&mut fx);
                     self.retry_unsent(&mut fx);
                 }
                 if !connected {

@@ -40,6 +40,28 @@ impl App {
         self.outage_notice = true;
     }
 
+    /// The server answers again: load the conversations (again). Not twice at once: a
+    /// bootstrap already in flight (the one at sign-in, or a retry during the outage, whose
+    /// request the broker delivers as soon as the server is back) usually succeeds now, and
+    /// a second one racing it could answer with a list older than a channel joined
+    /// meanwhile. Should that one fail, another starts at once
+    /// ([`App::bootstrap_after_failure`]).
+    pub(super) fn bootstrap_on_recovery(&mut self, fx: &mut Vec<Effect>) {
+        if self.bootstrap_in_flight {
+            self.bootstrap_again = true;
+        } else {
+            self.start_bootstrap(fx);
+        }
+    }
+
+    /// A bootstrap failed: if the server came back meanwhile, try again now rather than at
+    /// the next periodic retry.
+    pub(super) fn bootstrap_after_failure(&mut self, fx: &mut Vec<Effect>) {
+        if std::mem::take(&mut self.bootstrap_again) && self.connected {
+            self.start_bootstrap(fx);
+        }
+    }
+
     /// The server answers again: a notice about the outage is stale.
     pub(super) fn clear_outage_notice(&mut self) {
         if self.outage_notice {

@@ -276,6 +276,9 @@ pub struct App {
     pub loaded: bool,
     /// The notice is about the outage (see `link.rs`) and goes when the server answers.
     outage_notice: bool,
+    /// The server came back while a bootstrap was in flight: start another one if that one
+    /// fails (see `link.rs`).
+    bootstrap_again: bool,
     bootstrap_in_flight: bool,
     last_bootstrap_try: i64,
     watched: HashSet<String>,
@@ -305,6 +308,7 @@ impl App {
             bootstrapped: false,
             loaded: false,
             outage_notice: false,
+            bootstrap_again: false,
             bootstrap_in_flight: false,
             last_bootstrap_try: 0,
             watched: HashSet::new(),
