@@ -419,12 +419,14 @@ impl Heartbeat {
                         }
                         up = Some(true);
                         reported = Instant::now();
-                        let _ = self.out.send(FeedEvent::Connection { connected: true, rtt: Some(rtt) });
+                        let state = FeedEvent::Connection { connected: true, rtt: Some(rtt) };
+                        let _ = self.out.send(state);
                     }
                 }
                 () = silent, if up != Some(false) => {
                     up = Some(false);
-                    let _ = self.out.send(FeedEvent::Connection { connected: false, rtt: None });
+                    let state = FeedEvent::Connection { connected: false, rtt: None };
+                    let _ = self.out.send(state);
                 }
             }
         }
