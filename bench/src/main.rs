@@ -12,6 +12,7 @@ mod procs;
 mod raw;
 mod scenarios;
 mod stats;
+mod tui;
 mod zchat;
 
 use std::time::Duration;
@@ -67,11 +68,24 @@ struct Cli {
     /// Client threads in the bench process for closed-loop load.
     #[arg(long, default_value_t = 2, env = "ZCHAT_BENCH_CLIENT_THREADS")]
     client_threads: usize,
-    /// Scenarios to run, comma-separated: post, fanout, storm, history.
+    /// Message counts for the client-frames scenario, comma-separated. [default:
+    /// 1000,20000,100000; quick 1000,20000]
+    #[arg(long, value_delimiter = ',', env = "ZCHAT_BENCH_TUI_MESSAGES")]
+    tui_messages: Option<Vec<u64>>,
+    /// Joined conversations in the client-frames scenario.
+    #[arg(long, default_value_t = 200, env = "ZCHAT_BENCH_TUI_CONVERSATIONS")]
+    tui_conversations: usize,
+    /// Frames measured per kind (keystroke, incoming, PgUp). [default: 200; quick 30]
+    #[arg(long, env = "ZCHAT_BENCH_TUI_FRAMES")]
+    tui_frames: Option<usize>,
+    /// Time budget of the client's scroll-through to the oldest message, seconds.
+    #[arg(long, default_value_t = 60.0, env = "ZCHAT_BENCH_TUI_SCROLL_SECS")]
+    tui_scroll_secs: f64,
+    /// Scenarios to run, comma-separated: post, fanout, storm, history, tui.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "post,fanout,storm,history",
+        default_value = "post,fanout,storm,history,tui",
         env = "ZCHAT_BENCH_ONLY"
     )]
     only: Vec<String>,
@@ -109,6 +123,27 @@ enum Helper {
         /// XPUB endpoint.
         xpub: String,
     },
+    /// One client-frames measurement; prints its figures as one JSON line.
+    #[command(hide = true)]
+    TuiFrames {
+        /// Messages in the open conversation.
+        messages: u64,
+        /// Joined conversations.
+        #[arg(long, default_value_t = 200)]
+        conversations: usize,
+        /// Frames measured per kind.
+        #[arg(long, default_value_t = 200)]
+        frames: usize,
+        /// Terminal width.
+        #[arg(long, default_value_t = 120)]
+        width: u16,
+        /// Terminal height.
+        #[arg(long, default_value_t = 40)]
+        height: u16,
+        /// Time budget of the scroll-through, seconds.
+        #[arg(long, default_value_t = 60.0)]
+        scroll_budget_secs: f64,
+    },
 }
 
 fn config(cli: &Cli) -> Config {
@@ -133,6 +168,16 @@ fn config(cli: &Cli) -> Config {
             .unwrap_or(if q { 5_000 } else { 100_000 }),
         history_page: cli.history_page.clamp(1, zchat_protocol::MAX_HISTORY_LIMIT),
         max_requests: 50_000_000,
+        tui_messages: cli.tui_messages.clone().unwrap_or_else(|| {
+            if q {
+                vec![1_000, 20_000]
+            } else {
+                vec![1_000, 20_000, 100_000]
+            }
+        }),
+        tui_conversations: cli.tui_conversations.max(1),
+        tui_frames: cli.tui_frames.unwrap_or(if q { 30 } else { 200 }).max(1),
+        tui_scroll_budget: Duration::from_secs_f64(cli.tui_scroll_secs.max(0.0)),
     }
 }
 
@@ -142,31 +187,59 @@ fn main() -> Result<()> {
         Some(Helper::RawBroker { frontend, backend }) => return raw::broker(frontend, backend),
         Some(Helper::RawEcho { backend }) => return raw::echo(backend),
         Some(Helper::RawProxy { xsub, xpub }) => return raw::proxy(xsub, xpub),
+        Some(Helper::TuiFrames {
+            messages,
+            conversations,
+            frames,
+            width,
+            height,
+            scroll_budget_secs,
+        }) => {
+            let figures = tui::run(tui::FrameRun {
+                messages: *messages,
+                conversations: (*conversations).max(1),
+                width: *width,
+                height: *height,
+                frames: (*frames).max(1),
+                scroll_budget: Duration::from_secs_f64(scroll_budget_secs.max(0.0)),
+            })?;
+            println!("{figures}");
+            return Ok(());
+        }
         None => {}
     }
     let cfg = config(&cli);
-    let bin_dir = procs::zchat_bin_dir()?;
-    if !cli.no_build && std::env::var_os("ZCHAT_BIN_DIR").is_none() {
-        procs::build_backend(&bin_dir)?;
-    }
+    let want = |s: &str| cli.only.iter().any(|o| o == s);
+    let backend = ["post", "fanout", "storm", "history"]
+        .iter()
+        .any(|s| want(s));
     let started = std::time::Instant::now();
     let load_before = loadavg();
-    let sys = scenarios::start(&cfg, &bin_dir)?;
     let mut rows = Vec::new();
-    let want = |s: &str| cli.only.iter().any(|o| o == s);
-    if want("post") {
-        rows.extend(scenarios::post_throughput(&cfg, &sys)?);
+    if backend {
+        let bin_dir = procs::zchat_bin_dir()?;
+        if !cli.no_build && std::env::var_os("ZCHAT_BIN_DIR").is_none() {
+            procs::build_backend(&bin_dir)?;
+        }
+        let sys = scenarios::start(&cfg, &bin_dir)?;
+        if want("post") {
+            rows.extend(scenarios::post_throughput(&cfg, &sys)?);
+        }
+        if want("fanout") {
+            rows.extend(scenarios::fanout(&cfg, &sys)?);
+        }
+        if want("storm") {
+            rows.extend(scenarios::login_storm(&cfg, &sys)?);
+        }
+        if want("history") {
+            rows.extend(scenarios::history(&cfg, &sys)?);
+        }
     }
-    if want("fanout") {
-        rows.extend(scenarios::fanout(&cfg, &sys)?);
+    // The client scenario needs no backend; it runs after the backend is stopped so that
+    // the two do not share the cores.
+    if want("tui") {
+        rows.extend(scenarios::tui_frames(&cfg)?);
     }
-    if want("storm") {
-        rows.extend(scenarios::login_storm(&cfg, &sys)?);
-    }
-    if want("history") {
-        rows.extend(scenarios::history(&cfg, &sys)?);
-    }
-    drop(sys);
     println!(
         "zchat-bench{}: {} repeats, {}-byte messages, fan-out at {}/s × {} posts, took {:.0} s\n",
         if cli.quick { " --quick" } else { "" },

@@ -226,16 +226,16 @@ fn two_users_chat_live_across_a_server_restart() {
     );
     println!("bob's screen:\n{screen}");
 
-    // Opening the DM shows it and clears its count.
-    tmux.key("bob", "C-n"); // #random
-    tmux.wait_text("bob", "news in random", long);
-    tmux.key("bob", "C-n"); // @alice
+    // Alt+A opens the next unread, DMs and mentions first: the DM shows and its count clears.
+    tmux.key("bob", "M-a"); // @alice
     tmux.wait("bob", "the DM opened and read", long, |s| {
         s.contains("psst, a secret")
             && sidebar_line(s, "@alice").is_some_and(|l| !l.trim_end().ends_with('1'))
     });
-    tmux.key("bob", "C-p");
-    tmux.key("bob", "C-p"); // back to #general
+    tmux.key("bob", "M-a"); // #random
+    tmux.wait_text("bob", "news in random", long);
+    // The sidebar now reads: Unread #random (open), Channels #general, Direct messages @alice.
+    tmux.key("bob", "C-n"); // back to #general
     tmux.wait_text("bob", "#general — the general channel", long);
 
     // The server goes away: both clients notice within seconds (the heartbeat reports it
@@ -320,6 +320,11 @@ fn screenshot() {
     session.save(home.path()).unwrap();
     tmux.start("demo", home.path(), &cluster);
     tmux.wait_text("demo", "● online", Duration::from_secs(30));
+    // Start-up opens the most urgent unread (a DM); the scene is in #general.
+    tmux.key("demo", "C-k");
+    tmux.type_text("demo", "general");
+    tmux.key("demo", "Enter");
+    tmux.wait_text("demo", "#general —", Duration::from_secs(30));
     // A live message from a bot, a mention in another channel, and a half-typed reply.
     rt.block_on(async {
         let (mei, _) = zchat_tui::demo::connect_as("mei", &data.password, &broker, &proxy)

@@ -2,17 +2,20 @@
 //! backend binaries: keys in, frames out. A user creates an account on the sign-in form,
 //! creates a channel with a command, sends a message, and quits; the last frame shows it.
 //! Each step waits on something observable outside the loop (the saved session, the
-//! server's state), never on time.
+//! server's state, the frames the loop has drawn), never on time.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
 
 mod tui_fixture;
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyModifiers};
-use ratatui::backend::TestBackend;
+use ratatui::backend::{Backend, ClearType, TestBackend, WindowSize};
+use ratatui::buffer::Cell;
+use ratatui::layout::{Position, Size};
 use ratatui::Terminal;
 use tokio::sync::mpsc;
 use tui_fixture::{key, screen_text};
@@ -46,6 +49,50 @@ where
     }
 }
 
+/// A `TestBackend` whose latest flushed frame the test can read while the loop owns it.
+struct Mirrored {
+    inner: TestBackend,
+    last_frame: Arc<Mutex<String>>,
+}
+
+impl Backend for Mirrored {
+    type Error = <TestBackend as Backend>::Error;
+    fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
+    where
+        I: Iterator<Item = (u16, u16, &'a Cell)>,
+    {
+        self.inner.draw(content)
+    }
+    fn hide_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.hide_cursor()
+    }
+    fn show_cursor(&mut self) -> Result<(), Self::Error> {
+        self.inner.show_cursor()
+    }
+    fn get_cursor_position(&mut self) -> Result<Position, Self::Error> {
+        self.inner.get_cursor_position()
+    }
+    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> Result<(), Self::Error> {
+        self.inner.set_cursor_position(position)
+    }
+    fn clear(&mut self) -> Result<(), Self::Error> {
+        self.inner.clear()
+    }
+    fn clear_region(&mut self, clear_type: ClearType) -> Result<(), Self::Error> {
+        self.inner.clear_region(clear_type)
+    }
+    fn size(&self) -> Result<Size, Self::Error> {
+        self.inner.size()
+    }
+    fn window_size(&mut self) -> Result<WindowSize, Self::Error> {
+        self.inner.window_size()
+    }
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        *self.last_frame.lock().unwrap() = screen_text(&self.inner);
+        self.inner.flush()
+    }
+}
+
 fn session_saved(home: &Path) -> bool {
     home.join("session.json").exists()
 }
@@ -68,8 +115,14 @@ async fn keys_in_frames_out_through_the_real_loop() {
     let input = Box::pin(futures::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|a| (a, rx))
     }));
+    let last_frame = Arc::new(Mutex::new(String::new()));
+    let frame = Arc::clone(&last_frame);
     let running = tokio::spawn(async move {
-        let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
+        let backend = Mirrored {
+            inner: TestBackend::new(80, 24),
+            last_frame: frame,
+        };
+        let mut terminal = Terminal::new(backend).expect("terminal");
         run_loop(&mut terminal, opts, None, input)
             .await
             .expect("the loop ends cleanly");
@@ -105,6 +158,24 @@ async fn keys_in_frames_out_through_the_real_loop() {
             .is_ok_and(|cs| cs.iter().any(|c| c.name == "loop"))
     })
     .await;
+    // The channel exists on the server; the message goes where the client has it open, so
+    // wait for the frame that shows #loop open (its title line) before typing.
+    let opened = Instant::now();
+    while !last_frame
+        .lock()
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap_or("")
+        .contains("#loop")
+    {
+        assert!(
+            opened.elapsed() < DEADLINE,
+            "timed out waiting for #loop to be open on screen; last frame:\n{}",
+            last_frame.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await; // poll interval, not a wait
+    }
     send(typed("hello from the loop"));
     send(vec![key(KeyCode::Enter, KeyModifiers::NONE)]);
     let target = Target::Channel("loop".into());
@@ -122,7 +193,7 @@ async fn keys_in_frames_out_through_the_real_loop() {
         .await
         .expect("the loop quits on Ctrl+Q")
         .expect("loop task");
-    let screen = screen_text(terminal.backend());
+    let screen = screen_text(&terminal.backend().inner);
     assert!(screen.contains("#loop"), "{screen}");
     assert!(screen.contains("hello from the loop"), "{screen}");
     assert!(screen.contains("dora"), "{screen}");

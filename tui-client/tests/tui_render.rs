@@ -59,6 +59,31 @@ fn help_popup() {
 }
 
 #[test]
+fn help_popup_60x20() {
+    let mut app = signed_in();
+    app.update(Action::Resize(60, 20));
+    app.update(key(KeyCode::F(1), KeyModifiers::NONE));
+    assert_snapshot!(render(&mut app, 60, 20));
+}
+
+#[test]
+fn help_popup_30x8() {
+    let mut app = signed_in();
+    app.update(Action::Resize(30, 8));
+    app.update(key(KeyCode::F(1), KeyModifiers::NONE));
+    assert_snapshot!(render(&mut app, 30, 8));
+}
+
+#[test]
+fn help_popup_30x8_scrolled_to_the_end() {
+    let mut app = signed_in();
+    app.update(Action::Resize(30, 8));
+    app.update(key(KeyCode::F(1), KeyModifiers::NONE));
+    app.update(key(KeyCode::End, KeyModifiers::NONE));
+    assert_snapshot!(render(&mut app, 30, 8));
+}
+
+#[test]
 fn channels_popup() {
     let mut app = signed_in();
     type_text(&mut app, "/channels");
@@ -124,4 +149,62 @@ fn dm_with_new_marker_and_day_separator() {
         kind: zchat_tui::app::HistoryKind::Latest,
     });
     assert_snapshot!(render(&mut app, 80, 24));
+}
+
+#[test]
+fn grown_multi_line_input() {
+    // A pasted multi-line message with a line longer than the box, ZWJ/skin-tone/flag
+    // emoji, a combining accent and CJK: every row shown before it is sent, clusters whole.
+    let mut app = signed_in();
+    app.update(Action::Paste(
+        "Release notes:\n- the input grows with what is typed and wraps long lines \
+         👨\u{200d}👩\u{200d}👧 👍🏽 🇧🇷 cafe\u{301}\n- "
+            .into(),
+    ));
+    type_text(&mut app, "日本語も");
+    assert_snapshot!(render(&mut app, 60, 20));
+}
+
+#[test]
+fn input_scrolled_to_the_cursor() {
+    // More rows than the box holds: the rows around the cursor, and which ones they are.
+    let mut app = signed_in();
+    app.update(Action::Paste(
+        (1..=8)
+            .map(|n| format!("line {n}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    ));
+    for _ in 0..5 {
+        app.update(key(KeyCode::Up, KeyModifiers::NONE));
+    }
+    assert_snapshot!(render(&mut app, 60, 20));
+}
+
+#[test]
+fn help_lists_every_key_and_command_whole_at_60x20() {
+    let mut app = signed_in();
+    app.update(Action::Resize(60, 20));
+    app.update(key(KeyCode::F(1), KeyModifiers::NONE));
+    let mut seen = String::new();
+    for _ in 0..20 {
+        seen.push_str(&screen_text(&render(&mut app, 60, 20)));
+        app.update(key(KeyCode::PageDown, KeyModifiers::NONE));
+    }
+    // Words as drawn (wrapping only ever breaks between words at this width).
+    let words: std::collections::HashSet<&str> = seen
+        .split(|c: char| c.is_whitespace() || c == '│')
+        .collect();
+    for group in zchat_tui::app::help::groups() {
+        for (k, d) in group {
+            for w in k.split_whitespace().chain(d.split_whitespace()) {
+                assert!(words.contains(w), "{w:?} of {k:?} missing:\n{seen}");
+            }
+        }
+    }
+    for cmd in [
+        "/users", "/help", "/logout", "/quit", "Tab", "Ctrl+Q", "wheel",
+    ] {
+        assert!(words.contains(cmd), "{cmd}");
+    }
 }

@@ -9,7 +9,8 @@ use crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEven
 use tui_fixture::*;
 use zchat_client::feed::FeedEvent;
 use zchat_protocol::{DmSummary, Target};
-use zchat_tui::app::{Action, Effect, HistoryKind, SendFailure};
+use zchat_tui::app::popup::Popup;
+use zchat_tui::app::{Action, Effect, HistoryKind, SendFailure, SidebarRow};
 
 fn t(s: &str) -> Target {
     Target::parse(s).unwrap()
@@ -179,6 +180,11 @@ fn feed_rows(app: &mut zchat_tui::app::App) -> Vec<String> {
 #[test]
 fn scrolled_view_is_not_yanked_by_new_messages_and_pages_older_in() {
     let mut app = signed_in();
+    // Read elsewhere: it opens at the newest message (not at a first unread).
+    app.update(Action::Feed(FeedEvent::ReadMarker {
+        target: t("#random"),
+        seq: 9,
+    }));
     open(&mut app, "#random");
     let history = (50..=99)
         .map(|s| {
@@ -257,8 +263,9 @@ fn scrolled_view_is_not_yanked_by_new_messages_and_pages_older_in() {
     // "loading" and separator rows at the top give way to older messages.
     assert!(at_top[0].contains("loading older"));
     let now = feed_rows(&mut app);
-    assert_eq!(now[3..], at_top[3..]);
-    assert!(now[0].contains("message number 47"), "{now:?}");
+    assert!(at_top[2].contains("message number 50"), "{at_top:?}");
+    assert_eq!(now[2..], at_top[2..]);
+    assert!(now[0].contains("message number 48"), "{now:?}");
     // End jumps back to the newest, which marks everything read.
     let fx = app.update(key(KeyCode::End, KeyModifiers::CONTROL));
     assert_eq!(conv(&app, "#random").scroll, 0);
@@ -417,15 +424,16 @@ fn commands_join_leave_dm() {
 #[test]
 fn keys_move_between_conversations_and_mouse_selects() {
     let mut app = signed_in();
+    // Sidebar order: Unread (@bob, a DM; then #random), then Channels (#general, #rust).
     app.update(key(KeyCode::Char('n'), KeyModifiers::CONTROL));
-    assert_eq!(app.active().unwrap().target, t("#random"));
+    assert_eq!(app.active().unwrap().target, t("#rust"));
     app.update(key(KeyCode::Up, KeyModifiers::ALT));
     assert_eq!(app.active().unwrap().target, t("#general"));
-    app.update(key(KeyCode::Char('4'), KeyModifiers::ALT));
+    app.update(key(KeyCode::Char('1'), KeyModifiers::ALT));
     assert_eq!(app.active().unwrap().target, t("@bob"));
     app.update(key(KeyCode::Char('p'), KeyModifiers::CONTROL));
     assert_eq!(app.active().unwrap().target, t("#rust"));
-    // Click on the third sidebar row (#random).
+    // Click on the third sidebar row (#random, under "Unread" and @bob).
     render(&mut app, 80, 24);
     app.update(Action::Mouse(MouseEvent {
         kind: MouseEventKind::Down(MouseButton::Left),
@@ -434,14 +442,33 @@ fn keys_move_between_conversations_and_mouse_selects() {
         modifiers: KeyModifiers::NONE,
     }));
     assert_eq!(app.active().unwrap().target, t("#random"));
-    // Esc closes popups; ? opens help only when the input is empty.
-    app.update(key(KeyCode::Char('?'), KeyModifiers::NONE));
+    // Help is F1; Esc closes popups.
+    app.update(key(KeyCode::F(1), KeyModifiers::NONE));
     assert!(app.popup.is_some());
     app.update(key(KeyCode::Esc, KeyModifiers::NONE));
     assert!(app.popup.is_none());
-    type_text(&mut app, "why?");
-    assert!(app.popup.is_none());
-    assert_eq!(app.input.text(), "why?");
+}
+
+#[test]
+fn a_message_can_start_with_a_question_mark() {
+    let mut app = signed_in();
+    type_text(&mut app, "?");
+    assert!(
+        app.popup.is_none(),
+        "? on an empty line is just a character"
+    );
+    type_text(&mut app, " anyone around");
+    let fx = app.update(key(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(fx
+        .iter()
+        .any(|f| matches!(f, Effect::Send { text, .. } if text == "? anyone around")));
+    // Help stays on F1 and /help (and /?).
+    for cmd in ["/help", "/?"] {
+        type_text(&mut app, cmd);
+        app.update(key(KeyCode::Enter, KeyModifiers::NONE));
+        assert!(matches!(app.popup, Some(Popup::Help)), "{cmd}");
+        app.update(key(KeyCode::Esc, KeyModifiers::NONE));
+    }
 }
 
 #[test]
@@ -555,4 +582,538 @@ fn tab_completes_user_names() {
     type_text(&mut app, "al");
     app.update(key(KeyCode::Tab, KeyModifiers::NONE));
     assert_eq!(app.input.text(), "thanks @carol and @bob al");
+    // Word deletion stops at punctuation (`al`, `bob`, `@`); one undo takes a completion
+    // back to what was typed.
+    for _ in 0..3 {
+        app.update(key(KeyCode::Backspace, KeyModifiers::CONTROL));
+    }
+    assert_eq!(app.input.text(), "thanks @carol and ");
+    type_text(&mut app, "👍🏽 b");
+    app.update(key(KeyCode::Tab, KeyModifiers::NONE));
+    assert_eq!(app.input.text(), "thanks @carol and 👍🏽 @bob ");
+    app.update(key(KeyCode::Char('z'), KeyModifiers::CONTROL));
+    assert_eq!(app.input.text(), "thanks @carol and 👍🏽 b");
+}
+
+// --- Text as people type it: grapheme clusters and the growing input box ---
+
+const FAMILY: &str = "👨\u{200d}👩\u{200d}👧";
+
+/// Every cluster a user can type that is more than one `char` (and a wide CJK one).
+const CLUSTERS: [&str; 5] = [FAMILY, "👍🏽", "🇧🇷", "e\u{301}", "日"];
+
+#[test]
+fn the_input_edits_grapheme_clusters_as_one_unit() {
+    for cluster in CLUSTERS {
+        let mut app = signed_in();
+        // Typed one `char` at a time, as a terminal delivers it.
+        type_text(&mut app, &format!("x{cluster}y"));
+        assert_eq!(app.input.text(), format!("x{cluster}y"));
+        // ← over `y`, ← over the whole cluster: the cursor is after `x`.
+        app.update(key(KeyCode::Left, KeyModifiers::NONE));
+        app.update(key(KeyCode::Left, KeyModifiers::NONE));
+        assert_eq!(app.input.editor().cursor(), 1, "{cluster}");
+        // Delete takes the whole cluster, and Ctrl+U (undo) brings it back.
+        app.update(key(KeyCode::Delete, KeyModifiers::NONE));
+        assert_eq!(app.input.text(), "xy", "{cluster}");
+        app.update(key(KeyCode::Char('u'), KeyModifiers::CONTROL));
+        assert_eq!(app.input.text(), format!("x{cluster}y"), "{cluster}");
+        // → steps over it again; Backspace removes it whole.
+        app.update(key(KeyCode::Home, KeyModifiers::NONE));
+        app.update(key(KeyCode::Right, KeyModifiers::NONE));
+        app.update(key(KeyCode::Right, KeyModifiers::NONE));
+        assert_eq!(app.input.editor().cursor(), 1 + cluster.len(), "{cluster}");
+        app.update(key(KeyCode::Backspace, KeyModifiers::NONE));
+        assert_eq!(app.input.text(), "xy", "{cluster}");
+        // Ctrl+R redoes what was undone.
+        app.update(key(KeyCode::Char('u'), KeyModifiers::CONTROL));
+        app.update(key(KeyCode::Char('r'), KeyModifiers::CONTROL));
+        assert_eq!(app.input.text(), "xy", "{cluster}");
+    }
+}
+
+#[test]
+fn the_input_draws_clusters_whole_with_the_cursor_on_them() {
+    let mut app = signed_in();
+    let text = format!("a{FAMILY}👍🏽🇧🇷e\u{301}日");
+    app.update(Action::Paste(text.clone()));
+    // The cursor on each cluster in turn: the row always reads the same.
+    for _ in 0..=CLUSTERS.len() {
+        let screen = screen_text(&render(&mut app, 80, 24));
+        assert!(screen.contains(&format!("› {text}")), "{screen}");
+        app.update(key(KeyCode::Left, KeyModifiers::NONE));
+    }
+    // Width in columns: a (1) + five clusters of 2, 2, 2, 1, 2.
+    assert_eq!(app.input.editor().cursor_at(55), (0, 0));
+    app.update(key(KeyCode::Right, KeyModifiers::NONE));
+    assert_eq!(app.input.editor().cursor_at(55), (0, 1));
+    app.update(key(KeyCode::End, KeyModifiers::NONE));
+    assert_eq!(app.input.editor().cursor_at(55), (0, 10));
+}
+
+#[test]
+fn word_deletion_and_word_jumps_respect_clusters() {
+    let mut app = signed_in();
+    type_text(&mut app, &format!("bonjour {FAMILY}👍🏽 café"));
+    app.update(key(KeyCode::Char('w'), KeyModifiers::CONTROL));
+    assert_eq!(app.input.text(), format!("bonjour {FAMILY}👍🏽 "));
+    app.update(key(KeyCode::Backspace, KeyModifiers::ALT));
+    assert_eq!(app.input.text(), "bonjour ");
+    // Ctrl+Y puts back what the last word deletion took.
+    app.update(key(KeyCode::Char('y'), KeyModifiers::CONTROL));
+    assert_eq!(app.input.text(), format!("bonjour {FAMILY}👍🏽 "));
+    app.update(key(KeyCode::Left, KeyModifiers::CONTROL));
+    assert_eq!(app.input.editor().cursor(), "bonjour ".len());
+}
+
+/// The feed height and the editor rows as drawn: the prompt `›` starts the editor in the
+/// right pane (x = `pane_x`), the rule is the row above it, the feed ends above the rule.
+fn drawn_rows(app: &mut zchat_tui::app::App, w: u16, h: u16, pane_x: usize) -> (usize, usize) {
+    let text = screen_text(&render(app, w, h));
+    let prompt = text
+        .lines()
+        .position(|l| l.chars().nth(pane_x) == Some('›'))
+        .unwrap_or_else(|| panic!("no prompt:\n{text}"));
+    (prompt - 2, usize::from(h) - 1 - prompt)
+}
+
+#[test]
+fn a_long_word_wraps_and_the_input_grows_then_scrolls() {
+    let mut app = signed_in();
+    let (_, feed_h) = app.feed_size();
+    let word: String = (0..300)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    app.update(Action::Paste(word.clone()));
+    // 80 columns: the sidebar takes 22, the prompt 2, the cursor column 1: rows of 55.
+    let rows = app.input.row_count(55);
+    assert_eq!(rows, 6);
+    let text = screen_text(&render(&mut app, 80, 24));
+    // Capped at 5 rows, scrolled to the cursor: the tail is shown, the start is not.
+    assert!(text.contains(&format!("  {}", &word[275..])), "{text}");
+    assert!(text.contains(&format!("› {}", &word[55..110])), "{text}");
+    assert!(!text.contains(&word[..55]), "{text}");
+    assert!(text.contains("2–6 of 6 rows"), "{text}");
+    assert_eq!(drawn_rows(&mut app, 80, 24, 22), (app.feed_size().1, 5));
+    assert_eq!(app.feed_size().1, feed_h - 4);
+    // Up moves through the wrapped rows before history: after 5 rows up, the first row
+    // shows and the box has scrolled.
+    for _ in 0..5 {
+        app.update(key(KeyCode::Up, KeyModifiers::NONE));
+    }
+    assert_eq!(app.input.editor().cursor_at(55).0, 0);
+    assert_eq!(app.input.text(), word);
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains(&format!("› {}", &word[..55])), "{text}");
+    assert!(text.contains("1–5 of 6 rows"), "{text}");
+    // Sent: the box shrinks back and the feed gets its rows back.
+    app.update(key(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(app.input.is_empty());
+    assert_eq!(app.feed_size().1, feed_h);
+    assert_eq!(drawn_rows(&mut app, 80, 24, 22), (feed_h, 1));
+}
+
+#[test]
+fn pasted_lines_show_as_lines_and_the_feed_size_matches_what_is_drawn() {
+    let mut app = signed_in();
+    app.update(Action::Paste("first line\r\nsecond line\nthird".into()));
+    assert_eq!(app.input.text(), "first line\nsecond line\nthird");
+    let text = screen_text(&render(&mut app, 80, 24));
+    for l in ["› first line", "  second line", "  third"] {
+        assert!(text.contains(l), "{l:?} in\n{text}");
+    }
+    // Every size, narrow to wide, short to tall: the app's feed size is the drawn one.
+    for (w, h, pane_x) in [
+        (80, 24, 22),
+        (60, 20, 16),
+        (40, 12, 0),
+        (30, 8, 0),
+        (120, 40, 22),
+    ] {
+        let (feed, editor) = drawn_rows(&mut app, w, h, pane_x);
+        assert_eq!(app.feed_size(), (usize::from(w) - pane_x, feed), "{w}×{h}");
+        assert!((1..=5).contains(&editor), "{w}×{h}: {editor}");
+    }
+    // Alt+Enter and Ctrl+J add lines; Enter sends all of them as one message.
+    app.update(key(KeyCode::Enter, KeyModifiers::ALT));
+    type_text(&mut app, "four");
+    app.update(key(KeyCode::Char('j'), KeyModifiers::CONTROL));
+    type_text(&mut app, "five");
+    let fx = app.update(key(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(fx.iter().any(|f| matches!(f, Effect::Send { text, .. }
+        if text == "first line\nsecond line\nthird\nfour\nfive")));
+}
+
+#[test]
+fn only_changes_ask_for_a_frame() {
+    let mut app = signed_in();
+    let now = app.now_ms;
+    assert!(app.take_redraw(), "a fresh state has never been drawn");
+    assert!(!app.take_redraw(), "asking again without a change");
+    // The clock alone changes nothing on screen: an idle client draws nothing.
+    app.update(Action::Tick(now + 500));
+    assert!(!app.take_redraw());
+    // A key does.
+    app.update(key(KeyCode::Char('x'), KeyModifiers::NONE));
+    assert!(app.take_redraw());
+    // A notice shown, then expired by the clock: the tick that removes it asks for a frame.
+    app.update(Action::Failed("boom".into()));
+    assert!(app.take_redraw());
+    app.update(Action::Tick(now + 60_000));
+    assert!(app.notice.is_none());
+    assert!(app.take_redraw());
+    app.update(Action::Tick(now + 60_500));
+    assert!(!app.take_redraw());
+}
+
+#[test]
+fn a_channel_joined_while_the_bootstrap_is_in_flight_survives_its_older_snapshot() {
+    let mut app = signed_in();
+    // A reconnect starts a bootstrap; before its answer, the user creates #new and leaves
+    // #rust. The bootstrap's snapshot predates both and must not undo them.
+    app.update(Action::Feed(FeedEvent::Connection {
+        connected: false,
+        rtt: None,
+    }));
+    let fx = app.update(Action::Feed(FeedEvent::Connection {
+        connected: true,
+        rtt: None,
+    }));
+    assert!(fx.contains(&Effect::Bootstrap));
+    app.update(Action::Joined(tui_fixture::channel("new", "", 0, 0, 0)));
+    app.update(Action::Left("rust".into()));
+    app.update(Action::Bootstrap {
+        channels: vec![
+            tui_fixture::channel("general", "", 5, 5, 0),
+            tui_fixture::channel("random", "", 9, 7, 2),
+            tui_fixture::channel("rust", "", 0, 0, 0),
+        ],
+        dms: vec![],
+    });
+    assert!(app.find(&t("#new")).is_some(), "the new channel stays");
+    assert_eq!(app.active().map(|c| c.target.clone()), Some(t("#new")));
+    assert!(
+        app.find(&t("#rust")).is_none(),
+        "the channel left stays gone"
+    );
+    // The next bootstrap is authoritative again.
+    app.update(Action::Feed(FeedEvent::Connection {
+        connected: false,
+        rtt: None,
+    }));
+    app.update(Action::Feed(FeedEvent::Connection {
+        connected: true,
+        rtt: None,
+    }));
+    app.update(Action::Bootstrap {
+        channels: vec![tui_fixture::channel("general", "", 5, 5, 0)],
+        dms: vec![],
+    });
+    assert!(app.find(&t("#new")).is_none());
+}
+
+fn live(
+    app: &mut zchat_tui::app::App,
+    target: &str,
+    seq: u64,
+    minutes: i64,
+    from: &str,
+    text: &str,
+) -> Vec<Effect> {
+    app.update(Action::Feed(FeedEvent::Message(msg(
+        target, seq, minutes, from, text,
+    ))))
+}
+
+fn order(app: &zchat_tui::app::App) -> Vec<String> {
+    app.sidebar_order()
+        .into_iter()
+        .map(|i| app.conversations[i].target.key())
+        .collect()
+}
+
+#[test]
+fn sidebar_puts_mentions_and_dms_first_then_other_unread_then_the_rest() {
+    let mut app = signed_in();
+    // bob's DM (unread, 09:02), #random (unread, no mention).
+    assert_eq!(order(&app), ["@bob", "#random", "#general", "#rust"]);
+    // A mention in #rust and a DM from a stranger, newest last.
+    live(&mut app, "#rust", 1, 4, "carol", "@alice can you review?");
+    let fx = live(&mut app, "@alice", 1, 5, "dave", "hello there");
+    assert_eq!(
+        order(&app),
+        ["@dave", "#rust", "@bob", "#random", "#general"],
+        "mentions and DMs by recent activity, then other unread, then read ones"
+    );
+    // The unread total goes to the terminal title too.
+    assert!(
+        fx.contains(&Effect::SetTitle("(5) zchat · alice".into())),
+        "{fx:?}"
+    );
+    // The rows: an Unread section first; Channels holds what is left; no empty sections.
+    let rows = app.sidebar_rows();
+    assert_eq!(rows[0], SidebarRow::Header("Unread"));
+    assert!(rows.contains(&SidebarRow::Header("Channels")));
+    assert!(!rows.contains(&SidebarRow::Header("Direct messages")));
+    // Alt+1 opens what is drawn first.
+    app.update(key(KeyCode::Char('1'), KeyModifiers::ALT));
+    assert_eq!(app.active().unwrap().target, t("@dave"));
+    // Read, it keeps its place while it is open (the list does not jump under the reader)…
+    app.update(Action::History {
+        target: t("@dave"),
+        messages: vec![msg("@alice", 1, 5, "dave", "hello there")],
+        has_more: false,
+        kind: HistoryKind::Latest,
+    });
+    assert_eq!(conv(&app, "@dave").unread, 0);
+    assert_eq!(order(&app)[0], "@dave");
+    // …and goes to its section when another one is opened.
+    open(&mut app, "#general");
+    assert_eq!(
+        order(&app),
+        ["#rust", "@bob", "#random", "#general", "@dave"]
+    );
+    // Every width shows the unread total; big counts say so.
+    let text = screen_text(&render(&mut app, 40, 12));
+    assert!(text.contains("4 unread"), "{text}");
+    app.update(Action::Bootstrap {
+        channels: vec![
+            channel("general", "", 5, 5, 0),
+            channel("random", "", 2000, 7, 1993),
+            channel("rust", "", 1, 0, 1),
+        ],
+        dms: vec![],
+    });
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.contains(" 999+ "), "{text}");
+}
+
+/// alice in 200 channels, the last one open.
+fn two_hundred_channels() -> zchat_tui::app::App {
+    let mut app = signed_in();
+    let channels = (0..200)
+        .map(|n| channel(&format!("ch{n:03}"), "", 1, 1, 0))
+        .collect();
+    app.update(Action::Bootstrap {
+        channels,
+        dms: vec![DmSummary {
+            peer: "bob".into(),
+            last: None,
+            last_seq: 3,
+            read_seq: 3,
+            unread: 0,
+        }],
+    });
+    open(&mut app, "#ch199");
+    assert_eq!(app.total_unread(), 0);
+    app
+}
+
+#[test]
+fn sidebar_scrolls_by_wheel_and_keys_and_points_at_unread_above() {
+    let mut app = two_hundred_channels();
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(
+        text.contains("›#ch199"),
+        "follows the open conversation: {text}"
+    );
+    // A DM arrives: it goes to the top, out of view; the sidebar says so, so does the bar.
+    live(&mut app, "@alice", 1, 5, "zed", "psst");
+    let text = screen_text(&render(&mut app, 80, 24));
+    let first = text.lines().next().unwrap();
+    assert!(first.starts_with("↑ 1 unread"), "{text}");
+    assert!(text.lines().last().unwrap().contains("1 unread"), "{text}");
+    // The wheel over the sidebar scrolls the sidebar, not the feed.
+    let feed_scroll = app.active().unwrap().scroll;
+    let before = app.sidebar_first_row(23);
+    let wheel = |kind, column| {
+        Action::Mouse(MouseEvent {
+            kind,
+            column,
+            row: 5,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.update(wheel(MouseEventKind::ScrollUp, 3));
+    assert_eq!(app.sidebar_first_row(23), before - 3);
+    assert_eq!(app.active().unwrap().scroll, feed_scroll);
+    // Over the feed it scrolls the feed.
+    app.update(wheel(MouseEventKind::ScrollUp, 40));
+    assert_eq!(app.sidebar_first_row(23), before - 3);
+    // Alt+PgUp / Alt+PgDn page the sidebar.
+    app.update(key(KeyCode::PageUp, KeyModifiers::ALT));
+    assert_eq!(app.sidebar_first_row(23), before - 13);
+    app.update(key(KeyCode::PageDown, KeyModifiers::ALT));
+    assert_eq!(app.sidebar_first_row(23), before - 3);
+    // A click on "↑ 1 unread" scrolls to the top, where the DM is.
+    app.update(Action::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 3,
+        row: 0,
+        modifiers: KeyModifiers::NONE,
+    }));
+    let text = screen_text(&render(&mut app, 80, 24));
+    assert!(text.lines().nth(1).unwrap().contains("@zed"), "{text}");
+    // The quick switcher lists it first.
+    app.update(key(KeyCode::Char('k'), KeyModifiers::CONTROL));
+    match &app.popup {
+        Some(Popup::Switcher(p)) => assert_eq!(p.visible()[0].label, "@zed"),
+        other => panic!("{other:?}"),
+    }
+    app.update(key(KeyCode::Esc, KeyModifiers::NONE));
+    // Opening a conversation goes back to following it.
+    app.update(key(KeyCode::Char('a'), KeyModifiers::ALT));
+    assert_eq!(app.active().unwrap().target, t("@zed"));
+    assert_eq!(app.sidebar_scroll, None);
+}
+
+#[test]
+fn alt_a_walks_through_unread_mentions_first() {
+    let mut app = signed_in();
+    live(&mut app, "#rust", 1, 4, "carol", "@alice ping");
+    for expected in ["#rust", "@bob", "#random"] {
+        app.update(key(KeyCode::Char('a'), KeyModifiers::ALT));
+        let target = app.active().unwrap().target.clone();
+        assert_eq!(target, t(expected));
+        let last = conv(&app, expected).last_seq;
+        let peer = if expected == "@bob" {
+            "@alice"
+        } else {
+            expected
+        };
+        app.update(Action::History {
+            target,
+            messages: (1..=last).map(|s| msg(peer, s, 0, "carol", "x")).collect(),
+            has_more: false,
+            kind: HistoryKind::Latest,
+        });
+        assert_eq!(conv(&app, expected).unread, 0);
+    }
+    app.update(key(KeyCode::Char('a'), KeyModifiers::ALT));
+    assert_eq!(app.active().unwrap().target, t("#random"), "nothing left");
+    assert!(app.notice.as_ref().unwrap().text.contains("nothing unread"));
+}
+
+#[test]
+fn quick_switcher_orders_by_unread_then_recent_activity() {
+    let mut app = signed_in();
+    live(&mut app, "#rust", 1, 9, "carol", "release notes");
+    live(&mut app, "#random", 10, 4, "carol", "@alice hi");
+    app.update(key(KeyCode::Char('k'), KeyModifiers::CONTROL));
+    let Some(Popup::Switcher(p)) = &app.popup else {
+        panic!("no switcher");
+    };
+    let labels: Vec<&str> = p.visible().iter().map(|i| i.label.as_str()).collect();
+    // Mentions and DMs (by activity), other unread, then the open one last.
+    assert_eq!(labels, ["#random", "@bob", "#rust", "#general"]);
+}
+
+#[test]
+fn a_dm_to_nobody_leaves_no_ghost_conversation() {
+    let mut app = signed_in();
+    type_text(&mut app, "/dm @nobody hello");
+    let fx = app.update(key(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(app.active().unwrap().target, t("@nobody"));
+    let Some(Effect::Send { nonce, .. }) = fx
+        .iter()
+        .find(|f| matches!(f, Effect::Send { .. }))
+        .cloned()
+    else {
+        panic!("no send: {fx:?}");
+    };
+    // The history answer may come first: the conversation still holds the message.
+    app.update(Action::HistoryFailed {
+        target: t("@nobody"),
+        error: "no user named \"nobody\"".into(),
+        not_found: true,
+    });
+    assert!(app.find(&t("@nobody")).is_some());
+    app.update(Action::Sent {
+        target: t("@nobody"),
+        nonce,
+        result: Err(SendFailure::NotFound("no user named \"nobody\"".into())),
+    });
+    assert!(app.find(&t("@nobody")).is_none(), "no ghost in the sidebar");
+    assert_eq!(
+        app.active().unwrap().target,
+        t("#general"),
+        "back where I was"
+    );
+    assert_eq!(
+        app.input.text(),
+        "/dm @nobody hello",
+        "fix the name, press Enter"
+    );
+    assert!(app.notice.as_ref().unwrap().text.contains("no user named"));
+    let text = screen_text(&render(&mut app, 80, 24));
+    let sidebar: String = text
+        .lines()
+        .map(|l| l.chars().take(21).collect::<String>())
+        .collect();
+    assert!(!sidebar.contains("@nobody"), "{text}");
+
+    // Without a message: the failed history load removes it.
+    app.input.clear();
+    type_text(&mut app, "/dm @ghost");
+    app.update(key(KeyCode::Enter, KeyModifiers::NONE));
+    app.update(Action::HistoryFailed {
+        target: t("@ghost"),
+        error: "no user named \"ghost\"".into(),
+        not_found: true,
+    });
+    assert!(app.find(&t("@ghost")).is_none());
+    assert_eq!(app.active().unwrap().target, t("#general"));
+
+    // A conversation with history is never removed.
+    app.update(Action::HistoryFailed {
+        target: t("@bob"),
+        error: "no user named \"bob\"".into(),
+        not_found: true,
+    });
+    assert!(app.find(&t("@bob")).is_some());
+}
+
+#[test]
+fn help_scrolls_on_a_small_terminal_and_other_keys_close_it() {
+    let mut app = signed_in();
+    app.update(Action::Resize(30, 8));
+    app.update(key(KeyCode::F(1), KeyModifiers::NONE));
+    app.update(key(KeyCode::Down, KeyModifiers::NONE));
+    app.update(key(KeyCode::Down, KeyModifiers::NONE));
+    assert_eq!(app.help_scroll, 2);
+    app.update(key(KeyCode::End, KeyModifiers::NONE));
+    let end = app.help_scroll;
+    assert!(end > 20, "{end}");
+    app.update(key(KeyCode::PageDown, KeyModifiers::NONE));
+    assert_eq!(app.help_scroll, end, "bounded");
+    let text = screen_text(&render(&mut app, 30, 8));
+    assert!(
+        text.contains("//text"),
+        "the last command is reachable: {text}"
+    );
+    app.update(key(KeyCode::Char('x'), KeyModifiers::NONE));
+    assert!(app.popup.is_none());
+    assert!(app.input.is_empty(), "the closing key is not typed");
+}
+
+#[test]
+fn ctrl_l_repaints() {
+    let mut app = signed_in();
+    let fx = app.update(key(KeyCode::Char('l'), KeyModifiers::CONTROL));
+    assert_eq!(fx, vec![Effect::Repaint]);
+}
+
+#[test]
+fn a_long_error_is_shown_whole() {
+    let mut app = signed_in();
+    let error = "could not load conversations: the server does not answer; zchat keeps trying and the list comes back by itself";
+    app.update(Action::BootstrapFailed(
+        "the server does not answer; zchat keeps trying and the list comes back by itself".into(),
+    ));
+    let text = screen_text(&render(&mut app, 60, 20));
+    let shown: Vec<&str> = text.lines().rev().skip(1).take(3).map(str::trim).collect();
+    let joined = shown.into_iter().rev().collect::<Vec<_>>().join(" ");
+    assert!(joined.ends_with(error), "{text}");
+    // The bar is still on the bottom row.
+    assert!(text.lines().last().unwrap().contains("alice"), "{text}");
 }

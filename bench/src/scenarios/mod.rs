@@ -14,11 +14,13 @@ mod fanout;
 mod history;
 mod post;
 mod storm;
+mod tui;
 
 pub use fanout::fanout;
 pub use history::history;
 pub use post::post_throughput;
 pub use storm::login_storm;
+pub use tui::tui_frames;
 
 /// Sizes and durations of one bench run (resolved from flags and `--quick`).
 #[derive(Debug, Clone)]
@@ -51,6 +53,14 @@ pub struct Config {
     pub history_page: u32,
     /// Upper bound on requests of any closed-loop run.
     pub max_requests: u64,
+    /// Messages in the open conversation, per client-frames measurement.
+    pub tui_messages: Vec<u64>,
+    /// Joined conversations in the client-frames scenario.
+    pub tui_conversations: usize,
+    /// Frames measured per kind.
+    pub tui_frames: usize,
+    /// Time budget of the client's scroll-through.
+    pub tui_scroll_budget: Duration,
 }
 
 /// The systems under test and the references, alive for the whole run.

@@ -6,6 +6,10 @@ impl App {
     /// Applies an action; returns the work the loop must do.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         let mut fx = Vec::new();
+        // A tick changes the screen only when it expires the notice; everything else may.
+        if !matches!(action, Action::Tick(_)) {
+            self.redraw = true;
+        }
         match action {
             Action::Key(key) => {
                 if key.kind == KeyEventKind::Press {
@@ -23,11 +27,15 @@ impl App {
                 },
             },
             Action::Mouse(m) => self.on_mouse(m, &mut fx),
-            Action::Resize(w, h) => self.size = (w, h),
+            Action::Resize(w, h) => {
+                self.resize(w, h);
+                self.scroll_help(0); // keep the help's scroll within its new length
+            }
             Action::Tick(now) => {
                 self.now_ms = now;
                 if self.notice.as_ref().is_some_and(|n| now - n.at > NOTICE_MS) {
                     self.notice = None;
+                    self.redraw = true;
                 }
                 if matches!(self.screen, Screen::Chat)
                     && !self.bootstrapped
@@ -66,11 +74,10 @@ impl App {
             Action::Bootstrap { channels, dms } => self.on_bootstrap(channels, dms, &mut fx),
             Action::BootstrapFailed(e) => {
                 self.bootstrap_in_flight = false;
-                // A late failure of an attempt overtaken by a successful one says nothing.
-                if !self.bootstrapped {
+                // Said only when no fresh attempt starts at once (the server being back).
+                if !self.bootstrap_after_failure(&mut fx) {
                     self.notify_outage(format!("could not load conversations: {e}"));
                 }
-                self.bootstrap_after_failure(&mut fx);
             }
             Action::History {
                 target,
@@ -78,17 +85,49 @@ impl App {
                 has_more,
                 kind,
             } => self.on_history(target, messages, has_more, kind, &mut fx),
-            Action::HistoryFailed { target, error } => {
+            Action::HistoryFailed {
+                target,
+                error,
+                not_found,
+            } => {
                 if let Some(i) = self.find(&target) {
-                    self.conversations[i].loading_older = false;
+                    let c = &mut self.conversations[i];
+                    c.loading_older = false;
+                    c.loading_newer = false;
+                    c.jump = None;
                 }
-                self.notify(format!("history of {target}: {error}"), true);
+                if not_found && self.drop_ghost_dm(&target, &mut fx) {
+                    self.notify(error, true);
+                } else if not_found && self.find(&target).is_none() {
+                    // Already removed (a refused first message): said once is enough.
+                } else {
+                    self.notify(format!("could not load {target}: {error}"), true);
+                }
             }
             Action::Sent {
                 target,
                 nonce,
                 result,
-            } => self.on_sent(target, nonce, result),
+            } => {
+                // A message to someone who does not exist: refused like any other, and the
+                // DM conversation it opened goes away with it (no ghost in the sidebar).
+                let missing = matches!(result, Err(SendFailure::NotFound(_)));
+                let text = self.find(&target).and_then(|i| {
+                    let c = &self.conversations[i];
+                    c.pending
+                        .iter()
+                        .find(|p| p.nonce == nonce)
+                        .map(|p| p.text.clone())
+                });
+                self.on_sent(target.clone(), nonce, result);
+                if missing && self.drop_ghost_dm(&target, &mut fx) {
+                    // The text came back into the input: make it the command again, so
+                    // fixing the name and pressing Enter sends it where it was meant to go.
+                    if let Some(text) = text.filter(|t| self.input.text() == *t) {
+                        self.input.set_text(&format!("/dm {target} {text}"));
+                    }
+                }
+            }
             Action::Channels(list) => {
                 if let Some(Popup::Channels(p)) = &mut self.popup {
                     *p = Picker::new(popup::channel_items(&list));
@@ -101,11 +140,17 @@ impl App {
             }
             Action::Joined(info) => {
                 let target = Target::Channel(info.name.clone());
+                if self.bootstrap_in_flight {
+                    self.changed_during_bootstrap.insert(target.key());
+                }
                 self.upsert_channel(&info, &mut fx);
                 self.open(&target, &mut fx);
             }
             Action::Left(name) => {
                 let target = Target::Channel(name);
+                if self.bootstrap_in_flight {
+                    self.changed_during_bootstrap.insert(target.key());
+                }
                 self.close(&target, &mut fx);
                 self.notify(format!("left {target}"), false);
             }
@@ -145,6 +190,8 @@ impl App {
             Action::Info(text) => self.notify(text, false),
         }
         self.maybe_mark_read(&mut fx);
+        self.keep_input_cursor_visible();
+        self.refresh_title(&mut fx);
         fx
     }
 }

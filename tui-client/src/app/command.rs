@@ -95,20 +95,28 @@ fn channel_arg(arg: &str, usage: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// The commands, for `/help` and the help popup: (syntax, what it does).
+/// The commands, for the help popup (after the keys of `super::help::KEYS`): (syntax,
+/// what it does).
 pub const HELP: &[(&str, &str)] = &[
-    ("/join #channel", "join a channel and open it"),
-    ("/leave [#channel]", "leave the open (or named) channel"),
+    ("/join #channel", "join (if needed) and open it; also /j"),
+    (
+        "/leave [#channel]",
+        "leave this or that channel; on a DM, close it; also /part",
+    ),
     (
         "/create #channel text",
         "create a channel with a description",
     ),
-    ("/dm @user [text]", "open a direct conversation"),
-    ("/channels", "browse and join channels"),
-    ("/users", "pick someone to message"),
-    ("/help", "this help"),
+    (
+        "/dm @user [text]",
+        "open a direct conversation (and send text); also /msg, /query",
+    ),
+    ("/channels", "browse channels; Enter joins; also /list"),
+    ("/users", "pick someone to message; also /who"),
+    ("/help", "this help; also /h, /?, F1"),
     ("/logout", "forget the saved session and quit"),
-    ("/quit", "quit"),
+    ("/quit", "quit; also /q, /exit, Ctrl+Q"),
+    ("//text", "send text that starts with /"),
 ];
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! The message being written: submitting it as a message or a `/command`, and Tab
-//! completion of user names.
+//! The message being written: submitting it as a message or a `/command`, Tab completion
+//! of user names, and keeping the editor's cursor on screen.
 
 use super::*;
 
@@ -90,8 +90,8 @@ impl App {
         };
         let nonce = self.next_nonce;
         self.next_nonce = self.next_nonce.wrapping_add(1).max(1);
+        self.show_newest(i, fx);
         let c = &mut self.conversations[i];
-        c.scroll = 0;
         c.pending.push(Pending {
             nonce,
             text: text.clone(),
@@ -109,6 +109,14 @@ impl App {
                 true,
             );
         }
+    }
+
+    /// Scrolls the editor so its cursor's row is shown (after every update: a key, a paste,
+    /// a resize).
+    pub(super) fn keep_input_cursor_visible(&mut self) {
+        let areas = self.layout(self.screen_rect());
+        let visible = usize::from(areas.input.height.saturating_sub(1));
+        self.input.keep_visible(self.editor_width(), visible);
     }
 
     /// User names worth completing: DM peers and the authors of the open conversation.

@@ -1,60 +1,74 @@
-//! The message input: a `ratatui-textarea` editor plus Up/Down input history.
+//! The message input: the grapheme-cluster [`Editor`], its key bindings, Up/Down input
+//! history, Tab completion of names, and which of its wrapped rows are on screen.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui_textarea::TextArea;
 
-/// The editor and its history.
-#[derive(Debug, Clone)]
+use super::editor::Editor;
+
+/// The editor, its history and its scroll position.
+#[derive(Debug, Clone, Default)]
 pub struct InputLine {
-    /// The editor (cursor keys, Home/End, word jumps, delete word, undo…).
-    pub editor: TextArea<'static>,
+    editor: Editor,
     history: Vec<String>,
     /// Position while browsing history (`None`: editing a fresh line).
     browsing: Option<usize>,
     /// What was typed before browsing started, restored when browsing past the newest.
     draft: String,
-}
-
-impl Default for InputLine {
-    fn default() -> Self {
-        Self::new()
-    }
+    /// First wrapped row shown when the text has more rows than the box (kept by
+    /// [`InputLine::keep_visible`] so the cursor stays in view).
+    top: usize,
 }
 
 impl InputLine {
     /// An empty input line.
     pub fn new() -> Self {
-        InputLine {
-            editor: fresh_editor(),
-            history: Vec::new(),
-            browsing: None,
-            draft: String::new(),
-        }
+        Self::default()
+    }
+
+    /// The editor (text, cursor, wrapped rows), for drawing.
+    pub fn editor(&self) -> &Editor {
+        &self.editor
     }
 
     /// The text, lines joined with `\n`.
     pub fn text(&self) -> String {
-        self.editor.lines().join("\n")
+        self.editor.text().to_string()
     }
 
     /// Whether nothing is typed.
     pub fn is_empty(&self) -> bool {
-        self.editor.is_empty()
+        self.editor.text().is_empty()
     }
 
-    /// Number of lines typed.
+    /// Number of lines typed (`\n`-separated, before wrapping).
     pub fn line_count(&self) -> usize {
-        self.editor.lines().len()
+        self.editor.text().split('\n').count()
+    }
+
+    /// Number of rows the text takes wrapped at `width` columns.
+    pub fn row_count(&self, width: usize) -> usize {
+        self.editor.rows(width).len()
+    }
+
+    /// The first of `visible` rows to show at `width`: the kept scroll position, moved just
+    /// enough to show the cursor's row.
+    pub fn top_row(&self, width: usize, visible: usize) -> usize {
+        let (row, _) = self.editor.cursor_at(width);
+        let rows = self.row_count(width);
+        let visible = visible.max(1);
+        self.top
+            .min(rows.saturating_sub(visible))
+            .clamp(row.saturating_sub(visible - 1), row)
+    }
+
+    /// Scrolls the box so the cursor's row is among the `visible` rows shown at `width`.
+    pub fn keep_visible(&mut self, width: usize, visible: usize) {
+        self.top = self.top_row(width, visible);
     }
 
     /// Replaces the text, cursor at the end.
     pub fn set_text(&mut self, text: &str) {
-        let lines: Vec<String> = text.split('\n').map(str::to_string).collect();
-        let mut editor = TextArea::new(lines);
-        style_editor(&mut editor);
-        editor.move_cursor(ratatui_textarea::CursorMove::Bottom);
-        editor.move_cursor(ratatui_textarea::CursorMove::End);
-        self.editor = editor;
+        self.editor = Editor::new(text);
     }
 
     /// Takes the text out (for sending), remembering it in the history.
@@ -63,33 +77,34 @@ impl InputLine {
         if !text.trim().is_empty() && self.history.last() != Some(&text) {
             self.history.push(text.clone());
         }
-        self.editor = fresh_editor();
+        self.editor = Editor::default();
         self.browsing = None;
         self.draft.clear();
+        self.top = 0;
         text
     }
 
     /// Clears the text (Ctrl+C on a non-empty line).
     pub fn clear(&mut self) {
-        self.editor = fresh_editor();
+        self.editor = Editor::default();
         self.browsing = None;
+        self.top = 0;
     }
 
-    /// Inserts pasted text at the cursor (newlines kept: a pasted paragraph stays one message).
+    /// Inserts pasted text at the cursor (newlines kept: a pasted paragraph stays one message
+    /// and is shown as several lines).
     pub fn paste(&mut self, text: &str) {
-        let text = text.replace("\r\n", "\n").replace('\r', "\n");
-        self.editor.insert_str(text);
+        self.editor.insert(text);
     }
 
-    /// Inserts a newline (Alt+Enter).
+    /// Inserts a newline (Alt+Enter, Shift+Enter, Ctrl+J).
     pub fn newline(&mut self) {
-        self.editor.insert_newline();
+        self.editor.insert("\n");
     }
 
-    /// Up: older history entry when on the first line; otherwise moves the cursor.
-    pub fn up(&mut self) {
-        if self.editor.cursor().0 > 0 {
-            self.editor.move_cursor(ratatui_textarea::CursorMove::Up);
+    /// Up: the row above at `width` columns; on the first row, the older history entry.
+    pub fn up(&mut self, width: usize) {
+        if self.editor.vertical(-1, width) {
             return;
         }
         if self.history.is_empty() {
@@ -108,10 +123,9 @@ impl InputLine {
         self.set_text(&entry);
     }
 
-    /// Down: newer history entry when on the last line; otherwise moves the cursor.
-    pub fn down(&mut self) {
-        if self.editor.cursor().0 + 1 < self.line_count() {
-            self.editor.move_cursor(ratatui_textarea::CursorMove::Down);
+    /// Down: the row below at `width` columns; on the last row, the newer history entry.
+    pub fn down(&mut self, width: usize) {
+        if self.editor.vertical(1, width) {
             return;
         }
         match self.browsing {
@@ -133,17 +147,12 @@ impl InputLine {
     /// from `names`, case-insensitively, into `@name `. With several matches, the shortest
     /// (then alphabetical) wins. Returns whether anything was completed.
     pub fn complete(&mut self, names: &[String]) -> bool {
-        let ratatui_textarea::DataCursor(row, col) = self.editor.cursor();
-        let Some(line) = self.editor.lines().get(row) else {
-            return false;
-        };
-        let before: Vec<char> = line.chars().take(col).collect();
-        let start = before
-            .iter()
-            .rposition(|c| c.is_whitespace())
-            .map_or(0, |i| i + 1);
-        let word: String = before[start..].iter().collect();
-        let prefix = word.strip_prefix('@').unwrap_or(&word).to_lowercase();
+        let before = &self.editor.text()[..self.editor.cursor()];
+        let start = before.rfind(char::is_whitespace).map_or(0, |i| {
+            i + before[i..].chars().next().map_or(1, char::len_utf8)
+        });
+        let word = &before[start..];
+        let prefix = word.strip_prefix('@').unwrap_or(word).to_lowercase();
         if prefix.is_empty() {
             return false;
         }
@@ -155,40 +164,74 @@ impl InputLine {
         let Some(name) = matches.first() else {
             return false;
         };
-        for _ in 0..word.chars().count() {
-            self.editor.delete_char();
-        }
-        self.editor.insert_str(format!("@{name} "));
+        self.editor
+            .replace_before_cursor(start, &format!("@{name} "));
         true
     }
 
-    /// Any other editing key, handled by the editor's Emacs-like bindings.
+    /// Any other editing key (Emacs-like bindings, see `ui::help`). Enter is the app's
+    /// (send / new line); Up and Down are [`InputLine::up`] / [`InputLine::down`].
     pub fn key(&mut self, key: KeyEvent) {
-        // Enter is handled by the app (send / Alt+Enter newline); never let the editor see
-        // it as a newline via Ctrl+M / Ctrl+J either.
-        if matches!(key.code, KeyCode::Enter)
-            || (key.modifiers.contains(KeyModifiers::CONTROL)
-                && matches!(key.code, KeyCode::Char('m' | 'j')))
-        {
-            return;
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let alt = key.modifiers.contains(KeyModifiers::ALT);
+        let e = &mut self.editor;
+        match key.code {
+            KeyCode::Char(c) if !ctrl && !alt => {
+                let mut buf = [0; 4];
+                e.insert(c.encode_utf8(&mut buf));
+            }
+            KeyCode::Backspace if ctrl || alt => {
+                e.delete_word_back();
+            }
+            KeyCode::Backspace => {
+                e.backspace();
+            }
+            KeyCode::Char('h') if ctrl => {
+                e.backspace();
+            }
+            KeyCode::Char('w') if ctrl => {
+                e.delete_word_back();
+            }
+            KeyCode::Delete if ctrl || alt => {
+                e.delete_word_forward();
+            }
+            KeyCode::Char('d') if alt => {
+                e.delete_word_forward();
+            }
+            KeyCode::Delete => {
+                e.delete();
+            }
+            KeyCode::Char('d') if ctrl => {
+                e.delete();
+            }
+            // Ctrl+K is the quick switcher (it never reaches the input): Alt+K kills the line.
+            KeyCode::Char('k') if alt => {
+                e.delete_to_line_end();
+            }
+            KeyCode::Char('y') if ctrl => e.yank(),
+            KeyCode::Char('u' | 'z') if ctrl => {
+                e.undo();
+            }
+            KeyCode::Char('r') if ctrl => {
+                e.redo();
+            }
+            KeyCode::Left if ctrl || alt => e.word_left(),
+            KeyCode::Right if ctrl || alt => e.word_right(),
+            KeyCode::Char('b') if alt => e.word_left(),
+            KeyCode::Char('f') if alt => e.word_right(),
+            KeyCode::Left => e.left(),
+            KeyCode::Right => e.right(),
+            KeyCode::Char('b') if ctrl => e.left(),
+            KeyCode::Char('f') if ctrl => e.right(),
+            KeyCode::Home => e.line_start(),
+            KeyCode::End => e.line_end(),
+            KeyCode::Char('a') if ctrl => e.line_start(),
+            KeyCode::Char('e') if ctrl => e.line_end(),
+            KeyCode::Char('<') if alt => e.start(),
+            KeyCode::Char('>') if alt => e.end(),
+            _ => {}
         }
-        self.editor.input(key);
     }
-}
-
-fn fresh_editor() -> TextArea<'static> {
-    let mut editor = TextArea::default();
-    style_editor(&mut editor);
-    editor
-}
-
-fn style_editor(editor: &mut TextArea<'static>) {
-    use ratatui::style::{Modifier, Style};
-    editor.set_cursor_line_style(Style::default());
-    editor.set_cursor_style(Style::default().add_modifier(Modifier::REVERSED));
-    editor.set_placeholder_text("Type a message, /help for commands");
-    editor.set_placeholder_style(Style::default().add_modifier(Modifier::DIM));
-    editor.set_max_histories(100);
 }
 
 #[cfg(test)]
@@ -203,15 +246,15 @@ mod tests {
         i.paste("two");
         assert_eq!(i.take(), "two");
         i.paste("draft");
-        i.up();
+        i.up(40);
         assert_eq!(i.text(), "two");
-        i.up();
+        i.up(40);
         assert_eq!(i.text(), "one");
-        i.up();
+        i.up(40);
         assert_eq!(i.text(), "one");
-        i.down();
+        i.down(40);
         assert_eq!(i.text(), "two");
-        i.down();
+        i.down(40);
         assert_eq!(i.text(), "draft");
     }
 

@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// Rows Alt+PgUp / Alt+PgDn scroll the sidebar by.
+const SIDEBAR_PAGE: isize = 10;
+
 impl App {
     pub(super) fn on_key(&mut self, key: KeyEvent, fx: &mut Vec<Effect>) {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
@@ -45,10 +48,11 @@ impl App {
                     self.input.clear();
                 }
             }
+            // Help is F1 or /help; `?` is an ordinary character (a message may start with it).
             KeyCode::F(1) => self.popup = Some(Popup::Help),
-            KeyCode::Char('?') if self.input.is_empty() && !ctrl && !alt => {
-                self.popup = Some(Popup::Help);
-            }
+            KeyCode::Char('a') if alt && !ctrl => self.next_unread(fx),
+            KeyCode::PageUp if alt => self.scroll_sidebar(-SIDEBAR_PAGE),
+            KeyCode::PageDown if alt => self.scroll_sidebar(SIDEBAR_PAGE),
             KeyCode::Char('n') if ctrl => self.step_conversation(1, fx),
             KeyCode::Char('p') if ctrl => self.step_conversation(-1, fx),
             KeyCode::Down if alt => self.step_conversation(1, fx),
@@ -64,7 +68,7 @@ impl App {
                 }
             }
             KeyCode::Char('k') if ctrl => self.open_switcher(),
-            KeyCode::Char('l') if ctrl => {} // the loop redraws anyway
+            KeyCode::Char('l') if ctrl => fx.push(Effect::Repaint),
             KeyCode::PageUp => {
                 let page = self.feed_size().1.saturating_sub(2).max(1);
                 self.scroll_by(page as isize, fx);
@@ -73,20 +77,28 @@ impl App {
                 let page = self.feed_size().1.saturating_sub(2).max(1);
                 self.scroll_by(-(page as isize), fx);
             }
-            KeyCode::End if ctrl => self.scroll_by(isize::MIN / 2, fx),
-            KeyCode::Home if ctrl => self.scroll_by(isize::MAX / 2, fx),
+            // Home/End move the cursor while something is typed; Ctrl+Home/End always scroll.
+            KeyCode::End if ctrl || self.input.is_empty() => self.jump_to_newest(fx),
+            KeyCode::Home if ctrl || self.input.is_empty() => self.jump_to_oldest(fx),
+            KeyCode::Char('u') if alt => self.jump_to_first_unread(fx),
             KeyCode::Esc => {
-                if self.active().is_some_and(|c| c.scroll > 0) {
-                    self.scroll_by(isize::MIN / 2, fx);
+                if self
+                    .active()
+                    .is_some_and(|c| c.scroll > 0 || c.has_more_after)
+                {
+                    self.jump_to_newest(fx);
                 }
                 self.notice = None;
             }
+            // Shift+Enter only where the terminal reports it (kitty keyboard protocol);
+            // Alt+Enter and Ctrl+J work in every terminal, tmux included.
             KeyCode::Enter if alt || key.modifiers.contains(KeyModifiers::SHIFT) => {
                 self.input.newline();
             }
+            KeyCode::Char('j') if ctrl => self.input.newline(),
             KeyCode::Enter => self.submit(fx),
-            KeyCode::Up if !ctrl => self.input.up(),
-            KeyCode::Down if !ctrl => self.input.down(),
+            KeyCode::Up if !ctrl => self.input.up(self.editor_width()),
+            KeyCode::Down if !ctrl => self.input.down(self.editor_width()),
             KeyCode::Tab => {
                 let names = self.known_names();
                 self.input.complete(&names);
@@ -102,12 +114,12 @@ impl App {
         };
         if key.code == KeyCode::Esc || (ctrl && key.code == KeyCode::Char('c')) {
             self.popup = None;
+            self.help_scroll = 0;
             return;
         }
         let picker = match popup {
             Popup::Help => {
-                // Any key closes the help.
-                self.popup = None;
+                self.help_key(key);
                 return;
             }
             Popup::Channels(p) | Popup::Users(p) | Popup::Switcher(p) => p,
@@ -152,20 +164,63 @@ impl App {
         }
     }
 
+    /// Help popup keys: ↑/↓ (k/j), PgUp/PgDn, Home/End scroll it; any other key closes it.
+    fn help_key(&mut self, key: KeyEvent) {
+        let page = self.help_page() as isize;
+        let delta = match key.code {
+            KeyCode::Up | KeyCode::Char('k') => -1,
+            KeyCode::Down | KeyCode::Char('j') => 1,
+            KeyCode::PageUp => -page.max(1),
+            KeyCode::PageDown | KeyCode::Char(' ') => page.max(1),
+            KeyCode::Home => isize::MIN / 2,
+            KeyCode::End => isize::MAX / 2,
+            _ => {
+                self.popup = None;
+                self.help_scroll = 0;
+                return;
+            }
+        };
+        self.scroll_help(delta);
+    }
+
+    /// Scrolls the help popup, within its length at the current size.
+    pub(super) fn scroll_help(&mut self, delta: isize) {
+        let max = self.help_len().saturating_sub(self.help_page());
+        self.help_scroll = (self.help_scroll as isize)
+            .saturating_add(delta)
+            .clamp(0, max as isize) as usize;
+    }
+
+    /// Lines of the help at the current size.
+    fn help_len(&self) -> usize {
+        let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        crate::layout::help::lines(&help::groups(), crate::layout::help::inner_width(area)).len()
+    }
+
+    /// Lines of the help shown at once at the current size.
+    fn help_page(&self) -> usize {
+        let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        let r = crate::layout::help::popup_rect(area, self.help_len());
+        usize::from(r.height.saturating_sub(2))
+    }
+
     pub(super) fn open_switcher(&mut self) {
         let items = self
-            .sidebar_order()
+            .switcher_order()
             .into_iter()
             .map(|i| {
                 let c = &self.conversations[i];
+                let mut detail = match c.unread {
+                    0 => String::new(),
+                    n => format!("{n} unread"),
+                };
+                if c.unread > 0 && c.mentioned {
+                    detail.push_str(" · mentions you");
+                }
                 PickItem {
                     target: c.target.clone(),
                     label: c.label(),
-                    detail: if c.unread > 0 {
-                        format!("{} unread", c.unread)
-                    } else {
-                        String::new()
-                    },
+                    detail,
                 }
             })
             .collect();
@@ -178,25 +233,40 @@ impl App {
     }
 
     pub(super) fn on_mouse(&mut self, m: MouseEvent, fx: &mut Vec<Effect>) {
-        if !matches!(self.screen, Screen::Chat) || self.popup.is_some() {
+        if !matches!(self.screen, Screen::Chat) {
             return;
         }
-        let areas = crate::layout::screen::areas(
-            ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
-            self.input.line_count(),
-        );
+        if matches!(self.popup, Some(Popup::Help)) {
+            match m.kind {
+                MouseEventKind::ScrollUp => self.scroll_help(-3),
+                MouseEventKind::ScrollDown => self.scroll_help(3),
+                _ => {}
+            }
+            return;
+        }
+        if self.popup.is_some() {
+            return;
+        }
+        let areas = self.layout(ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1));
         let inside = |r: ratatui::layout::Rect| {
             m.column >= r.x && m.column < r.x + r.width && m.row >= r.y && m.row < r.y + r.height
         };
+        // The wheel scrolls what is under the pointer.
         match m.kind {
+            MouseEventKind::ScrollUp if inside(areas.sidebar) => self.scroll_sidebar(-3),
+            MouseEventKind::ScrollDown if inside(areas.sidebar) => self.scroll_sidebar(3),
             MouseEventKind::ScrollUp => self.scroll_by(3, fx),
             MouseEventKind::ScrollDown => self.scroll_by(-3, fx),
             MouseEventKind::Down(MouseButton::Left) if inside(areas.sidebar) => {
                 let row = usize::from(m.row - areas.sidebar.y);
-                let first = self.sidebar_first_row(usize::from(areas.sidebar.height));
-                if let Some(SidebarRow::Conv(i)) = self.sidebar_rows().get(first + row) {
-                    let t = self.conversations[*i].target.clone();
-                    self.open(&t, fx);
+                let view = self.sidebar_view(usize::from(areas.sidebar.height));
+                match view.get(row) {
+                    Some(SidebarRow::Conv(i)) => {
+                        let t = self.conversations[*i].target.clone();
+                        self.open(&t, fx);
+                    }
+                    Some(SidebarRow::UnreadAbove(_)) => self.sidebar_scroll = Some(0),
+                    _ => {}
                 }
             }
             _ => {}

@@ -55,11 +55,13 @@ impl App {
     }
 
     /// A bootstrap failed: if the server came back meanwhile, try again now rather than at
-    /// the next periodic retry.
-    pub(super) fn bootstrap_after_failure(&mut self, fx: &mut Vec<Effect>) {
-        if std::mem::take(&mut self.bootstrap_again) && self.connected {
+    /// the next periodic retry (and say so: `true`).
+    pub(super) fn bootstrap_after_failure(&mut self, fx: &mut Vec<Effect>) -> bool {
+        let again = std::mem::take(&mut self.bootstrap_again) && self.connected;
+        if again {
             self.start_bootstrap(fx);
         }
+        again
     }
 
     /// The server answers again: a notice about the outage is stale.

@@ -10,6 +10,8 @@ mod actions;
 pub mod command;
 mod compose;
 pub mod conversation;
+pub mod editor;
+pub mod help;
 pub mod input;
 mod keys;
 mod link;
@@ -19,7 +21,7 @@ mod scroll;
 mod sidebar;
 mod sync;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use crossterm::event::{
@@ -28,10 +30,9 @@ use crossterm::event::{
 use zchat_client::feed::FeedEvent;
 use zchat_protocol::{validate, ChannelInfo, DmSummary, Message, Target, UserInfo};
 
-use crate::layout::feed::row_count;
 use crate::layout::text;
 use command::Command;
-pub use conversation::{Conversation, Pending};
+pub use conversation::{Conversation, Jump, Pending, INACTIVE_MESSAGES, WINDOW_MESSAGES};
 use input::InputLine;
 pub use link::Link;
 use login::{FormOutcome, LoginForm, Mode};
@@ -69,8 +70,12 @@ pub enum HistoryKind {
     Latest,
     /// A page before the oldest loaded message (scrolling up).
     Older,
-    /// Messages after the newest loaded one (catching up after a reconnect).
+    /// Messages after the newest loaded one (catching up after a reconnect, scrolling
+    /// down towards evicted or not yet loaded newer messages).
     After,
+    /// The page right after the read marker, when a conversation opens at its first
+    /// unread message.
+    FirstUnread,
 }
 
 /// Everything that can happen to the app.
@@ -121,6 +126,9 @@ pub enum Action {
         target: Target,
         /// Why.
         error: String,
+        /// The server says the user or channel does not exist (an empty DM opened by
+        /// `/dm @nobody` is then removed again).
+        not_found: bool,
     },
     /// The answer to a `send`.
     Sent {
@@ -153,8 +161,11 @@ pub enum Action {
 pub enum SendFailure {
     /// No answer: kept, marked unsent, and sent again (same nonce) on reconnect.
     Offline(String),
-    /// The server refused it (no such user, not a member…): dropped, with the reason shown.
+    /// The server refused it (not a member, invalid text…): dropped, with the reason shown.
     Rejected(String),
+    /// The user or channel does not exist: dropped like `Rejected`, and a DM conversation
+    /// that holds nothing else is removed (no ghost `@nobody` in the sidebar).
+    NotFound(String),
 }
 
 /// Work for the event loop: network calls and terminal side effects.
@@ -183,7 +194,8 @@ pub enum Effect {
         kind: HistoryKind,
         /// `before` for older pages.
         before: Option<u64>,
-        /// `after` for catching up.
+        /// `after` for newer pages (catching up, scrolling down, the page after the read
+        /// marker).
         after: Option<u64>,
     },
     /// Send a message → [`Action::Sent`].
@@ -228,6 +240,12 @@ pub enum Effect {
     Unwatch(Target),
     /// Ring the terminal bell.
     Bell,
+    /// Set the terminal (window/tab) title: it carries the unread total, so it is seen
+    /// from other windows and tabs too.
+    SetTitle(String),
+    /// Clear the terminal and draw everything again (Ctrl+L, after another program wrote
+    /// over the screen).
+    Repaint,
     /// Forget the saved session.
     Logout,
     /// Leave the program.
@@ -282,7 +300,28 @@ pub struct App {
     bootstrap_in_flight: bool,
     last_bootstrap_try: i64,
     watched: HashSet<String>,
+    /// Channels joined or left here while a bootstrap was in flight: its snapshot of the
+    /// joined channels predates them, so it must neither drop nor bring back those.
+    changed_during_bootstrap: HashSet<String>,
     next_nonce: u64,
+    /// Whether the screen may differ from the last frame drawn (see [`App::take_redraw`]).
+    redraw: bool,
+    /// The sidebar's first row when scrolled by hand (wheel, Alt+PgUp/PgDn); `None`: it
+    /// follows the open conversation. Opening a conversation goes back to following.
+    pub sidebar_scroll: Option<usize>,
+    /// The open conversation keeps its place in the Unread section while it is open (key,
+    /// rank), so the list does not jump under the pointer when it is read.
+    pinned_unread: Option<(Target, u8)>,
+    /// Newest message time (ms) known per conversation key, from sources other than the
+    /// loaded messages (DM summaries): orders the quick switcher by recent activity.
+    activity: HashMap<String, i64>,
+    /// The conversation open before the current one (to go back to when a ghost DM is
+    /// removed).
+    previous: Option<String>,
+    /// First line of the help popup shown (it scrolls on small terminals).
+    pub help_scroll: usize,
+    /// The terminal title last asked for (set again only when it changes).
+    title: String,
 }
 
 impl App {
@@ -312,8 +351,23 @@ impl App {
             bootstrap_in_flight: false,
             last_bootstrap_try: 0,
             watched: HashSet::new(),
+            changed_during_bootstrap: HashSet::new(),
             next_nonce: 1,
+            redraw: true,
+            sidebar_scroll: None,
+            pinned_unread: None,
+            activity: HashMap::new(),
+            previous: None,
+            help_scroll: 0,
+            title: String::new(),
         }
+    }
+
+    /// Whether a frame must be drawn, and resets the answer: true after anything that can
+    /// change what is on screen, false after a clock tick that changed nothing shown. The
+    /// loop draws only then, so an idle client draws nothing.
+    pub fn take_redraw(&mut self) -> bool {
+        std::mem::take(&mut self.redraw)
     }
 
     /// Seeds the nonce counter (the loop uses a random start so that nonces of two runs
@@ -360,11 +414,31 @@ impl App {
 
     /// Width and height of the feed pane at the current size.
     pub fn feed_size(&self) -> (usize, usize) {
-        let areas = crate::layout::screen::areas(
-            ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
-            self.input.line_count(),
-        );
+        let areas = self.layout(self.screen_rect());
         (areas.feed.width as usize, areas.feed.height as usize)
+    }
+
+    /// Where each part of the chat screen goes in `area`: the editor as tall as its wrapped
+    /// text needs (capped), the status area grown by the lines a notice needs (so an error
+    /// is shown whole). The view draws there, and the state maps mouse events and page sizes
+    /// with the same answer.
+    pub fn layout(&self, area: ratatui::layout::Rect) -> crate::layout::screen::Areas {
+        use crate::layout::{screen, status};
+        let a = screen::areas(area, self.input.row_count(screen::editor_width(area)));
+        let lines = self
+            .notice
+            .as_ref()
+            .map_or(0, |n| status::notice_lines(&n.text, area.width).len());
+        status::with_notice(a, lines)
+    }
+
+    fn screen_rect(&self) -> ratatui::layout::Rect {
+        ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1)
+    }
+
+    /// Columns the editor wraps at, at the current size.
+    fn editor_width(&self) -> usize {
+        crate::layout::screen::editor_width(self.screen_rect())
     }
 }
 
@@ -377,6 +451,9 @@ pub enum SidebarRow {
     Hint(&'static str),
     /// A conversation (index into `App::conversations`).
     Conv(usize),
+    /// Shown on the top row when the sidebar is scrolled past this many unread
+    /// conversations; a click scrolls back to them.
+    UnreadAbove(usize),
     /// Spacing.
     Blank,
 }

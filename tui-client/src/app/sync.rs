@@ -2,10 +2,12 @@
 //! outcomes, live messages, and re-sending what is unsent.
 
 use super::*;
+use conversation::Jump;
 
 impl App {
     pub(super) fn start_bootstrap(&mut self, fx: &mut Vec<Effect>) {
         self.bootstrap_in_flight = true;
+        self.changed_during_bootstrap.clear();
         self.last_bootstrap_try = self.now_ms;
         fx.push(Effect::Bootstrap);
     }
@@ -19,31 +21,44 @@ impl App {
         self.bootstrap_in_flight = false;
         self.bootstrapped = true;
         self.loaded = true;
+        self.bootstrap_again = false;
+        self.clear_outage_notice(); // the server answered
+                                    // The snapshot was taken before any join or leave made here since it was asked for:
+                                    // those stand as they are.
+        let changed = std::mem::take(&mut self.changed_during_bootstrap);
         // Channels left elsewhere disappear.
         let joined: HashSet<String> = channels.iter().map(|c| format!("#{}", c.name)).collect();
         let gone: Vec<Target> = self
             .conversations
             .iter()
             .filter(|c| c.target.is_channel() && !joined.contains(&c.target.key()))
+            .filter(|c| !changed.contains(&c.target.key()))
             .map(|c| c.target.clone())
             .collect();
         for t in gone {
             self.close(&t, fx);
         }
-        for info in &channels {
+        for info in channels
+            .iter()
+            .filter(|c| !changed.contains(&format!("#{}", c.name)))
+        {
             self.upsert_channel(info, fx);
         }
         for dm in &dms {
             self.upsert_dm(dm);
         }
-        // Catch up every loaded conversation that has news (after an outage).
-        for c in &self.conversations {
-            if c.loaded && c.last_seq > c.last_loaded() {
+        // Catch up every loaded conversation that has news (after an outage); one whose
+        // newest end is not loaded anyway catches up when the reader gets there.
+        for c in &mut self.conversations {
+            if c.loaded && !c.has_more_after && !c.loading_newer && c.last_seq > c.last_loaded() {
+                let last = c.last_loaded();
+                c.loading_newer = true;
+                c.newer_guard = (!c.messages.is_empty()).then_some(last);
                 fx.push(Effect::LoadHistory {
                     target: c.target.clone(),
                     kind: HistoryKind::After,
                     before: None,
-                    after: Some(c.last_loaded()),
+                    after: Some(last),
                 });
             }
         }
@@ -71,38 +86,78 @@ impl App {
         let Some(i) = self.find(&target) else {
             return;
         };
-        let newest = messages.last().map(|m| m.seq);
-        for m in messages {
-            self.insert_anchored(i, m);
-        }
         let c = &mut self.conversations[i];
-        match kind {
-            HistoryKind::Latest => {
-                if !c.loaded {
-                    c.has_more_before = has_more;
-                }
-                c.loaded = true;
-            }
+        // A page asked for before an eviction or a jump would leave a gap in the window:
+        // drop it (it is asked for again if the reader still needs it).
+        let fits = match kind {
             HistoryKind::Older => {
-                c.has_more_before = has_more;
+                let guard = c.older_guard.take();
                 c.loading_older = false;
+                guard.is_none_or(|g| c.first_loaded().is_none_or(|f| f <= g))
             }
             HistoryKind::After => {
-                if has_more {
-                    if let Some(after) = newest {
-                        fx.push(Effect::LoadHistory {
-                            target: c.target.clone(),
-                            kind: HistoryKind::After,
-                            before: None,
-                            after: Some(after),
-                        });
+                let guard = c.newer_guard.take();
+                c.loading_newer = false;
+                guard.is_none_or(|g| {
+                    c.first_loaded().is_some_and(|f| f <= g) && c.last_loaded() >= g
+                })
+            }
+            // Only while the view still waits for it (not after `End` in the meantime).
+            HistoryKind::FirstUnread => c.jump == Some(Jump::FirstUnread),
+            HistoryKind::Latest => true,
+        };
+        if !fits {
+            return;
+        }
+        let jump = c.jump.filter(|j| match j {
+            // Newer pages too, until there is enough below the marker to show it at the top.
+            Jump::FirstUnread => matches!(
+                kind,
+                HistoryKind::Latest | HistoryKind::FirstUnread | HistoryKind::After
+            ),
+            Jump::Newest => kind == HistoryKind::Latest,
+        });
+        if jump.is_some() {
+            c.jump = None;
+        }
+        self.change_anchored(i, |c| {
+            if kind == HistoryKind::Latest && c.has_more_after {
+                // The newest page after the newest end was evicted: it may not join what
+                // is loaded, so it replaces it.
+                c.messages.clear();
+                c.has_more_before = has_more;
+            }
+            let empty = messages.is_empty();
+            c.insert_page(messages);
+            match kind {
+                HistoryKind::Latest => {
+                    if !c.loaded {
+                        c.has_more_before = has_more;
                     }
+                    c.loaded = true;
+                    c.loading_newer = false;
+                    c.has_more_after = !empty && c.last_seq > c.last_loaded();
+                }
+                HistoryKind::Older => c.has_more_before = has_more,
+                HistoryKind::After | HistoryKind::FirstUnread => {
+                    if kind == HistoryKind::FirstUnread {
+                        c.loaded = true;
+                    }
+                    // Newer ones may have been announced live while this page was on its
+                    // way (an empty last page settles it, whatever `last_seq` says).
+                    c.has_more_after = has_more || (!empty && c.last_seq > c.last_loaded());
                 }
             }
+        });
+        match jump {
+            Some(Jump::FirstUnread) => self.show_marker_at_top(i),
+            Some(Jump::Newest) => self.conversations[i].scroll = 0,
+            None => {}
         }
         let me = self.me.clone();
         self.conversations[i].recount_unread(&me);
         self.check_load_older(fx);
+        self.check_load_newer(fx);
     }
 
     pub(super) fn on_sent(
@@ -116,10 +171,12 @@ impl App {
         };
         match result {
             Ok(m) => {
-                self.conversations[i].pending.retain(|p| p.nonce != nonce);
-                self.insert_anchored(i, m);
+                self.change_anchored(i, |c| {
+                    c.pending.retain(|p| p.nonce != nonce);
+                    c.insert_live(m)
+                });
             }
-            Err(SendFailure::Rejected(e)) => {
+            Err(SendFailure::Rejected(e) | SendFailure::NotFound(e)) => {
                 let c = &mut self.conversations[i];
                 let text = c
                     .pending
@@ -178,7 +235,7 @@ impl App {
         let mention = !mine && text::mentions(&m.text, &self.me);
         let known_before = self.conversations[i].last_seq;
         let seq = m.seq;
-        if !self.insert_anchored(i, m) {
+        if !self.change_anchored(i, |c| c.insert_live(m)) {
             return;
         }
         let c = &mut self.conversations[i];
@@ -197,30 +254,5 @@ impl App {
                 }
             }
         }
-    }
-
-    /// Inserts a message, keeping the view still when the reader has scrolled up.
-    pub(super) fn insert_anchored(&mut self, i: usize, m: Message) -> bool {
-        let scrolled = self.conversations[i].scroll > 0;
-        let appended = m.seq > self.conversations[i].last_loaded();
-        if !(scrolled && appended) {
-            return self.conversations[i].insert(m);
-        }
-        let width = self.feed_size().0;
-        let before = row_count(
-            &self.conversations[i].feed_text(),
-            &self.me,
-            width,
-            self.offset_secs,
-        );
-        let inserted = self.conversations[i].insert(m);
-        let after = row_count(
-            &self.conversations[i].feed_text(),
-            &self.me,
-            width,
-            self.offset_secs,
-        );
-        self.conversations[i].scroll += after.saturating_sub(before);
-        inserted
     }
 }

@@ -3,5 +3,8 @@
 //! `ui` both import it, `ui` imports `app`, and nothing imports `ui` but the event loop.
 
 pub mod feed;
+pub mod graphemes;
+pub mod help;
 pub mod screen;
+pub mod status;
 pub mod text;

@@ -5,6 +5,7 @@
 //! - [`net`]: the client and its feed; effects run as tasks whose results come back as
 //!   actions, so drawing and typing never wait for the server.
 
+mod explain;
 mod net;
 mod terminal;
 
@@ -14,17 +15,20 @@ use std::time::Duration;
 
 use anyhow::Result;
 use crossterm::event::EventStream;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use ratatui::backend::{Backend, CrosstermBackend};
 use ratatui::Terminal;
 use tokio::sync::mpsc;
 use zchat_client::{Client, ClientConfig};
 
-use crate::app::{Action, App};
+use crate::app::{Action, App, Effect};
 use crate::session::Session;
 use net::{Msg, Net};
 use terminal::{install_panic_hook, TerminalGuard};
 pub use terminal::{restore_terminal, terminal_action};
+
+/// Most actions applied between two frames (a bound on the time one frame can wait).
+const MAX_BATCH: usize = 256;
 
 /// Options for the full-screen client.
 #[derive(Debug, Clone)]
@@ -105,9 +109,16 @@ where
             Err(e) => app.update(Action::SessionRejected(e.to_string())).clear(),
         }
     }
+    // The clock only expires notices and paces retries: nothing on screen follows it.
     let mut tick = tokio::time::interval(Duration::from_millis(500));
-    loop {
-        terminal.draw(|f| f.render_widget(&app, f.area()))?;
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut input_done = false;
+    while !input_done {
+        // Draw only when something changed since the last frame: an idle client draws
+        // nothing, and a burst of events or queued keys costs one frame.
+        if app.take_redraw() {
+            terminal.draw(|f| f.render_widget(&app, f.area()))?;
+        }
         let first = tokio::select! {
             a = input.next() => match a {
                 Some(a) => Msg::Action(a),
@@ -120,15 +131,23 @@ where
             ev = net.next_feed_event() => Msg::Action(Action::Feed(ev)),
             _ = tick.tick() => Msg::Action(Action::Tick(zchat_protocol::now_millis())),
         };
-        // Apply everything already waiting before drawing again.
+        // Apply everything already waiting — replies, live events and keys typed (or
+        // repeated) meanwhile — before drawing again, so a held key never queues frames.
         let mut batch = vec![first];
-        while batch.len() <= 256 {
+        while batch.len() <= MAX_BATCH {
             if let Ok(m) = rx.try_recv() {
                 batch.push(m);
             } else if let Some(ev) = net.try_feed_event() {
                 batch.push(Msg::Action(Action::Feed(ev)));
             } else {
-                break;
+                match input.next().now_or_never() {
+                    Some(Some(a)) => batch.push(Msg::Action(a)),
+                    Some(None) => {
+                        input_done = true;
+                        break;
+                    }
+                    None => break,
+                }
             }
         }
         for msg in batch {
@@ -141,7 +160,12 @@ where
                 }
             };
             for fx in effects {
-                net.perform(fx);
+                match fx {
+                    // Ctrl+L: forget what is on screen; the next draw paints every cell.
+                    Effect::Repaint => terminal.clear()?,
+                    Effect::SetTitle(title) => terminal::set_title(&title),
+                    fx => net.perform(fx),
+                }
             }
         }
         if app.quit {

@@ -11,6 +11,7 @@ use zchat_client::feed::{Feed, FeedEvent};
 use zchat_client::{Client, ClientConfig, ClientError};
 use zchat_protocol::{ChannelInfo, ErrorCode};
 
+use super::explain::explain;
 use crate::app::{Action, Effect, HistoryKind, SendFailure, HISTORY_PAGE};
 use crate::session::Session;
 
@@ -148,7 +149,8 @@ impl Net {
                     },
                     Err(e) => Action::HistoryFailed {
                         target,
-                        error: e.to_string(),
+                        error: explain(&e),
+                        not_found: e.code() == Some(ErrorCode::NotFound),
                     },
                 })
             }),
@@ -159,11 +161,13 @@ impl Net {
             } => self.spawn(move |c| async move {
                 let result = match c.send(&target, &text, Some(nonce)).await {
                     Ok(message) => Ok(message),
-                    Err(ClientError::Server { message, .. }) => Err(SendFailure::Rejected(message)),
-                    Err(e @ ClientError::UnexpectedReply { .. }) => {
-                        Err(SendFailure::Rejected(e.to_string()))
+                    Err(e) if e.code() == Some(ErrorCode::NotFound) => {
+                        Err(SendFailure::NotFound(explain(&e)))
                     }
-                    Err(e) => Err(SendFailure::Offline(e.to_string())),
+                    Err(e @ (ClientError::Server { .. } | ClientError::UnexpectedReply { .. })) => {
+                        Err(SendFailure::Rejected(explain(&e)))
+                    }
+                    Err(e) => Err(SendFailure::Offline(explain(&e))),
                 };
                 Some(Action::Sent {
                     target,
@@ -190,19 +194,21 @@ impl Net {
             Effect::Leave(channel) => self.spawn(move |c| async move {
                 Some(match c.leave(&channel).await {
                     Ok(_) => Action::Left(channel),
-                    Err(e) => Action::Failed(format!("leave #{channel}: {e}")),
+                    Err(e) => {
+                        Action::Failed(format!("could not leave #{channel}: {}", explain(&e)))
+                    }
                 })
             }),
             Effect::ListChannels => self.spawn(|c| async move {
                 Some(match c.channels().await {
                     Ok(channels) => Action::Channels(channels),
-                    Err(e) => Action::Failed(format!("channels: {e}")),
+                    Err(e) => Action::Failed(format!("could not list channels: {}", explain(&e))),
                 })
             }),
             Effect::ListUsers => self.spawn(|c| async move {
                 Some(match c.users().await {
                     Ok(users) => Action::Users(users),
-                    Err(e) => Action::Failed(format!("users: {e}")),
+                    Err(e) => Action::Failed(format!("could not list users: {}", explain(&e))),
                 })
             }),
             Effect::Watch { target, last_seen } => {
@@ -239,7 +245,8 @@ impl Net {
                     .join();
                 }
             }
-            Effect::Quit => {}
+            // The loop answers these itself (they concern the terminal).
+            Effect::SetTitle(_) | Effect::Repaint | Effect::Quit => {}
         }
     }
 }
@@ -247,7 +254,7 @@ impl Net {
 fn channel_reply(r: Result<ChannelInfo, ClientError>) -> Action {
     match r {
         Ok(channel) => Action::Joined(channel),
-        Err(e) => Action::Failed(e.to_string()),
+        Err(e) => Action::Failed(explain(&e)),
     }
 }
 
@@ -257,7 +264,7 @@ fn rejected_or(e: ClientError, other: fn(String) -> Action) -> Action {
         Some(ErrorCode::Unauthorized) => {
             Action::SessionRejected("session expired: please sign in again".into())
         }
-        _ => other(e.to_string()),
+        _ => other(explain(&e)),
     }
 }
 
@@ -289,7 +296,7 @@ async fn sign_in(
             _ => message.clone(),
         },
         ClientError::Local(m) => m.clone(),
-        other @ ClientError::UnexpectedReply { .. } => other.to_string(),
+        other @ ClientError::UnexpectedReply { .. } => explain(other),
     };
     if register {
         client.register(&user, &password).await.map_err(explain)?;

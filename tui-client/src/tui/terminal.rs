@@ -1,7 +1,8 @@
 //! The real terminal: full-screen mode on and off (also on errors and panics), and which of
 //! its events become actions.
 
-use std::io::{stdout, Stdout};
+use std::io::{stdout, Stdout, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result};
 use crossterm::event::{
@@ -25,6 +26,17 @@ pub fn terminal_action(ev: Event) -> Option<Action> {
     }
 }
 
+/// Whether [`TerminalGuard`] holds the terminal (the loop under `TestBackend` never does).
+static FULL_SCREEN: AtomicBool = AtomicBool::new(false);
+
+/// Sets the terminal's window/tab title (it carries the unread total). Only while in
+/// full-screen mode: a loop under `TestBackend` leaves the developer's title alone.
+pub fn set_title(title: &str) {
+    if FULL_SCREEN.load(Ordering::Relaxed) {
+        let _ = crossterm::execute!(stdout(), crossterm::terminal::SetTitle(title));
+    }
+}
+
 /// Puts the terminal in full-screen mode and restores it when dropped (error paths too).
 pub struct TerminalGuard;
 
@@ -33,6 +45,10 @@ impl TerminalGuard {
     pub fn enter() -> Result<TerminalGuard> {
         enable_raw_mode().context("enabling raw mode (is this a terminal?)")?;
         let guard = TerminalGuard;
+        FULL_SCREEN.store(true, Ordering::Relaxed);
+        // Save the window title (xterm's title stack) so the unread count set while running
+        // does not outlive the program.
+        let _ = write!(stdout(), "\x1b[22;0t");
         crossterm::execute!(
             stdout(),
             EnterAlternateScreen,
@@ -51,6 +67,7 @@ impl Drop for TerminalGuard {
 
 /// Leaves full-screen mode. Safe to call twice.
 pub fn restore_terminal() {
+    let was_full_screen = FULL_SCREEN.swap(false, Ordering::Relaxed);
     let _ = disable_raw_mode();
     let mut out: Stdout = stdout();
     let _ = crossterm::execute!(
@@ -60,6 +77,11 @@ pub fn restore_terminal() {
         LeaveAlternateScreen,
         crossterm::cursor::Show
     );
+    if was_full_screen {
+        // Restore the title saved on entry (once).
+        let _ = write!(out, "\x1b[23;0t");
+        let _ = out.flush();
+    }
 }
 
 /// A panic restores the terminal before the message is printed, so it is readable.

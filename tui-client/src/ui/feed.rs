@@ -35,7 +35,7 @@ impl Widget for Title<'_> {
                 theme::BAR,
             ));
         }
-        if c.scroll > 0 {
+        if c.scroll > 0 || c.has_more_after {
             let hint = " ↓ more below (End) ";
             let x = area.right().saturating_sub(hint.width() as u16);
             Line::from(spans).render(area, buf);
@@ -69,7 +69,7 @@ impl Widget for Feed<'_> {
                     Line::default(),
                     Line::from(" Welcome to zchat.").bold_if(true),
                     Line::from(" Join a channel with /join #name, browse them with /channels,"),
-                    Line::from(" or message someone with /dm @name. Press ? for keys."),
+                    Line::from(" or message someone with /dm @name. Press F1 for keys."),
                 ]
             };
             let paragraph = Paragraph::new(text);
@@ -83,17 +83,17 @@ impl Widget for Feed<'_> {
             return;
         };
         let width = area.width as usize;
-        let feed_text = c.feed_text();
-        let rows = layout::rows(&feed_text, &app.me, width, app.offset_secs);
-        let cols = layout::columns(&feed_text, &app.me, width);
         let h = area.height as usize;
-        let end = rows
-            .len()
-            .saturating_sub(c.scroll.min(rows.len().saturating_sub(h)));
-        let start = end.saturating_sub(h);
+        // Only the rows on screen are built: O(rows shown + log n) through the layout cache.
+        let (rows, cols) = c.laid_out(&app.me, width, app.offset_secs, |laid| {
+            let total = laid.total();
+            let end = total - c.scroll.min(total.saturating_sub(h));
+            let start = end.saturating_sub(h);
+            (laid.rows(start..end), laid.columns())
+        });
         // Fewer rows than the pane: stick them to the bottom, like every chat client.
-        let top_pad = h.saturating_sub(end - start);
-        for (n, row) in rows[start..end].iter().enumerate() {
+        let top_pad = h.saturating_sub(rows.len());
+        for (n, row) in rows.iter().enumerate() {
             let y = area.y + (top_pad + n) as u16;
             let line = styled_row(app, c, row, cols, width);
             line.render(Rect::new(area.x, y, area.width, 1), buf);
@@ -143,6 +143,14 @@ fn styled_row(
                 "PgUp for older messages"
             } else {
                 "beginning of the conversation"
+            };
+            Line::from(Span::styled(format!("{text:^width$}"), theme::DIM))
+        }
+        Row::Bottom { loading } => {
+            let text = if *loading {
+                "loading newer messages…"
+            } else {
+                "PgDn / End for newer messages"
             };
             Line::from(Span::styled(format!("{text:^width$}"), theme::DIM))
         }

@@ -1,56 +1,58 @@
-//! The key and command help popup (`?` or F1).
+//! The key and command help popup (F1 or `/help`): every row of `app::help::entries`, laid
+//! out by `layout::help` to fit the terminal, scrolled by the state when it does not fit.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Stylize;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Widget};
+use ratatui::widgets::{Block, BorderType, Clear, Widget};
 
-use super::{centered, theme};
-use crate::app::command::HELP as COMMANDS;
-
-/// Keys, for the help popup and the docs.
-pub const KEYS: &[(&str, &str)] = &[
-    ("Enter", "send"),
-    ("Alt+Enter", "new line"),
-    ("↑ / ↓", "input history"),
-    ("Ctrl+N/P, Alt+↓/↑", "next / previous conversation"),
-    ("Alt+1…9", "jump to conversation"),
-    ("Ctrl+K", "quick switcher"),
-    ("PgUp / PgDn", "scroll (older pages load)"),
-    ("Ctrl+End / Esc", "back to the newest"),
-    ("Ctrl+W, Alt+←/→", "delete word, word jumps"),
-    ("Ctrl+C", "clear input, or quit"),
-    ("F1 / ?", "this help"),
-];
+use super::theme;
+use crate::app::{help, App};
+use crate::layout::help::{inner_width, lines, popup_rect, HelpLine};
 
 /// The help popup.
-pub struct Help;
+pub struct Help<'a>(pub &'a App);
 
-impl Widget for Help {
+impl Widget for Help<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let r = centered(area, 66, 24);
+        let all = lines(&help::groups(), inner_width(area));
+        let r = popup_rect(area, all.len());
         Clear.render(r, buf);
-        let block = Block::bordered()
+        let page = usize::from(r.height.saturating_sub(2));
+        let scrolls = all.len() > page;
+        let first = self.0.help_scroll.min(all.len().saturating_sub(page));
+        let mut block = Block::bordered()
             .border_type(BorderType::Rounded)
             .border_style(theme::DIM)
-            .title(Line::from(" Help · any key closes ".bold()));
+            .title(Line::from(" Help ".bold()));
+        if scrolls {
+            let last = (first + page).min(all.len());
+            block = block
+                .title(
+                    Line::from(format!(" {}–{last}/{} ", first + 1, all.len()))
+                        .style(theme::DIM)
+                        .right_aligned(),
+                )
+                .title_bottom(
+                    Line::from(" ↑↓ PgUp PgDn scroll · Esc ")
+                        .style(theme::DIM)
+                        .centered(),
+                );
+        } else {
+            block = block.title_bottom(Line::from(" Esc closes ").style(theme::DIM).centered());
+        }
         let inner = block.inner(r);
         block.render(r, buf);
-        let mut lines = vec![Line::from("Keys".bold())];
-        for (k, d) in KEYS {
-            lines.push(Line::from(vec![
-                Span::styled(format!(" {k:<17}"), theme::ME),
-                Span::raw(*d),
-            ]));
+        for (y, line) in (inner.y..inner.bottom()).zip(all.iter().skip(first)) {
+            let l = match line {
+                HelpLine::Heading(h) => Line::from(h.clone().bold()),
+                HelpLine::Row { key, text } => Line::from(vec![
+                    Span::styled(key.clone(), theme::ME),
+                    Span::raw(text.clone()),
+                ]),
+            };
+            l.render(Rect::new(inner.x, y, inner.width, 1), buf);
         }
-        lines.push(Line::from("Commands".bold()));
-        for (c, d) in COMMANDS {
-            lines.push(Line::from(vec![
-                Span::styled(format!(" {c:<23}"), theme::ME),
-                Span::raw(*d),
-            ]));
-        }
-        Paragraph::new(lines).render(inner, buf);
     }
 }

@@ -16,7 +16,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::app::{App, Screen};
-use crate::layout::screen::{areas, MIN_SIZE};
+use crate::layout::screen::MIN_SIZE;
 
 impl Widget for &App {
     fn render(self, area: Rect, buf: &mut Buffer) {
@@ -27,7 +27,7 @@ impl Widget for &App {
         match &self.screen {
             Screen::Login(form) => login::LoginView { form, app: self }.render(area, buf),
             Screen::Chat => {
-                let a = areas(area, self.input.line_count());
+                let a = self.layout(area);
                 sidebar::Sidebar(self).render(a.sidebar, buf);
                 feed::Title(self).render(a.title, buf);
                 feed::Feed(self).render(a.feed, buf);

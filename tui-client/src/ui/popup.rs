@@ -22,7 +22,7 @@ pub struct PopupView<'a> {
 impl Widget for PopupView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         match self.popup {
-            Popup::Help => Help.render(area, buf),
+            Popup::Help => Help(self.app).render(area, buf),
             Popup::Channels(p) => PickerView {
                 picker: p,
                 title: " Channels · Enter joins ",

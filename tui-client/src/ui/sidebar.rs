@@ -1,4 +1,5 @@
-//! The conversation list: channels, then direct messages, with unread counts.
+//! The conversation list: Unread (mentions and DMs first), then channels, then direct
+//! messages, with unread counts; a row on top when unread ones are scrolled out of view.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -25,12 +26,16 @@ impl Widget for Sidebar<'_> {
         let inner = block.inner(area);
         block.render(area, buf);
         let w = inner.width as usize;
-        let first = app.sidebar_first_row(inner.height as usize);
-        for (y, row) in app.sidebar_rows().into_iter().skip(first).enumerate() {
-            if y >= inner.height as usize {
-                break;
-            }
+        for (y, row) in app
+            .sidebar_view(inner.height as usize)
+            .into_iter()
+            .enumerate()
+        {
             let line = match row {
+                SidebarRow::UnreadAbove(n) => Line::from(Span::styled(
+                    ellipsize(&format!("↑ {n} unread"), w),
+                    theme::MENTION,
+                )),
                 SidebarRow::Header(h) => Line::from(Span::styled(ellipsize(h, w), theme::HEADER)),
                 SidebarRow::Hint(h) => {
                     Line::from(Span::styled(ellipsize(&format!(" {h}"), w), theme::DIM))
@@ -45,10 +50,10 @@ impl Widget for Sidebar<'_> {
                     }
                     let sel = if selected { "›" } else { " " };
                     let mark = if c.mentioned && c.unread > 0 { "@" } else { "" };
-                    let badge = if c.unread > 0 {
-                        format!(" {} ", c.unread.min(999))
-                    } else {
-                        String::new()
+                    let badge = match c.unread {
+                        0 => String::new(),
+                        n if n > 999 => " 999+ ".to_string(),
+                        n => format!(" {n} "),
                     };
                     let name_w = w.saturating_sub(1 + mark.width() + badge.width());
                     let name = ellipsize(&c.label(), name_w);
