@@ -448,7 +448,7 @@ fn two_people_share_one_demo() {
         "presenter",
         home.path(),
         &format!("demo --bots 0 --broker {broker}"),
-        120, // room in the status bar for the join command with this test's --home
+        100,
     );
     // Seeding the demo hashes a few passwords: slow in a debug build on a busy machine.
     let long = Duration::from_secs(120);
