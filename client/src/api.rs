@@ -3,6 +3,8 @@
 //! protocol's error code. This is the only place a [`Reply`] is matched; a reply of the wrong
 //! kind becomes [`ClientError::UnexpectedReply`], never a silent success.
 
+use std::time::Duration;
+
 use zchat_protocol::{ChannelInfo, DmSummary, Message, Reply, Request, Target, UserInfo};
 
 use crate::{Client, ClientError};
@@ -96,6 +98,16 @@ impl Client {
     /// Round trip through broker and server; returns the server's clock (ms since epoch).
     pub async fn ping(&self) -> Result<i64, ClientError> {
         match self.call(Request::Ping).await? {
+            Reply::Pong { server_time } => Ok(server_time),
+            other => Err(unexpected("ping", &other)),
+        }
+    }
+
+    /// One ping with its own `deadline`, neither retried nor reopening the request socket:
+    /// the heartbeat's probe ([`crate::feed`]), which must fail fast and must not disturb
+    /// other requests' Lazy Pirate retries. Returns the server's clock.
+    pub async fn ping_within(&self, deadline: Duration) -> Result<i64, ClientError> {
+        match self.call_once(Request::Ping, deadline).await? {
             Reply::Pong { server_time } => Ok(server_time),
             other => Err(unexpected("ping", &other)),
         }

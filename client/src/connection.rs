@@ -225,10 +225,32 @@ impl Client {
             Request::Login { .. } | Request::Register { .. } => self.config.request_timeout * 5,
             _ => self.config.request_timeout,
         };
+        self.call_with(request, timeout, self.config.attempts).await
+    }
+
+    /// One attempt with its own deadline: no retry and, since nothing is retried, no
+    /// reopening of the request socket. For probes such as the feed's heartbeat, which run
+    /// every second with a short deadline: were each miss to reopen the socket, a heartbeat
+    /// would cut the retries of every other request in flight (the reopening is limited to
+    /// once per timeout window for the same reason, see [`Client::call`]).
+    pub(crate) async fn call_once(
+        &self,
+        request: Request,
+        deadline: Duration,
+    ) -> Result<Reply, ClientError> {
+        self.call_with(request, deadline, 1).await
+    }
+
+    async fn call_with(
+        &self,
+        request: Request,
+        timeout: Duration,
+        attempts: u32,
+    ) -> Result<Reply, ClientError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let env = RequestEnvelope::new(id, self.token(), request);
         let frame = codec::encode(&env).map_err(|e| ClientError::Local(e.to_string()))?;
-        let attempts = self.config.attempts.max(1);
+        let attempts = attempts.max(1);
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         for attempt in 1..=attempts {
             if attempt > 1 {

@@ -9,6 +9,10 @@
 //! (after start, every `watch` and every reconnection; PROTOCOL.md §5.2), when pings start
 //! succeeding again, and every few seconds (two cheap requests compare each conversation's
 //! newest `seq` with what was delivered).
+//!
+//! The connection state comes from a heartbeat on a task of its own, so that a slow re-sync
+//! or backfill (whose requests retry for up to 9 s while the server is away) never delays
+//! it: see [`HEARTBEAT`] and [`SILENCE`] for when the link is reported down and up.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -31,11 +35,13 @@ pub enum FeedEvent {
         /// The new marker.
         seq: u64,
     },
-    /// Connection state, reported after every heartbeat.
+    /// Connection state from the heartbeat: reported as soon as it changes (down after
+    /// [`SILENCE`] without an answer, up at the first answer), and while up at most every
+    /// [`RTT_REPORT`] with a fresh round-trip time.
     Connection {
-        /// Whether the last heartbeat got a reply.
+        /// Whether the server answers heartbeats.
         connected: bool,
-        /// Its round-trip time.
+        /// The round-trip time of the answer reported (`None` when down).
         rtt: Option<Duration>,
     },
 }
@@ -45,13 +51,37 @@ enum FeedCommand {
     Unwatch(Target),
 }
 
-/// Handle to a running feed task. Dropping it stops the task.
+/// Handle to a running feed task. Dropping it stops the task (and its heartbeat).
 pub struct Feed {
     commands: mpsc::UnboundedSender<FeedCommand>,
+    heartbeat: tokio::task::AbortHandle,
 }
 
-/// How often the heartbeat pings.
-const HEARTBEAT: Duration = Duration::from_secs(2);
+impl Drop for Feed {
+    fn drop(&mut self) {
+        self.heartbeat.abort();
+    }
+}
+
+/// How often the heartbeat sends a ping. Pings overlap: each waits up to
+/// [`PING_DEADLINE`] on its own, and the state follows the answers, so a server that is
+/// slow but alive (a login storm, a busy disk) keeps the link up as long as answers keep
+/// coming, however long each takes.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+/// The link is reported down when no ping has been answered for this long: two heartbeats
+/// missed in a row plus half a period of grace for jitter. With a ping every second, a dead
+/// server or broker is reported 1.5–2.5 s after it stops answering (2.5 s after start when it
+/// never answered), and up again at the first answer after it returns; a brief stall of up to
+/// 2.5 s between two answers does not make the state flap.
+pub const SILENCE: Duration = Duration::from_millis(2500);
+/// How long one ping waits for its answer: longer than [`SILENCE`], so a slow answer still
+/// counts, and short enough to bound the pings in flight (five).
+pub const PING_DEADLINE: Duration = Duration::from_secs(5);
+/// While the link is up, a fresh round-trip time is reported at most this often (a change of
+/// state is reported at once): the screen has no reason to redraw every second for it.
+pub const RTT_REPORT: Duration = Duration::from_secs(5);
+/// After a failed re-sync, how long before the next attempt.
+const SYNC_RETRY: Duration = Duration::from_secs(2);
 /// How often a full re-sync runs even when nothing looked wrong.
 const RESYNC: Duration = Duration::from_secs(5);
 /// A probe not answered within this long is replaced by a new one (the proxy was away).
@@ -68,21 +98,36 @@ impl Feed {
     ) -> (Feed, mpsc::UnboundedReceiver<FeedEvent>) {
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (out_tx, out_rx) = mpsc::unbounded_channel();
+        let (back_tx, back_rx) = mpsc::unbounded_channel();
         let live = client.live_events();
+        let heartbeat = tokio::spawn(
+            Heartbeat {
+                client: client.clone(),
+                out: out_tx.clone(),
+                back: back_tx,
+            }
+            .run(),
+        )
+        .abort_handle();
         let task = FeedTask {
             inbox,
             client,
             me,
             tracks: HashMap::new(),
             out: out_tx,
-            connected: None,
             next_sync: None,
             probing: None,
             proxy_up: true,
             dms_baselined: false,
         };
-        tokio::spawn(task.run(cmd_rx, live));
-        (Feed { commands: cmd_tx }, out_rx)
+        tokio::spawn(task.run(cmd_rx, live, back_rx));
+        (
+            Feed {
+                commands: cmd_tx,
+                heartbeat,
+            },
+            out_rx,
+        )
     }
 
     /// Follows a conversation, delivering every message with `seq > last_seen`.
@@ -108,7 +153,6 @@ struct FeedTask {
     me: String,
     tracks: HashMap<String, Track>,
     out: mpsc::UnboundedSender<FeedEvent>,
-    connected: Option<bool>,
     next_sync: Option<Instant>,
     /// The probe topic subscribed last and when, until the proxy's `probe` event on it
     /// proves every subscription before it live.
@@ -124,8 +168,8 @@ impl FeedTask {
         mut self,
         mut commands: mpsc::UnboundedReceiver<FeedCommand>,
         mut live: mpsc::UnboundedReceiver<Live>,
+        mut back: mpsc::UnboundedReceiver<()>,
     ) {
-        let mut heartbeat = tokio::time::interval(HEARTBEAT);
         let mut resync = tokio::time::interval(RESYNC);
         let mut settle = tokio::time::interval(Duration::from_millis(100));
         // Baseline the DM conversations first, so old DMs are not mistaken for news, and only
@@ -162,7 +206,9 @@ impl FeedTask {
                     Some(Live::ProxyDisconnected) => self.proxy_up = false,
                     None => return,
                 },
-                _ = heartbeat.tick() => self.heartbeat().await,
+                // The heartbeat saw the server answer again after an outage: catch up on
+                // whatever was published meanwhile.
+                Some(()) = back.recv() => self.next_sync = Some(Instant::now()),
                 _ = resync.tick() => self.sync_all().await,
                 _ = settle.tick() => {
                     if self.next_sync.is_some_and(|t| Instant::now() >= t) {
@@ -272,7 +318,7 @@ impl FeedTask {
                 }
                 Err(e) => {
                     tracing::debug!("backfill of {key} failed: {e}");
-                    self.next_sync = Some(Instant::now() + HEARTBEAT);
+                    self.next_sync = Some(Instant::now() + SYNC_RETRY);
                     return;
                 }
             }
@@ -326,18 +372,63 @@ impl FeedTask {
 
     fn sync_failed(&mut self, e: ClientError) {
         tracing::debug!("sync failed: {e}");
-        self.next_sync = Some(Instant::now() + HEARTBEAT);
+        self.next_sync = Some(Instant::now() + SYNC_RETRY);
     }
+}
 
-    async fn heartbeat(&mut self) {
-        let started = Instant::now();
-        let ok = self.client.ping().await.is_ok();
-        let rtt = ok.then(|| started.elapsed());
-        if ok && self.connected == Some(false) {
-            // Back after an outage: catch up on whatever was published meanwhile.
-            self.next_sync = Some(Instant::now());
+/// The heartbeat task: a ping every [`HEARTBEAT`], the link's state from the answers.
+struct Heartbeat {
+    client: Client,
+    out: mpsc::UnboundedSender<FeedEvent>,
+    /// Told when the server answers again after the link was reported down.
+    back: mpsc::UnboundedSender<()>,
+}
+
+impl Heartbeat {
+    async fn run(self) {
+        use tokio::time::Instant;
+        let mut tick = tokio::time::interval(HEARTBEAT);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The pings in flight; dropping the set (when the task is aborted) cancels them.
+        let mut pings = tokio::task::JoinSet::new();
+        // When the last answer arrived (the start counts as one: never answering within
+        // `SILENCE` of it is an outage too), whether the link is up (`None` until known),
+        // and when a round-trip time was last reported.
+        let mut last_answer = Instant::now();
+        let mut up: Option<bool> = None;
+        let mut reported = Instant::now();
+        loop {
+            let silent = tokio::time::sleep_until(last_answer + SILENCE);
+            tokio::select! {
+                _ = tick.tick() => {
+                    if self.out.is_closed() {
+                        return;
+                    }
+                    let client = self.client.clone();
+                    pings.spawn(async move {
+                        let sent = Instant::now();
+                        client.ping_within(PING_DEADLINE).await.ok().map(|_| sent.elapsed())
+                    });
+                }
+                Some(done) = pings.join_next(), if !pings.is_empty() => {
+                    let Ok(Some(rtt)) = done else { continue };
+                    last_answer = Instant::now();
+                    if up != Some(true) || reported.elapsed() >= RTT_REPORT {
+                        if up == Some(false) {
+                            let _ = self.back.send(());
+                        }
+                        up = Some(true);
+                        reported = Instant::now();
+                        let state = FeedEvent::Connection { connected: true, rtt: Some(rtt) };
+                        let _ = self.out.send(state);
+                    }
+                }
+                () = silent, if up != Some(false) => {
+                    up = Some(false);
+                    let state = FeedEvent::Connection { connected: false, rtt: None };
+                    let _ = self.out.send(state);
+                }
+            }
         }
-        self.connected = Some(ok);
-        let _ = self.out.send(FeedEvent::Connection { connected: ok, rtt });
     }
 }

@@ -1,10 +1,16 @@
 //! `zchat demo`: a local all-in-one backend seeded with demo data, a few bots chatting at a
 //! gentle pace, and the full-screen client already signed in. Quitting stops everything.
+//!
+//! The backend listens on free loopback ports, or where `--broker` / `--proxy` say; a
+//! second person joins from another terminal with `zchat demo --join` ([`join`]).
+
+mod join;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+pub use join::{endpoints_file, join, join_command, DemoEndpoints};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Deserialize;
@@ -29,6 +35,14 @@ pub struct DemoOptions {
     pub pace_secs: f64,
     /// Ring the bell on mentions.
     pub bell: bool,
+    /// Where the backend's broker listens for clients (`--broker`); a free loopback
+    /// port when `None`.
+    pub broker: Option<String>,
+    /// Where the backend's proxy publishes (`--proxy`); a free loopback port when `None`.
+    pub proxy: Option<String>,
+    /// The zchat home, where the demo records its endpoints for `zchat demo --join`
+    /// (never where it keeps its own session: that is under the data dir).
+    pub home: PathBuf,
 }
 
 impl Default for DemoOptions {
@@ -38,8 +52,25 @@ impl Default for DemoOptions {
             bots: 3,
             pace_secs: 8.0,
             bell: true,
+            broker: None,
+            proxy: None,
+            home: crate::session::default_home(),
         }
     }
+}
+
+/// The demo backend's configuration: the database under `dir`, clients' endpoints where
+/// the flags say (bound as given, e.g. `tcp://127.0.0.1:5555`), everything else on free
+/// loopback ports.
+pub fn backend_config(dir: &Path, broker: Option<&str>, proxy: Option<&str>) -> AllInOneConfig {
+    let mut config = AllInOneConfig::loopback(dir.join("db"));
+    if let Some(b) = broker {
+        config.frontend = b.to_string();
+    }
+    if let Some(p) = proxy {
+        config.xpub = p.to_string();
+    }
+    config
 }
 
 /// The seed file's shape (`assets/demo/demo.toml`).
@@ -137,18 +168,41 @@ pub async fn run(opts: DemoOptions) -> Result<()> {
     };
     std::fs::create_dir_all(&dir)?;
     eprintln!("zchat demo: starting a local backend in {}", dir.display());
-    let backend = AllInOne::start(AllInOneConfig::loopback(dir.join("db"))).await?;
+    let config = backend_config(&dir, opts.broker.as_deref(), opts.proxy.as_deref());
+    let backend = AllInOne::start(config).await.with_context(|| {
+        format!(
+            "starting the demo backend (broker {}, proxy {}: with --broker/--proxy or \
+             ZCHAT_BROKER/ZCHAT_PROXY the demo binds those endpoints itself)",
+            opts.broker.as_deref().unwrap_or("on a free port"),
+            opts.proxy.as_deref().unwrap_or("on a free port"),
+        )
+    })?;
     let broker = backend.frontend_endpoint();
     let proxy = backend.xpub_endpoint();
+    let endpoints = DemoEndpoints {
+        broker: broker.clone(),
+        proxy: proxy.clone(),
+        data_dir: dir.clone(),
+        pid: std::process::id(),
+    };
     let result = async {
         eprintln!("zchat demo: seeding users, channels and history…");
         let session = seed(&data, &broker, &proxy).await?;
         let bots = start_bots(&data, &opts, &broker, &proxy).await?;
+        endpoints.save(&opts.home)?;
+        let join = join_command(&opts.home);
+        eprintln!("zchat demo: broker {broker}, proxy {proxy}");
+        eprintln!("zchat demo: a second person joins from another terminal with:  {join}");
+        eprintln!(
+            "zchat demo:   (or `{}` and sign up on the form)",
+            endpoints.plain_command()
+        );
         let tui_opts = TuiOptions {
             broker: broker.clone(),
             proxy: proxy.clone(),
             home: dir.join("home"),
             bell: opts.bell,
+            notice: Some(format!("join from another terminal: {join}")),
         };
         let r = tui::run_with_session(tui_opts, Some(session)).await;
         for b in bots {
@@ -157,6 +211,7 @@ pub async fn run(opts: DemoOptions) -> Result<()> {
         r
     }
     .await;
+    DemoEndpoints::remove_if_mine(&opts.home);
     if let Err(e) = backend.shutdown().await {
         eprintln!("zchat demo: backend shutdown: {e:#}");
     }
@@ -287,6 +342,42 @@ pub fn demo_home(dir: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_demo_binds_the_endpoints_it_is_given() {
+        let dir = Path::new("/tmp/d");
+        let c = backend_config(dir, Some("tcp://127.0.0.1:5555"), None);
+        assert_eq!(c.frontend, "tcp://127.0.0.1:5555");
+        assert_eq!(c.xpub, "tcp://127.0.0.1:*");
+        let c = backend_config(dir, None, Some("tcp://127.0.0.1:5557"));
+        assert_eq!(
+            (c.frontend.as_str(), c.xpub.as_str()),
+            ("tcp://127.0.0.1:*", "tcp://127.0.0.1:5557")
+        );
+        assert_eq!(c.data_dir, dir.join("db"));
+    }
+
+    #[test]
+    fn join_finds_the_running_demo_or_says_how_to_start_one() {
+        let home = tempfile::tempdir().expect("tempdir");
+        let err = DemoEndpoints::load(home.path()).expect_err("no demo yet");
+        assert!(format!("{err:#}").contains("start `zchat demo`"), "{err:#}");
+        let e = DemoEndpoints {
+            broker: "tcp://127.0.0.1:40001".into(),
+            proxy: "tcp://127.0.0.1:40002".into(),
+            data_dir: home.path().join("data"),
+            pid: std::process::id(),
+        };
+        e.save(home.path()).expect("save");
+        assert_eq!(DemoEndpoints::load(home.path()).expect("load"), e);
+        assert_eq!(
+            e.plain_command(),
+            "zchat --broker tcp://127.0.0.1:40001 --proxy tcp://127.0.0.1:40002"
+        );
+        assert!(join_command(home.path()).ends_with("demo --join"));
+        DemoEndpoints::remove_if_mine(home.path());
+        assert!(!endpoints_file(home.path()).exists());
+    }
 
     #[test]
     fn demo_data_is_consistent() {

@@ -109,6 +109,7 @@ async fn keys_in_frames_out_through_the_real_loop() {
         proxy: proxy.clone(),
         home: home.path().to_path_buf(),
         bell: false,
+        notice: None,
     };
     let (keys, rx) = mpsc::unbounded_channel::<Action>();
     let input = Box::pin(futures::stream::unfold(rx, |mut rx| async move {

@@ -48,7 +48,9 @@ impl App {
             Action::SignedIn { user } => {
                 self.me = user;
                 self.screen = Screen::Chat;
-                self.connected = true;
+                // Not "online" yet: the heartbeat says so once the server answers (a saved
+                // session is signed in without asking the server).
+                self.loaded = false;
                 self.start_bootstrap(&mut fx);
             }
             Action::SignInFailed(e) => {
@@ -66,12 +68,16 @@ impl App {
                 self.selected = None;
                 self.watched.clear();
                 self.bootstrapped = false;
+                self.loaded = false;
                 self.bootstrap_in_flight = false;
             }
             Action::Bootstrap { channels, dms } => self.on_bootstrap(channels, dms, &mut fx),
             Action::BootstrapFailed(e) => {
                 self.bootstrap_in_flight = false;
-                self.notify(format!("could not load conversations: {e}"), true);
+                // Said only when no fresh attempt starts at once (the server being back).
+                if !self.bootstrap_after_failure(&mut fx) {
+                    self.notify_outage(format!("could not load conversations: {e}"));
+                }
             }
             Action::History {
                 target,
@@ -166,11 +172,14 @@ impl App {
                 if rtt.is_some() || !connected {
                     self.rtt = rtt;
                 }
+                if back {
+                    self.clear_outage_notice();
+                }
                 if back && matches!(self.screen, Screen::Chat) {
                     // Back from an outage: refresh counts, backfill what was missed and
                     // retry what could not be sent. Sequence numbers make all of it
                     // idempotent.
-                    self.start_bootstrap(&mut fx);
+                    self.bootstrap_on_recovery(&mut fx);
                     self.retry_unsent(&mut fx);
                 }
                 if !connected {
@@ -178,6 +187,7 @@ impl App {
                 }
             }
             Action::Failed(e) => self.notify(e, true),
+            Action::Info(text) => self.notify(text, false),
         }
         self.maybe_mark_read(&mut fx);
         self.keep_input_cursor_visible();

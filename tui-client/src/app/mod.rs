@@ -14,6 +14,7 @@ pub mod editor;
 pub mod help;
 pub mod input;
 mod keys;
+mod link;
 pub mod login;
 pub mod popup;
 mod scroll;
@@ -33,6 +34,7 @@ use crate::layout::text;
 use command::Command;
 pub use conversation::{Conversation, Jump, Pending, INACTIVE_MESSAGES, WINDOW_MESSAGES};
 use input::InputLine;
+pub use link::Link;
 use login::{FormOutcome, LoginForm, Mode};
 use popup::{PickItem, Picker, Popup};
 
@@ -150,6 +152,8 @@ pub enum Action {
     Feed(FeedEvent),
     /// A request failed: shown in the status line.
     Failed(String),
+    /// Something to tell the user in the status line (not an error).
+    Info(String),
 }
 
 /// Why a `send` failed.
@@ -285,6 +289,14 @@ pub struct App {
     pub quit: bool,
     /// Whether joined channels and DMs have been fetched since the last (re)connect.
     pub bootstrapped: bool,
+    /// Whether they have been fetched at all since signing in: until then the account is
+    /// "not yet loaded", never "empty" (see [`App::link`]).
+    pub loaded: bool,
+    /// The notice is about the outage (see `link.rs`) and goes when the server answers.
+    outage_notice: bool,
+    /// The server came back while a bootstrap was in flight: start another one if that one
+    /// fails (see `link.rs`).
+    bootstrap_again: bool,
     bootstrap_in_flight: bool,
     last_bootstrap_try: i64,
     watched: HashSet<String>,
@@ -333,6 +345,9 @@ impl App {
             size: (80, 24),
             quit: false,
             bootstrapped: false,
+            loaded: false,
+            outage_notice: false,
+            bootstrap_again: false,
             bootstrap_in_flight: false,
             last_bootstrap_try: 0,
             watched: HashSet::new(),
@@ -393,6 +408,8 @@ impl App {
             error,
             at: self.now_ms,
         });
+        // An error while the server does not answer is the outage's (see `link.rs`).
+        self.outage_notice = error && !self.connected;
     }
 
     /// Width and height of the feed pane at the current size.

@@ -97,6 +97,10 @@ impl App {
     /// "Channels" and "Direct messages" (a section emptied by Unread is left out; one with no
     /// conversation at all shows what to type).
     pub fn sidebar_rows(&self) -> Vec<SidebarRow> {
+        if !self.loaded && self.conversations.is_empty() {
+            // Not fetched yet: no "/join" hints that would make the account look empty.
+            return vec![SidebarRow::Header("Channels"), SidebarRow::Hint("loading…")];
+        }
         let [unread, chans, dms] = self.sections();
         let has_channels = self.conversations.iter().any(|c| c.target.is_channel());
         let has_dms = self.conversations.iter().any(|c| !c.target.is_channel());

@@ -20,8 +20,11 @@ impl App {
     ) {
         self.bootstrap_in_flight = false;
         self.bootstrapped = true;
-        // The snapshot was taken before any join or leave made here since it was asked for:
-        // those stand as they are.
+        self.loaded = true;
+        self.bootstrap_again = false;
+        self.clear_outage_notice(); // the server answered
+                                    // The snapshot was taken before any join or leave made here since it was asked for:
+                                    // those stand as they are.
         let changed = std::mem::take(&mut self.changed_during_bootstrap);
         // Channels left elsewhere disappear.
         let joined: HashSet<String> = channels.iter().map(|c| format!("#{}", c.name)).collect();
@@ -197,10 +200,9 @@ impl App {
                 {
                     p.failed = true;
                 }
-                self.notify(
-                    format!("not sent ({e}); it will be retried when the server is back"),
-                    true,
-                );
+                self.notify_outage(format!(
+                    "not sent ({e}); it will be retried when the server is back"
+                ));
             }
         }
     }

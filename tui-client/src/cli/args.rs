@@ -133,8 +133,22 @@ pub enum Command {
     },
     /// A self-contained live demo: a local backend in a temp dir, demo users, channels and
     /// history, bots chatting, and the full-screen chat signed in as the demo user.
+    /// `--broker`/`--proxy` set where the demo's backend listens (free ports by default).
+    /// `zchat demo --join` in a second terminal joins the running demo as another user.
     #[cfg(feature = "demo")]
     Demo {
+        /// Join the demo running in another terminal (found through `demo.json` in the zchat
+        /// home, which a running demo writes) as another user, instead of starting one.
+        #[arg(long, conflicts_with_all = ["data_dir", "bots", "pace"])]
+        join: bool,
+        /// With --join: the user to join as (registered with the demo password if new).
+        #[arg(
+            long = "as",
+            value_name = "USER",
+            default_value = "guest",
+            requires = "join"
+        )]
+        user: String,
         /// Keep the demo's database here (reused across runs) instead of a temp dir.
         #[arg(long, env = "ZCHAT_DEMO_DATA_DIR")]
         data_dir: Option<PathBuf>,
@@ -168,6 +182,11 @@ pub struct Env {
     pub timeout: Duration,
     /// Ring the bell on mentions.
     pub bell: bool,
+    /// `--broker` as given (flag or environment), before falling back to the saved
+    /// session's: where `zchat demo` binds its broker.
+    pub broker_flag: Option<String>,
+    /// `--proxy` as given: where `zchat demo` binds its proxy.
+    pub proxy_flag: Option<String>,
 }
 
 impl Cli {
@@ -189,6 +208,8 @@ impl Cli {
             home,
             timeout: Duration::from_millis(self.timeout_ms.max(100)),
             bell: !self.no_bell,
+            broker_flag: self.broker.clone(),
+            proxy_flag: self.proxy.clone(),
         }
     }
 }
@@ -201,6 +222,7 @@ impl Env {
             proxy: self.proxy,
             home: self.home,
             bell: self.bell,
+            notice: None,
         })
         .await
     }
@@ -259,6 +281,19 @@ mod tests {
         match cli.command {
             Some(Command::History { json, limit, .. }) => assert!(json && limit == 7),
             other => panic!("{other:?}"),
+        }
+        #[cfg(feature = "demo")]
+        {
+            let cli =
+                Cli::try_parse_from(["zchat", "demo", "--join", "--as", "mei"]).expect("parses");
+            assert!(
+                matches!(cli.command, Some(Command::Demo { join: true, ref user, .. }) if user == "mei")
+            );
+            let cli = Cli::try_parse_from(["zchat", "demo", "--broker", "tcp://127.0.0.1:7"])
+                .expect("the demo binds the given broker");
+            assert_eq!(cli.env().broker_flag.as_deref(), Some("tcp://127.0.0.1:7"));
+            assert!(Cli::try_parse_from(["zchat", "demo", "--as", "mei"]).is_err());
+            assert!(Cli::try_parse_from(["zchat", "demo", "--join", "--bots", "2"]).is_err());
         }
         let cli = Cli::try_parse_from(["zchat"]).expect("no subcommand is the full-screen chat");
         assert!(cli.command.is_none());

@@ -157,15 +157,33 @@ pub async fn run(env: Env, command: Command) -> Result<()> {
         Command::Tail { targets, json } => tail::run(env, targets, json).await?,
         #[cfg(feature = "demo")]
         Command::Demo {
+            join: true, user, ..
+        } => {
+            if env.broker_flag.is_some() || env.proxy_flag.is_some() {
+                return Err(anyhow!(
+                    "`zchat demo --join` takes the running demo's endpoints from {}: drop \
+                     --broker/--proxy (and ZCHAT_BROKER/ZCHAT_PROXY), or sign in anywhere \
+                     with `zchat --broker … --proxy …`",
+                    crate::demo::endpoints_file(&env.home).display()
+                ));
+            }
+            crate::demo::join(&env.home, &user, env.bell).await?;
+        }
+        #[cfg(feature = "demo")]
+        Command::Demo {
             data_dir,
             bots,
             pace,
+            ..
         } => {
             crate::demo::run(crate::demo::DemoOptions {
                 data_dir,
                 bots,
                 pace_secs: pace.max(0.5),
                 bell: env.bell,
+                broker: env.broker_flag,
+                proxy: env.proxy_flag,
+                home: env.home,
             })
             .await?;
         }

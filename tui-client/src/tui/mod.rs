@@ -41,6 +41,8 @@ pub struct TuiOptions {
     pub home: PathBuf,
     /// Ring the terminal bell when mentioned.
     pub bell: bool,
+    /// A first line for the status bar (the demo says how a second terminal joins it).
+    pub notice: Option<String>,
 }
 
 /// Runs the client: the saved session if it is still valid, else the sign-in screen.
@@ -88,6 +90,9 @@ where
     app.bell = opts.bell;
     app.offset_secs = chrono::Local::now().offset().local_minus_utc();
     app.now_ms = zchat_protocol::now_millis();
+    if let Some(notice) = &opts.notice {
+        app.update(Action::Info(notice.clone())).clear();
+    }
     app.seed_nonces(rand::random::<u64>());
     let size = terminal.size()?;
     app.size = (size.width, size.height);

@@ -54,13 +54,32 @@ impl Widget for Feed<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let app = self.0;
         let Some(c) = app.active() else {
-            let text = vec![
-                Line::default(),
-                Line::from(" Welcome to zchat.").bold_if(true),
-                Line::from(" Join a channel with /join #name, browse them with /channels,"),
-                Line::from(" or message someone with /dm @name. Press F1 for keys."),
-            ];
-            Paragraph::new(text).render(area, buf);
+            // Not loaded yet is not empty: no "join a channel" for an account not seen yet.
+            let text = if !app.loaded && app.connected {
+                vec![Line::default(), Line::from(" Loading your conversations…")]
+            } else if !app.loaded {
+                vec![
+                    Line::default(),
+                    Line::from(format!(" Waiting for the server at {}…", app.broker)).bold_if(true),
+                    Line::from(format!(" Signed in as {}.", app.me)),
+                    Line::from(" Your conversations appear as soon as it answers."),
+                ]
+            } else {
+                vec![
+                    Line::default(),
+                    Line::from(" Welcome to zchat.").bold_if(true),
+                    Line::from(" Join a channel with /join #name, browse them with /channels,"),
+                    Line::from(" or message someone with /dm @name. Press F1 for keys."),
+                ]
+            };
+            let paragraph = Paragraph::new(text);
+            if app.loaded {
+                paragraph.render(area, buf);
+            } else {
+                paragraph
+                    .wrap(ratatui::widgets::Wrap { trim: false })
+                    .render(area, buf);
+            }
             return;
         };
         let width = area.width as usize;

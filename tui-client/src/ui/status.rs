@@ -10,7 +10,7 @@ use ratatui::widgets::Widget;
 use unicode_width::UnicodeWidthStr;
 
 use super::{ellipsize, theme};
-use crate::app::App;
+use crate::app::{App, Link};
 
 /// The status bar widget.
 pub struct StatusBar<'a>(pub &'a App);
@@ -38,19 +38,24 @@ impl Widget for StatusBar<'_> {
             format!(" {} ", app.me),
             theme::BAR.fg(Color::Cyan).add_modifier(Modifier::BOLD),
         )];
-        if app.connected {
-            spans.push(Span::styled("● online", theme::BAR.fg(Color::Green)));
-            if let Some(rtt) = app.rtt {
-                spans.push(Span::styled(
-                    format!(" {:.1} ms", rtt.as_secs_f64() * 1000.0),
-                    theme::BAR,
-                ));
+        match app.link() {
+            Link::Online => {
+                spans.push(Span::styled("● online", theme::BAR.fg(Color::Green)));
+                if let Some(rtt) = app.rtt {
+                    spans.push(Span::styled(
+                        format!(" {:.1} ms", rtt.as_secs_f64() * 1000.0),
+                        theme::BAR,
+                    ));
+                }
             }
-        } else {
-            spans.push(Span::styled(
+            Link::Connecting => spans.push(Span::styled(
+                "○ connecting…",
+                theme::BAR.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            )),
+            Link::Reconnecting => spans.push(Span::styled(
                 "○ reconnecting…",
                 theme::BAR.fg(Color::Yellow).add_modifier(Modifier::BOLD),
-            ));
+            )),
         }
         let unsent: usize = app
             .conversations
