@@ -3,7 +3,11 @@
 
 #[test]
 fn libzmq_has_curve() {
-    assert_eq!(zmq::has("curve"), Some(true), "libzmq was built without CURVE");
+    assert_eq!(
+        zmq::has("curve"),
+        Some(true),
+        "libzmq was built without CURVE"
+    );
     let pair = zmq::CurveKeyPair::new().expect("a CURVE key pair");
     assert_eq!(pair.public_key.len(), 32);
 }

@@ -137,7 +137,13 @@ pub async fn run(opts: DemoOptions) -> Result<()> {
     };
     std::fs::create_dir_all(&dir)?;
     eprintln!("zchat demo: starting a local backend in {}", dir.display());
-    let backend = AllInOne::start(AllInOneConfig::loopback(dir.join("db"))).await?;
+    // Plaintext on loopback until the TUI takes a server key (issue 12's client part): then
+    // CURVE, handing the TUI and the bots `backend.public_key()` / `backend.client_config()`.
+    let backend = AllInOne::start(AllInOneConfig {
+        plaintext: true,
+        ..AllInOneConfig::loopback(dir.join("db"))
+    })
+    .await?;
     let broker = backend.frontend_endpoint();
     let proxy = backend.xpub_endpoint();
     let result = async {

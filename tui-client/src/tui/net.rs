@@ -289,7 +289,9 @@ async fn sign_in(
             _ => message.clone(),
         },
         ClientError::Local(m) => m.clone(),
-        other @ ClientError::UnexpectedReply { .. } => other.to_string(),
+        other @ (ClientError::UnexpectedReply { .. } | ClientError::Handshake { .. }) => {
+            other.to_string()
+        }
     };
     if register {
         client.register(&user, &password).await.map_err(explain)?;
