@@ -164,6 +164,22 @@ impl Cluster {
             .unwrap_or_default()
     }
 
+    /// The broker's backend endpoint (where servers connect), for attacks on it.
+    pub fn broker_backend_endpoint(&self) -> String {
+        self.broker_at
+            .as_ref()
+            .map(|b| b.internal.clone())
+            .unwrap_or_default()
+    }
+
+    /// The proxy's publisher (XSUB) endpoint (where servers publish), for attacks on it.
+    pub fn proxy_publisher_endpoint(&self) -> String {
+        self.proxy_at
+            .as_ref()
+            .map(|p| p.internal.clone())
+            .unwrap_or_default()
+    }
+
     /// The deployment's public key (Z85), `None` in plaintext: what clients need.
     pub fn public_key(&self) -> Option<String> {
         self.public_key.clone()

@@ -243,8 +243,8 @@ const FLUSH_AT_STOP: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn run(thread: SocketThread) {
     let SocketThread {
-        dealer,
-        publisher,
+        mut dealer,
+        mut publisher,
         mut links,
         mut wake,
         outbound,
@@ -341,6 +341,9 @@ fn run(thread: SocketThread) {
             "replies still waiting for the broker at stop were dropped"
         );
     }
+    // Before the monitors' readers (in `links`) drop: see `net::unmonitor`.
+    net::unmonitor(&mut dealer);
+    net::unmonitor(&mut publisher);
 }
 
 /// Writes replies and publications, keeping replies the DEALER has no room for.

@@ -182,6 +182,14 @@ fn new_dealer(
     Ok((dealer, monitor))
 }
 
+/// Stops the monitors before the sockets and their readers drop (see [`net::unmonitor`]).
+impl Drop for Io {
+    fn drop(&mut self) {
+        net::unmonitor(&mut self.dealer);
+        net::unmonitor(&mut self.sub);
+    }
+}
+
 struct Io {
     ctx: zmq::Context,
     broker: String,
@@ -386,6 +394,7 @@ impl Io {
     fn reopen_dealer(&mut self) {
         match new_dealer(&self.ctx, &self.broker, &self.security) {
             Ok((dealer, monitor)) => {
+                net::unmonitor(&mut self.dealer);
                 self.dealer = dealer;
                 self.dealer_monitor = monitor;
                 self.dealer_failed = false;

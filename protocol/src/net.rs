@@ -307,6 +307,19 @@ pub fn monitor(ctx: &zmq::Context, s: &zmq::Socket, name: &str) -> Result<zmq::S
     Ok(pair)
 }
 
+/// Stops the monitor of `s`. Call it before dropping the PAIR that [`monitor`] returned, or
+/// `s` itself: libzmq's I/O thread sends monitor events *blocking*, so an event (a closing
+/// socket reports its disconnects) for a monitor whose reader is gone stalls every socket of
+/// the context for good.
+#[allow(unsafe_code)]
+pub fn unmonitor(s: &mut zmq::Socket) {
+    // SAFETY: a live socket owned by `s`; a null endpoint with no events is libzmq's
+    // documented way to stop monitoring (it closes the monitor's own PAIR, under its lock).
+    unsafe {
+        zmq_sys::zmq_socket_monitor(s.as_mut_ptr(), std::ptr::null(), 0);
+    }
+}
+
 /// The event id of a monitor message (its first frame starts with a little-endian u16).
 pub fn monitor_event(frames: &[Vec<u8>]) -> Option<u16> {
     let head = frames.first().filter(|f| f.len() >= 2)?;
