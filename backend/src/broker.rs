@@ -27,6 +27,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use zchat_protocol::net::{self, Exposure};
 
+use crate::transport::Endpoints;
+
 /// Replies the broker may queue towards one client (libzmq's default is 1,000). A client may
 /// pipeline requests freely; their replies must all fit here even when the client is briefly
 /// slow to read. A client with more than this many replies unread is not reading at all (it
@@ -104,14 +106,22 @@ pub struct Broker {
 
 impl Broker {
     /// Binds both sockets (failing fast if an address is taken) and starts forwarding on a
-    /// thread of its own.
-    pub fn start(ctx: &zmq::Context, config: &BrokerConfig) -> Result<Broker> {
-        let frontend = net::socket(ctx, zmq::ROUTER, Exposure::Public)?;
+    /// thread of its own. With CURVE, the frontend admits any client key and the backend only
+    /// the deployment's (the ZAP handler of `endpoints`).
+    pub fn start(endpoints: &Endpoints, config: &BrokerConfig) -> Result<Broker> {
+        let ctx = endpoints.ctx();
+        let transport = endpoints.transport();
+        let frontend = net::socket(ctx, zmq::ROUTER, Exposure::Public, &transport.for_clients())?;
         frontend.set_router_mandatory(true)?;
         frontend.set_sndhwm(CLIENT_REPLY_HWM)?;
         frontend.set_rcvhwm(CLIENT_REQUEST_HWM)?;
         net::bind(&frontend, &config.frontend).context("broker frontend")?;
-        let backend = net::socket(ctx, zmq::DEALER, Exposure::Internal)?;
+        let backend = net::socket(
+            ctx,
+            zmq::DEALER,
+            Exposure::Internal,
+            &transport.for_servers(),
+        )?;
         backend.set_sndhwm(SERVER_REQUEST_HWM)?;
         backend.set_rcvhwm(SERVER_REPLY_HWM)?;
         net::bind(&backend, &config.backend).context("broker backend")?;

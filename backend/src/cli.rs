@@ -2,19 +2,81 @@
 //! `src/bin/` only call these, so `--help`, env vars and behaviour live in one file.
 //!
 //! Every flag can also be set through the environment variable shown in `--help`.
+//!
+//! Transport security is CURVE, on by default: the three binaries take the deployment's key
+//! directory (`--key-dir`, made once with `zchat-server keygen`) and refuse to start without
+//! it, unless told `--plaintext`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
 use zchat_client::{Client, ClientConfig};
 
 use crate::all_in_one::{AllInOne, AllInOneConfig};
 use crate::broker::{Broker, BrokerConfig};
+use crate::keys;
 use crate::proxy::{Proxy, ProxyConfig};
 use crate::server::{self, ServerConfig};
 use crate::shutdown::Shutdown;
+use crate::transport::{Endpoints, Transport};
+
+/// What a backend binary says when started with neither keys nor `--plaintext`.
+const NO_KEYS: &str = "no key directory: zchat encrypts and authenticates every connection \
+(CURVE) and needs the deployment's key pair. Create it once with \
+`zchat-server keygen --key-dir DIR`, then start zchat-broker, zchat-proxy and zchat-server \
+with --key-dir DIR (or ZCHAT_KEY_DIR=DIR); clients need the public key it prints \
+(also in DIR/zchat.pub). Or pass --plaintext (ZCHAT_PLAINTEXT=1) to run unencrypted, on a \
+trusted network only";
+
+/// Transport security flags, the same on the three binaries.
+#[derive(Debug, Clone, Args)]
+pub struct TransportArgs {
+    /// Directory of the deployment's CURVE key pair (zchat.key, zchat.pub), made with
+    /// `zchat-server keygen --key-dir DIR`. Required unless --plaintext.
+    #[arg(long, env = "ZCHAT_KEY_DIR")]
+    pub key_dir: Option<PathBuf>,
+    /// Turn CURVE off: no encryption, no authentication of peers (logged as a warning).
+    /// For trusted networks and benchmarks only; never the default.
+    #[arg(long, env = "ZCHAT_PLAINTEXT", value_parser = clap::builder::FalseyValueParser::new(), conflicts_with = "key_dir")]
+    pub plaintext: bool,
+}
+
+impl TransportArgs {
+    /// Loads the deployment's keys (or plaintext, explicitly); no keys and no `--plaintext`
+    /// is an error that says how to make them.
+    pub fn transport(&self) -> Result<Transport> {
+        if self.plaintext {
+            warn_plaintext();
+            return Ok(Transport::Plaintext);
+        }
+        let Some(dir) = &self.key_dir else {
+            bail!(NO_KEYS);
+        };
+        let keys = keys::load(dir)?;
+        tracing::info!(public_key = %keys.public_z85(), "CURVE on, with the deployment's key pair");
+        Ok(Transport::Curve(keys))
+    }
+
+    /// The server key a local client (the health check) must use: `None` in plaintext.
+    fn client_key(&self, default_dir: Option<&Path>) -> Result<Option<String>> {
+        if self.plaintext {
+            return Ok(None);
+        }
+        let dir = self.key_dir.as_deref().or(default_dir).context(NO_KEYS)?;
+        Ok(Some(zchat_protocol::net::encode_key(&keys::load_public(
+            dir,
+        )?)))
+    }
+}
+
+fn warn_plaintext() {
+    tracing::warn!(
+        "--plaintext: CURVE is off; every byte (passwords, tokens, messages) crosses the \
+         network in clear and anyone who reaches the internal ports is trusted"
+    );
+}
 
 /// Sets up `tracing` to stderr; the level comes from `RUST_LOG` (default `info`).
 pub fn init_logging() {
@@ -54,6 +116,8 @@ pub struct BrokerArgs {
     /// (e.g. `tcp://127.0.0.1:*`) the OS picks a free port and this file says which.
     #[arg(long, env = "ZCHAT_READY_FILE")]
     pub ready_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub transport: TransportArgs,
 }
 
 /// `zchat-proxy`: fans publications (XSUB) out to subscribers (XPUB).
@@ -78,6 +142,8 @@ pub struct ProxyArgs {
     /// `{"xpub": "tcp://…", "xsub": "tcp://…"}`.
     #[arg(long, env = "ZCHAT_READY_FILE")]
     pub ready_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub transport: TransportArgs,
 }
 
 /// `zchat-server`: the chat logic and storage.
@@ -139,10 +205,63 @@ pub struct ServerArgs {
     )]
     pub health_endpoint: String,
     /// In --all-in-one: once everything is bound, write the endpoints clients connect to
-    /// as JSON: `{"frontend": "tcp://…", "xpub": "tcp://…"}`. Ignored otherwise (a plain
+    /// and the server key as JSON: `{"frontend": "tcp://…", "xpub": "tcp://…",
+    /// "server_key": "<Z85>"}` (empty key with --plaintext). Ignored otherwise (a plain
     /// server binds nothing).
     #[arg(long, env = "ZCHAT_READY_FILE")]
     pub ready_file: Option<PathBuf>,
+    /// CURVE keys (in --all-in-one: created in --key-dir, by default --data-dir, on first
+    /// start).
+    #[command(flatten)]
+    pub transport: TransportArgs,
+    /// Key management instead of running a server.
+    #[command(subcommand)]
+    pub command: Option<ServerCommand>,
+}
+
+/// `zchat-server keygen` / `zchat-server public-key`.
+#[derive(Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Create the deployment's CURVE key pair in DIR (zchat.key, mode 0600, and zchat.pub)
+    /// and print the public key. Never overwrites an existing pair.
+    Keygen {
+        /// Where to write the key pair (created if missing).
+        #[arg(long, env = "ZCHAT_KEY_DIR")]
+        key_dir: PathBuf,
+    },
+    /// Print the deployment's public key (from DIR/zchat.pub, checked against the secret
+    /// key when DIR has it): what clients pass as their server key.
+    PublicKey {
+        /// The key directory.
+        #[arg(long, env = "ZCHAT_KEY_DIR")]
+        key_dir: PathBuf,
+    },
+}
+
+/// Runs `keygen` or `public-key`, printing the public key on stdout.
+pub fn run_key_command(command: &ServerCommand) -> Result<()> {
+    let public = match command {
+        ServerCommand::Keygen { key_dir } => {
+            let made = keys::generate(key_dir)?;
+            let (secret, public) = keys::paths(key_dir);
+            eprintln!(
+                "zchat-server: wrote {} (secret, mode 0600) and {}; give clients this public key:",
+                secret.display(),
+                public.display()
+            );
+            made.public_z85()
+        }
+        ServerCommand::PublicKey { key_dir } => {
+            let (secret, _) = keys::paths(key_dir);
+            if secret.exists() {
+                keys::load(key_dir)?.public_z85()
+            } else {
+                zchat_protocol::net::encode_key(&keys::load_public(key_dir)?)
+            }
+        }
+    };
+    println!("{public}");
+    Ok(())
 }
 
 /// Runs the broker until SIGINT/SIGTERM.
@@ -150,9 +269,9 @@ pub async fn run_broker(args: BrokerArgs) -> Result<()> {
     if args.healthcheck {
         return tcp_healthcheck(&args.frontend);
     }
-    let ctx = zmq::Context::new();
+    let endpoints = Endpoints::new(args.transport.transport()?)?;
     let broker = Broker::start(
-        &ctx,
+        &endpoints,
         &BrokerConfig {
             frontend: args.frontend,
             backend: args.backend,
@@ -179,9 +298,9 @@ pub async fn run_proxy(args: ProxyArgs) -> Result<()> {
     if args.healthcheck {
         return tcp_healthcheck(&args.xpub);
     }
-    let ctx = zmq::Context::new();
+    let endpoints = Endpoints::new(args.transport.transport()?)?;
     let proxy = Proxy::start(
-        &ctx,
+        &endpoints,
         &ProxyConfig {
             xpub: args.xpub,
             xsub: args.xsub,
@@ -205,8 +324,13 @@ pub async fn run_proxy(args: ProxyArgs) -> Result<()> {
 
 /// Runs the server (or all three, with `--all-in-one`) until SIGINT/SIGTERM.
 pub async fn run_server(args: ServerArgs) -> Result<()> {
+    if let Some(command) = &args.command {
+        return run_key_command(command);
+    }
     if args.healthcheck {
-        return ping(&args.health_endpoint, Duration::from_secs(3)).await;
+        let default_dir = args.all_in_one.then_some(args.data_dir.as_path());
+        let key = args.transport.client_key(default_dir)?;
+        return ping(&args.health_endpoint, key, Duration::from_secs(3)).await;
     }
     if args.all_in_one {
         let mut all = AllInOne::start(AllInOneConfig {
@@ -215,21 +339,28 @@ pub async fn run_server(args: ServerArgs) -> Result<()> {
             backend: args.broker,
             xpub: args.xpub,
             xsub: args.proxy,
+            key_dir: args.transport.key_dir,
+            plaintext: args.transport.plaintext,
         })
         .await?;
+        let key_flag = all
+            .public_key()
+            .map_or_else(|| " --plaintext".into(), |k| format!(" --server-key '{k}'"));
         tracing::info!(
             broker = %all.frontend_endpoint(),
             proxy = %all.xpub_endpoint(),
-            "all-in-one backend ready: connect clients with --broker {} --proxy {}",
+            "all-in-one backend ready: connect clients with --broker {} --proxy {}{key_flag}",
             all.frontend_endpoint(),
             all.xpub_endpoint()
         );
         if let Some(path) = &args.ready_file {
+            let key = all.public_key().unwrap_or_default();
             write_ready_file(
                 path,
                 &[
                     ("frontend", &all.frontend_endpoint()),
                     ("xpub", &all.xpub_endpoint()),
+                    ("server_key", &key),
                 ],
             )?;
         }
@@ -247,6 +378,7 @@ pub async fn run_server(args: ServerArgs) -> Result<()> {
             path.display()
         );
     }
+    let transport = args.transport.transport()?;
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
     server::run(
@@ -259,6 +391,7 @@ pub async fn run_server(args: ServerArgs) -> Result<()> {
             hash_workers: args
                 .hash_workers
                 .unwrap_or_else(crate::auth::Hasher::default_workers),
+            transport,
         },
         shutdown,
     )
@@ -295,11 +428,12 @@ fn tcp_healthcheck(endpoint: &str) -> Result<()> {
     Ok(())
 }
 
-/// Sends one protocol `ping` through a broker frontend and waits up to `timeout` for the
-/// `pong` (one attempt, no retry): the server healthcheck, and how tests wait for a backend
-/// to be ready.
-pub async fn ping(endpoint: &str, timeout: Duration) -> Result<()> {
+/// Sends one protocol `ping` through a broker frontend (CURVE with `server_key`, plaintext
+/// with `None`) and waits up to `timeout` for the `pong` (one attempt, no retry): the server
+/// healthcheck.
+pub async fn ping(endpoint: &str, server_key: Option<String>, timeout: Duration) -> Result<()> {
     let mut config = ClientConfig::requests_only(endpoint);
+    config.server_key = server_key;
     config.request_timeout = timeout;
     config.attempts = 1;
     let client = Client::start(config)?;

@@ -24,6 +24,7 @@ use zchat_protocol::net::{self, Exposure};
 use zchat_protocol::{codec, topic, Event, EventEnvelope};
 
 use crate::shutdown::Shutdown;
+use crate::transport::Endpoints;
 
 /// Where the proxy listens.
 #[derive(Debug, Clone)]
@@ -80,12 +81,16 @@ fn set_xpub_manual(socket: &mut zmq::Socket) -> Result<()> {
 
 impl Proxy {
     /// Binds both sockets (failing fast if an address is taken) and starts the gate thread.
-    pub fn start(ctx: &zmq::Context, config: &ProxyConfig) -> Result<Proxy> {
-        let mut xpub = net::socket(ctx, zmq::XPUB, Exposure::Public)?;
+    /// With CURVE, the XPUB admits any client key and the XSUB only the deployment's (the
+    /// ZAP handler of `endpoints`): nobody else can publish.
+    pub fn start(endpoints: &Endpoints, config: &ProxyConfig) -> Result<Proxy> {
+        let ctx = endpoints.ctx();
+        let transport = endpoints.transport();
+        let mut xpub = net::socket(ctx, zmq::XPUB, Exposure::Public, &transport.for_clients())?;
         set_xpub_manual(&mut xpub)?;
         xpub.set_sndhwm(SUBSCRIBER_HWM)?;
         net::bind(&xpub, &config.xpub).context("proxy xpub")?;
-        let xsub = net::socket(ctx, zmq::XSUB, Exposure::Internal)?;
+        let xsub = net::socket(ctx, zmq::XSUB, Exposure::Internal, &transport.for_servers())?;
         xsub.set_rcvhwm(PUBLISHER_HWM)?;
         net::bind(&xsub, &config.xsub).context("proxy xsub")?;
         // Everything the servers publish comes here; filtering happens on the XPUB side.

@@ -6,6 +6,12 @@
 //! they bound through `--ready-file`; a restarted broker or proxy binds the very endpoints
 //! its first run got, so clients reconnect to the same address. No port is ever probed and
 //! released (that races with every other process picking ports).
+//!
+//! Transport: CURVE, as in production. [`Cluster::start`] makes the deployment's key pair
+//! with the real `zchat-server keygen` in the temp dir and starts the three binaries with
+//! `--key-dir`; [`Cluster::public_key`] and [`Cluster::client_config`] hand the key to
+//! clients. [`Cluster::start_plaintext`] runs them with `--plaintext` instead, for tests of
+//! clients that cannot speak CURVE yet (raw ZMTP, or binaries without a server-key flag).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -92,6 +98,8 @@ struct Bound {
 pub struct Cluster {
     dir: tempfile::TempDir,
     bin_dir: PathBuf,
+    /// The deployment's public key (Z85); `None` with `--plaintext`.
+    public_key: Option<String>,
     /// What the broker bound on its first start (reused on restarts).
     broker_at: Option<Bound>,
     /// What the proxy bound on its first start (reused on restarts).
@@ -103,11 +111,29 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Starts broker, proxy and server and waits until a ping goes through.
+    /// Starts broker, proxy and server with CURVE (a fresh deployment key pair) and waits
+    /// until a ping goes through.
     pub fn start() -> Result<Cluster> {
+        Cluster::start_with(true)
+    }
+
+    /// The same, with `--plaintext` (no CURVE) on every binary.
+    pub fn start_plaintext() -> Result<Cluster> {
+        Cluster::start_with(false)
+    }
+
+    fn start_with(curve: bool) -> Result<Cluster> {
+        let dir = tempfile::tempdir()?;
+        let bin_dir = bin_dir()?;
+        let public_key = if curve {
+            Some(keygen(&bin_dir, &dir.path().join("keys"))?)
+        } else {
+            None
+        };
         let mut c = Cluster {
-            dir: tempfile::tempdir()?,
-            bin_dir: bin_dir()?,
+            dir,
+            bin_dir,
+            public_key,
             broker_at: None,
             proxy_at: None,
             broker: None,
@@ -136,6 +162,54 @@ impl Cluster {
             .as_ref()
             .map(|p| p.public.clone())
             .unwrap_or_default()
+    }
+
+    /// The broker's backend endpoint (where servers connect), for attacks on it.
+    pub fn broker_backend_endpoint(&self) -> String {
+        self.broker_at
+            .as_ref()
+            .map(|b| b.internal.clone())
+            .unwrap_or_default()
+    }
+
+    /// The proxy's publisher (XSUB) endpoint (where servers publish), for attacks on it.
+    pub fn proxy_publisher_endpoint(&self) -> String {
+        self.proxy_at
+            .as_ref()
+            .map(|p| p.internal.clone())
+            .unwrap_or_default()
+    }
+
+    /// The deployment's public key (Z85), `None` in plaintext: what clients need.
+    pub fn public_key(&self) -> Option<String> {
+        self.public_key.clone()
+    }
+
+    /// The directory of the deployment's key pair (`zchat.key`, `zchat.pub`), when CURVE is
+    /// on.
+    pub fn key_dir(&self) -> Option<PathBuf> {
+        self.public_key
+            .as_ref()
+            .map(|_| self.dir.path().join("keys"))
+    }
+
+    /// A client configuration for this cluster: both endpoints and the server key.
+    pub fn client_config(&self) -> ClientConfig {
+        ClientConfig::new(self.broker_endpoint(), self.proxy_endpoint())
+            .with_server_key(self.public_key())
+    }
+
+    /// A requests-only client configuration (no proxy) with the server key.
+    pub fn requests_config(&self) -> ClientConfig {
+        ClientConfig::requests_only(self.broker_endpoint()).with_server_key(self.public_key())
+    }
+
+    /// The transport flags every binary of this cluster gets.
+    pub fn transport_args(&self) -> Vec<String> {
+        match self.key_dir() {
+            Some(dir) => vec!["--key-dir".into(), dir.display().to_string()],
+            None => vec!["--plaintext".into()],
+        }
     }
 
     /// The server's data directory.
@@ -197,6 +271,7 @@ impl Cluster {
             .open(self.dir.path().join(format!("{log_name}.log")))?;
         Command::new(self.bin_dir.join(format!("zchat-{name}")))
             .args(args)
+            .args(self.transport_args())
             .env(
                 "RUST_LOG",
                 std::env::var("ZCHAT_TEST_LOG").unwrap_or_else(|_| "info".into()),
@@ -303,13 +378,12 @@ impl Cluster {
     /// a fresh socket, Lazy Pirate), for at most `timeout`. Callable from sync and async
     /// tests alike: the client runs on a thread of its own.
     pub fn wait_ready(&self, timeout: Duration) -> Result<()> {
-        let endpoint = self.broker_endpoint();
+        let mut config = self.requests_config();
         let outcome = std::thread::spawn(move || -> Result<()> {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
             rt.block_on(async {
-                let mut config = ClientConfig::requests_only(endpoint);
                 config.request_timeout = Duration::from_millis(250);
                 config.attempts = (timeout.as_millis() / 250).max(1) as u32;
                 Client::start(config)?.ping().await?;
@@ -342,6 +416,22 @@ impl Drop for Cluster {
         kill(&mut self.proxy, libc::SIGKILL);
         kill(&mut self.broker, libc::SIGKILL);
     }
+}
+
+/// Runs `zchat-server keygen --key-dir dir` and returns the public key it printed.
+fn keygen(bin_dir: &Path, dir: &Path) -> Result<String> {
+    let out = Command::new(bin_dir.join("zchat-server"))
+        .args(["keygen", "--key-dir"])
+        .arg(dir)
+        .output()
+        .context("running zchat-server keygen")?;
+    if !out.status.success() {
+        bail!(
+            "zchat-server keygen failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// `std` can only SIGKILL a child; graceful-stop tests need SIGTERM, hence the FFI call.

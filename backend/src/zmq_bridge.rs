@@ -23,7 +23,7 @@ use std::thread::JoinHandle;
 
 use anyhow::{Context, Result};
 use tokio::sync::mpsc;
-use zchat_protocol::net::{self, Exposure};
+use zchat_protocol::net::{self, Exposure, Security};
 
 use crate::shutdown::Shutdown;
 
@@ -89,13 +89,16 @@ impl OutboundSender {
     }
 }
 
-/// Endpoints the server connects to.
+/// Endpoints the server connects to, and how.
 #[derive(Debug, Clone)]
 pub struct BridgeConfig {
     /// The broker's backend (DEALER) endpoint.
     pub broker: String,
     /// The proxy's XSUB endpoint.
     pub proxy: String,
+    /// Both sockets' security: with CURVE, clients of broker and proxy authenticating with
+    /// the deployment's key pair.
+    pub security: Security,
 }
 
 /// Connects the sockets (failing fast on malformed endpoints) and starts the socket thread.
@@ -106,9 +109,9 @@ pub fn start(
     stats: Arc<BridgeStats>,
     shutdown: Shutdown,
 ) -> Result<(OutboundSender, JoinHandle<()>)> {
-    let dealer = net::socket(ctx, zmq::DEALER, Exposure::Internal)?;
+    let dealer = net::socket(ctx, zmq::DEALER, Exposure::Internal, &config.security)?;
     dealer.set_sndhwm(REPLY_HWM)?;
-    let publisher = net::socket(ctx, zmq::PUB, Exposure::Internal)?;
+    let publisher = net::socket(ctx, zmq::PUB, Exposure::Internal, &config.security)?;
     publisher.set_sndhwm(PUBLISH_HWM)?;
     // Monitors first, so that even an instant connection is reported.
     let monitors = [
@@ -146,13 +149,15 @@ pub fn start(
     ))
 }
 
-/// Watches the two outgoing connections and says so in the logs: connected, lost, or still
-/// not connected (every 10 s), so an unreachable broker or proxy is obvious.
+/// Watches the two outgoing connections and says so in the logs: connected (handshake
+/// done), lost, refused (a key that is not the deployment's, or CURVE on one side only), or
+/// still not connected (every 10 s), so an unreachable broker or proxy is obvious.
 struct Links {
     monitors: [zmq::Socket; 2],
     names: [String; 2],
     up: [bool; 2],
     last_warning: std::time::Instant,
+    last_refusal: Option<std::time::Instant>,
 }
 
 impl Links {
@@ -165,19 +170,38 @@ impl Links {
             ],
             up: [false; 2],
             last_warning: std::time::Instant::now(),
+            last_refusal: None,
         }
     }
 
     fn on_event(&mut self, i: usize) {
         while let Ok(frames) = self.monitors[i].recv_multipart(zmq::DONTWAIT) {
             match net::monitor_event(&frames) {
-                Some(net::EVENT_CONNECTED) => {
+                Some(net::EVENT_HANDSHAKE_SUCCEEDED) => {
                     self.up[i] = true;
                     tracing::info!("connected to the {}", self.names[i]);
                 }
                 Some(net::EVENT_DISCONNECTED) => {
+                    if self.up[i] {
+                        tracing::warn!("lost the {}; reconnecting", self.names[i]);
+                    }
                     self.up[i] = false;
-                    tracing::warn!("lost the {}; reconnecting", self.names[i]);
+                }
+                // Retried by libzmq: logged at most every 10 s (warn_if_down says it lasts).
+                Some(e)
+                    if net::is_handshake_failure(e)
+                        && self
+                            .last_refusal
+                            .is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(10)) =>
+                {
+                    self.last_refusal = Some(std::time::Instant::now());
+                    tracing::error!(
+                        event = e,
+                        value = net::monitor_value(&frames).unwrap_or(0),
+                        "the {} refused this server's handshake: is --key-dir the \
+                         deployment's key pair, and CURVE (or --plaintext) the same on both?",
+                        self.names[i]
+                    );
                 }
                 _ => {}
             }
@@ -219,8 +243,8 @@ const FLUSH_AT_STOP: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn run(thread: SocketThread) {
     let SocketThread {
-        dealer,
-        publisher,
+        mut dealer,
+        mut publisher,
         mut links,
         mut wake,
         outbound,
@@ -317,6 +341,9 @@ fn run(thread: SocketThread) {
             "replies still waiting for the broker at stop were dropped"
         );
     }
+    // Before the monitors' readers (in `links`) drop: see `net::unmonitor`.
+    net::unmonitor(&mut dealer);
+    net::unmonitor(&mut publisher);
 }
 
 /// Writes replies and publications, keeping replies the DEALER has no room for.

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
 use zchat_backend::broker::{Broker, BrokerConfig, CLIENT_REPLY_HWM};
 use zchat_backend::testkit::Cluster;
+use zchat_backend::transport::{Endpoints, Transport};
 use zchat_client::api::HistoryQuery;
-use zchat_client::{Client, ClientConfig, REQUEST_HWM};
+use zchat_client::{Client, REQUEST_HWM};
 use zchat_protocol::{Target, MAX_HISTORY_LIMIT};
 
 const PIPELINED: u64 = 5_000;
@@ -21,7 +22,7 @@ const EARLY: u64 = REQUEST_HWM as u64 + 2_000;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_thousand_pipelined_sends_get_five_thousand_replies_without_a_retry() {
     let mut cluster = Cluster::start().expect("cluster");
-    let mut config = ClientConfig::new(cluster.broker_endpoint(), cluster.proxy_endpoint());
+    let mut config = cluster.client_config();
     // Generous: a slow debug build must not be mistaken for a drop. The assertion is that
     // no retry happened, not speed.
     config.request_timeout = Duration::from_secs(60);
@@ -115,9 +116,11 @@ async fn pipeline(client: &Client, channel: &Target, nonces: std::ops::Range<u64
 /// reads.
 #[test]
 fn broker_counts_replies_it_cannot_deliver() {
-    let ctx = zmq::Context::new();
+    // Plaintext: the broker's forwarding is what is tested, not its transport.
+    let endpoints = Endpoints::new(Transport::Plaintext).expect("context");
+    let ctx = endpoints.ctx().clone();
     let broker = Broker::start(
-        &ctx,
+        &endpoints,
         &BrokerConfig {
             frontend: "tcp://127.0.0.1:*".into(),
             backend: "tcp://127.0.0.1:*".into(),

@@ -223,7 +223,8 @@ impl ZchatCluster {
             }
         };
         let mut broker = Command::new(bin_dir.join("zchat-broker"));
-        broker.args(["--frontend", ANY_PORT, "--backend", ANY_PORT]);
+        // Plaintext until the CURVE comparison scenarios exist (issue 12).
+        broker.args(["--frontend", ANY_PORT, "--backend", ANY_PORT, "--plaintext"]);
         log_level(&mut broker);
         let (broker, [frontend, backend]) = spawn_bound(
             "zchat-broker",
@@ -233,12 +234,12 @@ impl ZchatCluster {
             ["frontend", "backend"],
         )?;
         let mut proxy = Command::new(bin_dir.join("zchat-proxy"));
-        proxy.args(["--xpub", ANY_PORT, "--xsub", ANY_PORT]);
+        proxy.args(["--xpub", ANY_PORT, "--xsub", ANY_PORT, "--plaintext"]);
         log_level(&mut proxy);
         let (proxy, [xpub, xsub]) =
             spawn_bound("zchat-proxy", proxy, quiet, dir.path(), ["xpub", "xsub"])?;
         let mut server = Command::new(bin_dir.join("zchat-server"));
-        server.args(["--broker", &backend, "--proxy", &xsub]);
+        server.args(["--broker", &backend, "--proxy", &xsub, "--plaintext"]);
         server.arg("--data-dir").arg(dir.path().join("data"));
         log_level(&mut server);
         let server = Proc::spawn("zchat-server", server, quiet)?;

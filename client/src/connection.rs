@@ -26,6 +26,11 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     /// Attempts per request before giving up (Lazy Pirate).
     pub attempts: u32,
+    /// The server's CURVE public key (40 Z85 characters: the deployment's `zchat.pub`, or
+    /// `zchat-server public-key`). Both sockets then encrypt and check that they talk to the
+    /// holder of its secret, with a fresh key pair of this client's own per run. `None`:
+    /// plaintext, explicitly (only a `--plaintext` backend accepts that).
+    pub server_key: Option<String>,
 }
 
 impl ClientConfig {
@@ -36,7 +41,14 @@ impl ClientConfig {
             proxy: Some(proxy.into()),
             request_timeout: Duration::from_secs(3),
             attempts: 3,
+            server_key: None,
         }
+    }
+
+    /// The same, with CURVE and this server key (`None`: plaintext).
+    pub fn with_server_key(mut self, server_key: Option<String>) -> Self {
+        self.server_key = server_key;
+        self
     }
 }
 
@@ -65,9 +77,18 @@ pub enum ClientError {
     /// request and deliver it when a server returns (hence nonces on `send`).
     #[error("server unreachable at {0} (no reply after retries; a request already queued there may still take effect when the server returns)")]
     Unreachable(String),
-    /// Bad configuration or a local failure (e.g. malformed endpoint).
+    /// Bad configuration or a local failure (e.g. malformed endpoint or server key).
     #[error("{0}")]
     Local(String),
+    /// The transport handshake with the server failed (seen on the socket monitor): a wrong
+    /// server key, CURVE on one side only, or a key the server refused. Retrying cannot help.
+    #[error("the server at {endpoint} {detail}")]
+    Handshake {
+        /// The endpoint (broker or proxy).
+        endpoint: String,
+        /// What failed, naming the server key in use.
+        detail: String,
+    },
     /// The server answered with a reply of the wrong kind for the request (a server bug or
     /// a protocol mismatch). Never treated as success.
     #[error("unexpected reply to {request}: {reply}")]
@@ -144,9 +165,11 @@ impl Client {
     pub fn start(config: ClientConfig) -> Result<Client, ClientError> {
         let pending: Pending = Arc::default();
         let counters: Arc<Counters> = Arc::default();
+        let security = io::security(config.server_key.as_deref())?;
         let io = io::start(
             &config.broker,
             config.proxy.as_deref(),
+            security,
             pending.clone(),
             counters.clone(),
         )
@@ -278,7 +301,12 @@ impl Client {
                         other => Ok(other),
                     };
                 }
-                Ok(Err(_)) => return Err(ClientError::Local("client connection closed".into())),
+                // The socket thread drops every waiting request when a handshake fails.
+                Ok(Err(_)) => {
+                    return Err(self
+                        .handshake_error()
+                        .unwrap_or_else(|| ClientError::Local("client connection closed".into())))
+                }
                 Err(_) => {
                     tracing::debug!(id, attempt, "request timed out");
                     if attempt < attempts {
@@ -288,7 +316,23 @@ impl Client {
             }
         }
         self.counters.unreachable.fetch_add(1, Ordering::Relaxed);
-        Err(ClientError::Unreachable(self.config.broker.clone()))
+        Err(self
+            .handshake_error()
+            .unwrap_or_else(|| ClientError::Unreachable(self.config.broker.clone())))
+    }
+
+    /// The last failed handshake with the broker, if no handshake succeeded since.
+    fn handshake_error(&self) -> Option<ClientError> {
+        let failure = self
+            .counters
+            .handshake
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()?;
+        Some(ClientError::Handshake {
+            endpoint: failure.endpoint,
+            detail: failure.detail,
+        })
     }
 
     /// Reopens the request socket (Lazy Pirate), unless it was reopened within the last

@@ -10,6 +10,14 @@
 //! first, in order. A request whose caller stopped waiting (timed out or gave up) is not
 //! sent from the backlog: its retry, if any, comes as a new command with the same id, and a
 //! request already waiting there is never queued twice.
+//!
+//! Transport: both sockets use the [`Security`] made by [`security`] — CURVE with the
+//! server's public key and a fresh key pair of this run, or plaintext when no key is given.
+//! A handshake that fails (wrong server key, CURVE on one side only, a refused key) is read
+//! from the sockets' monitors, never guessed from a timeout: on the DEALER it fails every
+//! waiting request at once with the reason ([`HandshakeFailure`]), and the socket is closed
+//! until the next request (libzmq alone would retry every 100 ms forever); on the SUB it is
+//! logged. Live events report the proxy as connected only once a handshake succeeded.
 
 use std::collections::{HashSet, VecDeque};
 use std::io::{Read, Write};
@@ -21,10 +29,11 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use tokio::sync::mpsc;
-use zchat_protocol::net::{self, Exposure};
+use zchat_protocol::net::{self, CurveKeys, Exposure, Security};
 use zchat_protocol::{codec, EventEnvelope, ResponseEnvelope};
 
-use crate::link::{Counters, Live, Pending};
+use crate::connection::ClientError;
+use crate::link::{Counters, HandshakeFailure, Live, Pending};
 
 /// Requests the DEALER may queue towards the broker (libzmq's default is 1,000). A client may
 /// pipeline thousands of requests; most then wait here rather than in the backlog. Beyond it
@@ -71,15 +80,52 @@ impl Drop for IoHandle {
     }
 }
 
+/// The sockets' security for a server key (`None`: plaintext): CURVE with a fresh ephemeral
+/// key pair; who the user is stays the business of login and tokens.
+pub(crate) fn security(server_key: Option<&str>) -> Result<Security, ClientError> {
+    let Some(key) = server_key else {
+        return Ok(Security::Plaintext);
+    };
+    let server_key = net::decode_key(key)
+        .map_err(|e| ClientError::Local(format!("invalid server key {key:?}: {e}")))?;
+    let keys = CurveKeys::generate()
+        .map_err(|e| ClientError::Local(format!("cannot make a CURVE key pair: {e}")))?;
+    Ok(Security::CurveClient { server_key, keys })
+}
+
+/// What a failed handshake means, in words that name the server key in use.
+fn describe_failure(event: u16, value: u32, security: &Security) -> String {
+    let Security::CurveClient { server_key, .. } = security else {
+        return "requires an encrypted connection (CURVE) and this client connected in \
+                plaintext: give the client the server's public key (the deployment's zchat.pub, \
+                printed by `zchat-server public-key`)"
+            .into();
+    };
+    let key = net::encode_key(server_key);
+    match (event, value) {
+        (net::EVENT_HANDSHAKE_FAILED_PROTOCOL, net::PROTOCOL_ERROR_MECHANISM_MISMATCH) => {
+            format!("is not using CURVE (a --plaintext backend) but this client expects server key {key}")
+        }
+        (net::EVENT_HANDSHAKE_FAILED_AUTH, status) => {
+            format!("refused this client's handshake (status {status}) with server key {key}")
+        }
+        _ => format!(
+            "did not accept the handshake with server key {key}: wrong server key, or the \
+             server is not using CURVE"
+        ),
+    }
+}
+
 pub(crate) fn start(
     broker: &str,
     proxy: Option<&str>,
+    security: Security,
     pending: Pending,
     counters: Arc<Counters>,
 ) -> Result<IoHandle> {
     let ctx = zmq::Context::new();
-    let dealer = new_dealer(&ctx, broker)?;
-    let sub = net::socket(&ctx, zmq::SUB, Exposure::Internal)?;
+    let (dealer, dealer_monitor) = new_dealer(&ctx, broker, &security)?;
+    let sub = net::socket(&ctx, zmq::SUB, Exposure::Internal, &security)?;
     sub.set_linger(0)?;
     // Subscriptions are small and must never be dropped at the high-water mark while the
     // proxy is away (a dropped one would never be resent): no limit on what SUB queues.
@@ -93,15 +139,22 @@ pub(crate) fn start(
     wake_tx.set_nonblocking(true)?;
     let (tx, rx) = std_mpsc::channel();
     let broker = broker.to_string();
+    let proxy = proxy.unwrap_or_default().to_string();
     std::thread::Builder::new()
         .name("zchat-client-io".into())
         .spawn(move || {
             let mut io = Io {
                 ctx,
                 broker,
+                proxy,
+                security,
                 dealer,
+                dealer_monitor,
+                dealer_failed: false,
                 sub,
                 monitor,
+                sub_up: false,
+                sub_failure_logged: None,
                 sink: None,
                 pending,
                 counters,
@@ -113,21 +166,46 @@ pub(crate) fn start(
     Ok(IoHandle { tx, wake: wake_tx })
 }
 
-fn new_dealer(ctx: &zmq::Context, broker: &str) -> Result<zmq::Socket> {
-    let dealer = net::socket(ctx, zmq::DEALER, Exposure::Internal)?;
+/// A DEALER connected to the broker, and the monitor that reports its handshakes.
+fn new_dealer(
+    ctx: &zmq::Context,
+    broker: &str,
+    security: &Security,
+) -> Result<(zmq::Socket, zmq::Socket)> {
+    let dealer = net::socket(ctx, zmq::DEALER, Exposure::Internal, security)?;
     dealer.set_linger(0)?;
     dealer.set_sndhwm(REQUEST_HWM)?;
     dealer.set_rcvhwm(REPLY_HWM)?;
+    // The monitor first, so that even the first handshake is reported.
+    let monitor = net::monitor(ctx, &dealer, "client-dealer")?;
     net::connect(&dealer, broker).context("client to broker")?;
-    Ok(dealer)
+    Ok((dealer, monitor))
+}
+
+/// Stops the monitors before the sockets and their readers drop (see [`net::unmonitor`]).
+impl Drop for Io {
+    fn drop(&mut self) {
+        net::unmonitor(&mut self.dealer);
+        net::unmonitor(&mut self.sub);
+    }
 }
 
 struct Io {
     ctx: zmq::Context,
     broker: String,
+    /// The proxy endpoint ("" for a requests-only client), for messages.
+    proxy: String,
+    security: Security,
     dealer: zmq::Socket,
+    dealer_monitor: zmq::Socket,
+    /// The DEALER's handshake failed and it was disconnected: reopened for the next request.
+    dealer_failed: bool,
     sub: zmq::Socket,
     monitor: zmq::Socket,
+    /// A handshake with the proxy succeeded and the connection has not been lost since.
+    sub_up: bool,
+    /// When a SUB handshake failure was last logged (at most one line a minute).
+    sub_failure_logged: Option<std::time::Instant>,
     sink: Option<mpsc::UnboundedSender<Live>>,
     pending: Pending,
     counters: Arc<Counters>,
@@ -148,12 +226,13 @@ impl Io {
             } else {
                 zmq::POLLIN | zmq::POLLOUT
             };
-            let (dealer_ready, sub_in, mon_in, wake_in) = {
+            let (dealer_ready, sub_in, mon_in, wake_in, dealer_mon_in) = {
                 let mut items = [
                     self.dealer.as_poll_item(dealer_events),
                     self.sub.as_poll_item(zmq::POLLIN),
                     self.monitor.as_poll_item(zmq::POLLIN),
                     zmq::PollItem::from_fd(wake_fd, zmq::POLLIN),
+                    self.dealer_monitor.as_poll_item(zmq::POLLIN),
                 ];
                 if net::poll(&mut items, 1000).is_err() {
                     return;
@@ -163,8 +242,14 @@ impl Io {
                     items[1].is_readable(),
                     items[2].is_readable(),
                     items[3].is_readable(),
+                    items[4].is_readable(),
                 )
             };
+            if dealer_mon_in {
+                while let Ok(frames) = self.dealer_monitor.recv_multipart(zmq::DONTWAIT) {
+                    self.on_dealer_monitor(&frames);
+                }
+            }
             if dealer_ready.contains(zmq::POLLIN) {
                 while let Ok(frames) = self.dealer.recv_multipart(zmq::DONTWAIT) {
                     self.on_reply(frames);
@@ -203,6 +288,9 @@ impl Io {
     fn on_command(&mut self, cmd: Command) {
         match cmd {
             Command::Send { id, frame } => {
+                if self.dealer_failed {
+                    self.reopen_dealer();
+                }
                 if self.waiting.contains(&id) {
                     // An earlier attempt still waits for room: that one goes out, once.
                 } else if !self.backlog.is_empty() {
@@ -214,10 +302,7 @@ impl Io {
             // The old socket is closed with whatever libzmq still queued in it (those
             // callers time out and retry); the backlog was never handed to it, so it goes
             // out on the new socket, in order.
-            Command::Reconnect => match new_dealer(&self.ctx, &self.broker) {
-                Ok(d) => self.dealer = d,
-                Err(e) => tracing::warn!("cannot reopen request socket: {e:#}"),
-            },
+            Command::Reconnect => self.reopen_dealer(),
             Command::Subscribe(topic) => {
                 let _ = self.sub.set_subscribe(topic.as_bytes());
             }
@@ -305,10 +390,82 @@ impl Io {
         });
     }
 
+    /// Replaces the request socket (and its monitor) with a new one.
+    fn reopen_dealer(&mut self) {
+        match new_dealer(&self.ctx, &self.broker, &self.security) {
+            Ok((dealer, monitor)) => {
+                net::unmonitor(&mut self.dealer);
+                self.dealer = dealer;
+                self.dealer_monitor = monitor;
+                self.dealer_failed = false;
+            }
+            Err(e) => tracing::warn!("cannot reopen request socket: {e:#}"),
+        }
+    }
+
+    /// A handshake with the broker succeeded or failed. A failure fails every waiting
+    /// request now (their callers see [`ClientError::Handshake`]) and closes the connection
+    /// until the next request, instead of libzmq's endless retries.
+    fn on_dealer_monitor(&mut self, frames: &[Vec<u8>]) {
+        let Some(event) = net::monitor_event(frames) else {
+            return;
+        };
+        if event == net::EVENT_HANDSHAKE_SUCCEEDED {
+            *self
+                .counters
+                .handshake
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        } else if net::is_handshake_failure(event) && !self.dealer_failed {
+            let value = net::monitor_value(frames).unwrap_or(0);
+            let failure = HandshakeFailure {
+                endpoint: self.broker.clone(),
+                detail: describe_failure(event, value, &self.security),
+            };
+            tracing::warn!(
+                "the server at {} {} (handshake event {event:#x}, value {value:#x})",
+                failure.endpoint,
+                failure.detail
+            );
+            *self
+                .counters
+                .handshake
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(failure);
+            // Dropping the reply slots wakes every caller with the failure.
+            self.pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clear();
+            let _ = self.dealer.disconnect(&self.broker);
+            self.dealer_failed = true;
+        }
+    }
+
     fn on_monitor(&mut self, frames: &[Vec<u8>]) {
         match net::monitor_event(frames) {
-            Some(net::EVENT_CONNECTED) => self.emit(Live::ProxyConnected),
-            Some(net::EVENT_DISCONNECTED) => self.emit(Live::ProxyDisconnected),
+            Some(net::EVENT_HANDSHAKE_SUCCEEDED) => {
+                self.sub_up = true;
+                self.emit(Live::ProxyConnected);
+            }
+            Some(net::EVENT_DISCONNECTED) if self.sub_up => {
+                self.sub_up = false;
+                self.emit(Live::ProxyDisconnected);
+            }
+            Some(event) if net::is_handshake_failure(event) => {
+                let due = self
+                    .sub_failure_logged
+                    .is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(60));
+                if due {
+                    self.sub_failure_logged = Some(std::time::Instant::now());
+                    let value = net::monitor_value(frames).unwrap_or(0);
+                    tracing::warn!(
+                        "the proxy at {} {} (live events cannot arrive; libzmq keeps retrying)",
+                        self.proxy,
+                        describe_failure(event, value, &self.security)
+                    );
+                }
+            }
             _ => {}
         }
     }

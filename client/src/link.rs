@@ -29,9 +29,19 @@ pub enum Live {
 /// Requests waiting for a reply, by request id: the socket thread completes them.
 pub(crate) type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>>;
 
-/// Running totals shared by the clones of a [`Client`] and its socket thread.
+/// A failed transport handshake, as the socket thread saw it on a socket monitor.
+#[derive(Debug, Clone)]
+pub(crate) struct HandshakeFailure {
+    pub(crate) endpoint: String,
+    pub(crate) detail: String,
+}
+
+/// Running totals shared by the clones of a [`Client`] and its socket thread, and the
+/// broker connection's handshake state.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
+    /// The last failed handshake with the broker; cleared by a successful one.
+    pub(crate) handshake: Mutex<Option<HandshakeFailure>>,
     pub(crate) requests: AtomicU64,
     pub(crate) retries: AtomicU64,
     pub(crate) unreachable: AtomicU64,

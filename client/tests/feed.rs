@@ -8,17 +8,13 @@ use std::time::Duration;
 use tokio::time::timeout;
 use zchat_backend::testkit::Cluster;
 use zchat_client::feed::{Feed, FeedEvent};
-use zchat_client::{Client, ClientConfig};
+use zchat_client::Client;
 use zchat_protocol::{Message, Target};
 
 const PW: &str = "correct horse battery";
 
 async fn signup(cluster: &Cluster, user: &str) -> (Client, String, String) {
-    let client = Client::start(ClientConfig::new(
-        cluster.broker_endpoint(),
-        cluster.proxy_endpoint(),
-    ))
-    .expect("client");
+    let client = Client::start(cluster.client_config()).expect("client");
     client.register(user, PW).await.expect("register");
     let session = client.login(user, PW).await.expect("login");
     (client, session.user, session.inbox)

@@ -63,7 +63,12 @@ impl Default for DemoOptions {
 /// the flags say (bound as given, e.g. `tcp://127.0.0.1:5555`), everything else on free
 /// loopback ports.
 pub fn backend_config(dir: &Path, broker: Option<&str>, proxy: Option<&str>) -> AllInOneConfig {
-    let mut config = AllInOneConfig::loopback(dir.join("db"));
+    // Plaintext on loopback until the TUI takes a server key (issue 12's client part): then
+    // CURVE, handing the TUI and the bots `backend.public_key()` / `backend.client_config()`.
+    let mut config = AllInOneConfig {
+        plaintext: true,
+        ..AllInOneConfig::loopback(dir.join("db"))
+    };
     if let Some(b) = broker {
         config.frontend = b.to_string();
     }

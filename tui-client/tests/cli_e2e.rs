@@ -104,7 +104,7 @@ impl Drop for Tail {
 
 #[test]
 fn two_users_chat_with_the_cli_and_tail_survives_restart_and_kill() {
-    let mut cluster = Cluster::start().expect("cluster");
+    let mut cluster = Cluster::start_plaintext().expect("cluster");
     let homes = tempfile::tempdir().expect("tmp");
     let (a, b) = (homes.path().join("alice"), homes.path().join("bob"));
 

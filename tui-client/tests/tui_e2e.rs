@@ -156,7 +156,7 @@ fn two_users_chat_live_across_a_server_restart() {
         return;
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut cluster = Cluster::start().unwrap();
+    let mut cluster = Cluster::start_plaintext().unwrap();
     let (broker, proxy) = (cluster.broker_endpoint(), cluster.proxy_endpoint());
 
     // Accounts and channels, set up through the client library.
@@ -310,7 +310,7 @@ fn screenshot() {
         return;
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let cluster = Cluster::start().unwrap();
+    let cluster = Cluster::start_plaintext().unwrap();
     let (broker, proxy) = (cluster.broker_endpoint(), cluster.proxy_endpoint());
     let data = zchat_tui::demo::DemoData::load().unwrap();
     let session = rt

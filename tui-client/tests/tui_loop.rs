@@ -99,7 +99,7 @@ fn session_saved(home: &Path) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_in_frames_out_through_the_real_loop() {
-    let cluster = tokio::task::spawn_blocking(|| Cluster::start().expect("cluster"))
+    let cluster = tokio::task::spawn_blocking(|| Cluster::start_plaintext().expect("cluster"))
         .await
         .expect("join");
     let (broker, proxy) = (cluster.broker_endpoint(), cluster.proxy_endpoint());

@@ -37,6 +37,7 @@ pub use responder::Responder;
 use crate::auth::{Hasher, LoginThrottle};
 use crate::shutdown::Shutdown;
 use crate::store::{SessionRow, Store};
+use crate::transport::Transport;
 use crate::zmq_bridge::{self, BridgeConfig, BridgeStats, Incoming};
 
 /// How the server runs.
@@ -54,6 +55,8 @@ pub struct ServerConfig {
     pub session_ttl: Duration,
     /// Concurrent password hashes.
     pub hash_workers: usize,
+    /// CURVE with the deployment's keys, or plaintext.
+    pub transport: Transport,
 }
 
 /// Requests in flight at once (read and not yet answered, including sends waiting for the
@@ -80,6 +83,7 @@ pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
     let bridge = BridgeConfig {
         broker: config.broker.clone(),
         proxy: config.proxy.clone(),
+        security: config.transport.as_server_peer(),
     };
     // The socket thread stops only after every request has been answered (below).
     let bridge_stop = Shutdown::new();

@@ -7,6 +7,8 @@
 //!   produce (garbage, bad MessagePack, unknown ops, wrong versions, oversize frames, extra
 //!   frames) or traffic it would not send (a pipelined burst with no retry).
 //! - [`Sub`]: a bare SUB socket on the proxy, for subscription tests (any prefix, any order).
+//! - [`curve_client`]: makes a bare socket a CURVE client of the cluster (its deployment key,
+//!   an ephemeral key pair), as every client is; a no-op on a plaintext cluster.
 //!
 //! Nothing here waits a fixed time for something to happen: every wait is on an observable
 //! condition, with [`TIMEOUT`] as the deadline.
@@ -20,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use zchat_backend::testkit::Cluster;
 use zchat_client::api::HistoryQuery;
-use zchat_client::{Client, ClientConfig, ClientError, Page, Session};
+use zchat_client::{Client, ClientError, Page, Session};
 use zchat_protocol::{
     codec, topic, ChannelInfo, ErrorCode, Event, EventEnvelope, Message, Request, RequestEnvelope,
     ResponseEnvelope, Target,
@@ -48,7 +50,7 @@ impl User {
             .enable_all()
             .build()
             .expect("runtime");
-        let mut config = ClientConfig::requests_only(cluster.broker_endpoint());
+        let mut config = cluster.requests_config();
         config.request_timeout = TIMEOUT;
         config.attempts = 1;
         let api = Client::start(config).expect("client");
@@ -154,6 +156,7 @@ impl RawWire {
         let ctx = zmq::Context::new();
         let dealer = ctx.socket(zmq::DEALER).expect("socket");
         dealer.set_linger(0).expect("linger");
+        curve_client(&dealer, cluster);
         dealer.connect(&cluster.broker_endpoint()).expect("connect");
         RawWire { ctx, dealer }
     }
@@ -205,6 +208,7 @@ impl Sub {
         let ctx = zmq::Context::new();
         let socket = ctx.socket(zmq::SUB).expect("sub");
         socket.set_linger(0).expect("linger");
+        curve_client(&socket, cluster);
         socket.connect(&cluster.proxy_endpoint()).expect("connect");
         for t in topics {
             socket.set_subscribe(t).expect("subscribe");
@@ -271,6 +275,34 @@ pub fn next_event(socket: &zmq::Socket, timeout: Duration) -> Option<(String, Ev
     Some((String::from_utf8_lossy(&frames[0]).into_owned(), env.body))
 }
 
+/// Makes `socket` (not yet connected) a CURVE client of the cluster's deployment, with a
+/// fresh key pair, like every real client; nothing on a plaintext cluster.
+pub fn curve_client(socket: &zmq::Socket, cluster: &Cluster) {
+    curve_client_of(socket, cluster.public_key().as_deref());
+}
+
+/// [`curve_client`] for a server key (`None`: plaintext), where the cluster is not at hand.
+pub fn curve_client_of(socket: &zmq::Socket, server_key: Option<&str>) {
+    if let Some(key) = server_key {
+        let pair = zmq::CurveKeyPair::new().expect("key pair");
+        socket
+            .set_curve_serverkey(key.as_bytes())
+            .expect("server key");
+        socket
+            .set_curve_publickey(&pair.public_key)
+            .expect("public key");
+        socket
+            .set_curve_secretkey(&pair.secret_key)
+            .expect("secret key");
+    }
+}
+
 pub fn start() -> Cluster {
     Cluster::start().expect("cluster starts")
+}
+
+/// A cluster with `--plaintext`: for tests whose hand-made ZMTP peers speak the NULL
+/// mechanism (the logic they test is the same under CURVE, which any client may speak).
+pub fn start_plaintext() -> Cluster {
+    Cluster::start_plaintext().expect("cluster starts")
 }

@@ -27,6 +27,8 @@ pub fn explain(e: &ClientError) -> String {
         ClientError::UnexpectedReply { .. } => {
             "the server answered something unexpected (is zchat up to date?)".to_string()
         }
+        // Already a sentence for a person, naming the server and the key to check.
+        e @ ClientError::Handshake { .. } => e.to_string(),
     }
 }
 

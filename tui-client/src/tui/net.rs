@@ -296,7 +296,9 @@ async fn sign_in(
             _ => message.clone(),
         },
         ClientError::Local(m) => m.clone(),
-        other @ ClientError::UnexpectedReply { .. } => explain(other),
+        other @ (ClientError::UnexpectedReply { .. } | ClientError::Handshake { .. }) => {
+            explain(other)
+        }
     };
     if register {
         client.register(&user, &password).await.map_err(explain)?;

@@ -329,7 +329,7 @@ impl Build {
             build.define("ZMQ_HAVE_CURVE", "1");
 
             build.include(libsodium.include_dir());
-            println!("cargo:rustc-link-search={:?}", libsodium.lib_dir());
+            println!("cargo:rustc-link-search=native={}", libsodium.lib_dir().display());
 
             if target.contains("msvc") {
                 fs::copy(
