@@ -11,11 +11,12 @@ mod terminal;
 
 use std::io::stdout;
 use std::path::PathBuf;
+use std::task::Poll;
 use std::time::Duration;
 
 use anyhow::Result;
 use crossterm::event::EventStream;
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use ratatui::backend::{Backend, CrosstermBackend};
 use ratatui::Terminal;
 use tokio::sync::mpsc;
@@ -140,13 +141,17 @@ where
             } else if let Some(ev) = net.try_feed_event() {
                 batch.push(Msg::Action(Action::Feed(ev)));
             } else {
-                match input.next().now_or_never() {
-                    Some(Some(a)) => batch.push(Msg::Action(a)),
-                    Some(None) => {
+                // Polled with this task's own waker (never `now_or_never`'s no-op one):
+                // crossterm's EventStream keeps the first waker it is polled with until an
+                // event comes, so a no-op waker would leave the loop deaf to keys until the
+                // next clock tick.
+                match std::future::poll_fn(|cx| Poll::Ready(input.poll_next_unpin(cx))).await {
+                    Poll::Ready(Some(a)) => batch.push(Msg::Action(a)),
+                    Poll::Ready(None) => {
                         input_done = true;
                         break;
                     }
-                    None => break,
+                    Poll::Pending => break,
                 }
             }
         }
