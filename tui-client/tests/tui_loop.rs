@@ -201,3 +201,85 @@ async fn keys_in_frames_out_through_the_real_loop() {
         .await
         .expect("stop cluster");
 }
+
+/// Input like crossterm's `EventStream`: it keeps the waker of the first poll that found
+/// nothing and wakes only that one when a key comes. A loop that ever polls it with another
+/// waker (a no-op one, say) stops hearing keys until something else wakes it.
+struct FirstWakerInput {
+    keys: std::sync::mpsc::Receiver<Action>,
+    waker: Arc<Mutex<Option<std::task::Waker>>>,
+}
+
+impl futures::Stream for FirstWakerInput {
+    type Item = Action;
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Action>> {
+        if let Ok(a) = self.keys.try_recv() {
+            return std::task::Poll::Ready(Some(a));
+        }
+        let mut slot = self.waker.lock().unwrap();
+        if slot.is_none() {
+            *slot = Some(cx.waker().clone());
+        }
+        std::task::Poll::Pending
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn keys_show_at_once_not_at_the_next_clock_tick() {
+    let home = tempfile::tempdir().expect("home");
+    let opts = TuiOptions {
+        broker: "tcp://127.0.0.1:9".into(),
+        proxy: "tcp://127.0.0.1:9".into(),
+        home: home.path().to_path_buf(),
+        bell: false,
+        notice: None,
+    };
+    let (tx, keys) = std::sync::mpsc::channel();
+    let waker = Arc::new(Mutex::new(None::<std::task::Waker>));
+    let input = FirstWakerInput {
+        keys,
+        waker: Arc::clone(&waker),
+    };
+    let last_frame = Arc::new(Mutex::new(String::new()));
+    let frame = Arc::clone(&last_frame);
+    let running = tokio::spawn(async move {
+        let backend = Mirrored {
+            inner: TestBackend::new(80, 24),
+            last_frame: frame,
+        };
+        let mut terminal = Terminal::new(backend).expect("terminal");
+        run_loop(&mut terminal, opts, None, input).await
+    });
+    // Type a name one key at a time, as a person does. On the paused clock, time moves only
+    // when every task waits for a timer: a key the loop did not hear at once would show only
+    // after the loop's next clock tick (500 ms of that clock).
+    let mut typed = String::new();
+    for c in "zed".chars() {
+        typed.push(c);
+        tx.send(key(KeyCode::Char(c), KeyModifiers::NONE)).unwrap();
+        if let Some(w) = waker.lock().unwrap().take() {
+            w.wake();
+        }
+        let sent = tokio::time::Instant::now();
+        while !last_frame.lock().unwrap().contains(&typed) {
+            assert!(
+                sent.elapsed() < Duration::from_millis(400),
+                "{typed:?} not shown until a clock tick; last frame:\n{}",
+                last_frame.lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    tx.send(key(KeyCode::Char('q'), KeyModifiers::CONTROL))
+        .unwrap();
+    if let Some(w) = waker.lock().unwrap().take() {
+        w.wake();
+    }
+    running
+        .await
+        .expect("loop task")
+        .expect("the loop ends cleanly");
+}
