@@ -242,7 +242,10 @@ fn unreachable_backend_fails_with_one_line() {
         .args(["register", "alice", "--password", "whatever123"])
         .env("ZCHAT_HOME", homes.path())
         .env("ZCHAT_BROKER", format!("tcp://127.0.0.1:{port}"))
-        .env("ZCHAT_SERVER_KEY", "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7")
+        .env(
+            "ZCHAT_SERVER_KEY",
+            "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7",
+        )
         .env("ZCHAT_TIMEOUT_MS", "300")
         .output()
         .expect("run");

@@ -82,7 +82,9 @@ fn a_wrong_key_fails_fast_naming_the_key() {
         let (ok, _, err, took) = zchat(&cluster, home.path(), &args);
         assert!(!ok, "{args:?} succeeded with a wrong key");
         assert!(
-            err.starts_with("zchat: error:") && err.contains("server key") && err.contains(OTHER_KEY),
+            err.starts_with("zchat: error:")
+                && err.contains("server key")
+                && err.contains(OTHER_KEY),
             "{err}"
         );
         // Within the request timeout (1 s here; 3 attempts would take 3 s or more).
@@ -105,12 +107,25 @@ fn no_key_says_how_to_get_one() {
     );
     assert_eq!(err.lines().count(), 1, "one line: {err}");
 
-    let (ok, _, err, _) = zchat(&cluster, home.path(), &["register", "carol", "--server-key", "abc"]);
-    assert!(!ok && err.contains("--server-key") && err.contains("40"), "{err}");
     let (ok, _, err, _) = zchat(
         &cluster,
         home.path(),
-        &["register", "carol", "--server-key", OTHER_KEY, "--plaintext"],
+        &["register", "carol", "--server-key", "abc"],
+    );
+    assert!(
+        !ok && err.contains("--server-key") && err.contains("40"),
+        "{err}"
+    );
+    let (ok, _, err, _) = zchat(
+        &cluster,
+        home.path(),
+        &[
+            "register",
+            "carol",
+            "--server-key",
+            OTHER_KEY,
+            "--plaintext",
+        ],
     );
     assert!(!ok && err.contains("--plaintext"), "{err}");
 }
@@ -122,7 +137,10 @@ fn plaintext_against_curve_fails_clearly() {
     let (ok, _, err, took) = zchat(&cluster, home.path(), &["register", "dave", "--plaintext"]);
     assert!(!ok, "a plaintext client registered on a CURVE backend");
     assert!(err.contains("warning: --plaintext"), "{err}");
-    assert!(err.contains("CURVE") && err.contains("server's public key"), "{err}");
+    assert!(
+        err.contains("CURVE") && err.contains("server's public key"),
+        "{err}"
+    );
     assert!(took < Duration::from_secs(3), "{took:?}");
 }
 

@@ -257,10 +257,71 @@ async fn a_wrong_server_key_is_refused_on_the_form() {
         started.elapsed()
     );
     assert!(!session_saved(home.path()));
-    keys.send(key(KeyCode::Esc, KeyModifiers::NONE)).expect("loop");
+    keys.send(key(KeyCode::Esc, KeyModifiers::NONE))
+        .expect("loop");
     tokio::time::timeout(DEADLINE, running)
         .await
         .expect("Esc quits the form")
+        .expect("loop task");
+    tokio::task::spawn_blocking(move || drop(cluster))
+        .await
+        .expect("stop cluster");
+}
+
+/// A saved session used with a wrong server key (`--server-key` differs from the saved
+/// one): the status bar says the handshake failed and the notice names the key, instead of
+/// an endless "reconnecting".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_server_key_is_named_in_the_chat() {
+    const WRONG: &str = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+    let cluster = tokio::task::spawn_blocking(|| Cluster::start().expect("cluster"))
+        .await
+        .expect("join");
+    let client = Client::start(cluster.client_config()).expect("client");
+    client.register("erin", PASSWORD).await.expect("register");
+    let login = client.login("erin", PASSWORD).await.expect("login");
+    let session = zchat_tui::session::Session {
+        server_key: Some(WRONG.into()),
+        ..zchat_tui::session::Session::from_login(&client, login)
+    };
+    let home = tempfile::tempdir().expect("home");
+    let opts = TuiOptions {
+        broker: cluster.broker_endpoint(),
+        proxy: cluster.proxy_endpoint(),
+        home: home.path().to_path_buf(),
+        bell: false,
+        notice: None,
+        server_key: Some(WRONG.into()),
+        plaintext: false,
+    };
+    let (keys, rx) = mpsc::unbounded_channel::<Action>();
+    let input = Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|a| (a, rx))
+    }));
+    let last_frame = Arc::new(Mutex::new(String::new()));
+    let frame = Arc::clone(&last_frame);
+    let running = tokio::spawn(async move {
+        let backend = Mirrored {
+            inner: TestBackend::new(120, 30),
+            last_frame: frame,
+        };
+        let mut terminal = Terminal::new(backend).expect("terminal");
+        run_loop(&mut terminal, opts, Some(session), input)
+            .await
+            .expect("the loop ends cleanly");
+    });
+    wait_until("the status bar to say the handshake failed", || async {
+        let frame = last_frame.lock().unwrap().clone();
+        frame.contains("handshake failed") && frame.contains("server key")
+    })
+    .await;
+    let frame = last_frame.lock().unwrap().clone();
+    assert!(!frame.contains("reconnecting"), "{frame}");
+    keys.send(key(KeyCode::Char('q'), KeyModifiers::CONTROL))
+        .expect("loop");
+    tokio::time::timeout(DEADLINE, running)
+        .await
+        .expect("Ctrl+Q quits")
         .expect("loop task");
     tokio::task::spawn_blocking(move || drop(cluster))
         .await
