@@ -347,6 +347,15 @@ mod tests {
             assert!(Cli::try_parse_from(["zchat", "demo", "--as", "mei"]).is_err());
             assert!(Cli::try_parse_from(["zchat", "demo", "--join", "--bots", "2"]).is_err());
         }
+        let key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+        let cli = Cli::try_parse_from(["zchat", "whoami", "--server-key", key]).expect("parses");
+        assert_eq!(cli.env().server_key_flag.as_deref(), Some(key));
+        let cli = Cli::try_parse_from(["zchat", "--plaintext", "users"]).expect("parses");
+        assert!(cli.plaintext);
+        assert!(
+            Cli::try_parse_from(["zchat", "users", "--plaintext", "--server-key", key]).is_err(),
+            "a key and --plaintext contradict each other"
+        );
         let cli = Cli::try_parse_from(["zchat"]).expect("no subcommand is the full-screen chat");
         assert!(cli.command.is_none());
         let cli = Cli::try_parse_from(["zchat", "send", "@bob", "hello", "world", "--nonce", "5"])
