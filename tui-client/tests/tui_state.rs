@@ -1164,14 +1164,23 @@ fn the_sign_in_form_carries_the_server_key() {
     app.set_server_key("not-a-key", false);
     assert!(submit(&mut app).is_empty());
     let error = form(&app).error.expect("an error on the form");
-    assert!(error.contains("server key") && error.contains("40"), "{error}");
+    assert!(
+        error.contains("server key") && error.contains("40"),
+        "{error}"
+    );
 
     // --plaintext: no key needed, none sent.
     let mut app = App::new("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", "alice");
     app.set_server_key("", true);
     let fx = submit(&mut app);
     assert!(
-        matches!(&fx[..], [Effect::SignIn { server_key: None, .. }]),
+        matches!(
+            &fx[..],
+            [Effect::SignIn {
+                server_key: None,
+                ..
+            }]
+        ),
         "{fx:?}"
     );
 
