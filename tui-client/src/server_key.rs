@@ -7,8 +7,8 @@ use zchat_protocol::net::decode_key;
 
 /// Where a server key comes from, for the errors that say it is missing.
 pub const HOW_TO_GET_KEY: &str = "the server's operator prints it with \
-    `zchat-server public-key --key-dir DIR` (with Docker Compose, the stack's `public-key` \
-    service; see the README); pass it with --server-key KEY or ZCHAT_SERVER_KEY (it is saved \
+    `zchat-server public-key --key-dir DIR` (for the Docker Compose stack, the README shows \
+    the command); pass it with --server-key KEY or ZCHAT_SERVER_KEY (it is saved \
     with your session), or use --plaintext only for a server started with --plaintext";
 
 /// What `--plaintext` costs, said on stderr whenever it is used.
