@@ -44,13 +44,28 @@ pub struct TuiOptions {
     pub bell: bool,
     /// A first line for the status bar (the demo says how a second terminal joins it).
     pub notice: Option<String>,
+    /// The server key (flag, environment or saved): the sign-in form's prefill, and the key
+    /// a saved session connects with.
+    pub server_key: Option<String>,
+    /// `--plaintext`: no CURVE, explicitly.
+    pub plaintext: bool,
 }
 
 /// Runs the client: the saved session if it is still valid, else the sign-in screen.
 pub async fn run(opts: TuiOptions) -> Result<()> {
-    // A session saved for another server is not used (the form opens instead).
-    let session =
-        Session::load(&opts.home).filter(|s| s.broker == opts.broker && s.proxy == opts.proxy);
+    // A session saved for another server is not used (the form opens instead), nor one
+    // without a key to connect with (the form asks for it). The key given now wins.
+    let session = Session::load(&opts.home)
+        .filter(|s| s.broker == opts.broker && s.proxy == opts.proxy)
+        .filter(|_| opts.plaintext || opts.server_key.is_some())
+        .map(|s| Session {
+            server_key: if opts.plaintext {
+                None
+            } else {
+                opts.server_key.clone()
+            },
+            ..s
+        });
     run_with_session(opts, session).await
 }
 
@@ -89,6 +104,7 @@ where
         session.as_ref().map_or("", |s| s.user.as_str()),
     );
     app.bell = opts.bell;
+    app.set_server_key(opts.server_key.as_deref().unwrap_or(""), opts.plaintext);
     app.offset_secs = chrono::Local::now().offset().local_minus_utc();
     app.now_ms = zchat_protocol::now_millis();
     if let Some(notice) = &opts.notice {
@@ -102,7 +118,8 @@ where
         // A saved session skips the form; a rejected token brings it back.
         app.broker.clone_from(&s.broker);
         app.proxy.clone_from(&s.proxy);
-        match Client::start(ClientConfig::new(&s.broker, &s.proxy)) {
+        let config = ClientConfig::new(&s.broker, &s.proxy).with_server_key(s.server_key.clone());
+        match Client::start(config) {
             Ok(client) => {
                 client.set_token(Some(s.token.clone()));
                 let _ = tx.send(Msg::Ready(client, s));
