@@ -67,7 +67,7 @@ fn cost(metric: &str, curve: &Cell, plain: &Cell) -> String {
             return "-".into();
         }
         let r = c / p;
-        format!("{r:.2} ({} %)", signed(fmt_num((r - 1.0) * 100.0)))
+        format!("{r:.2} ({} %)", signed(format!("{:.1}", (r - 1.0) * 100.0)))
     } else {
         format!("{}{}", signed(fmt_num(c - p)), unit(metric))
     }
@@ -77,7 +77,7 @@ fn cost(metric: &str, curve: &Cell, plain: &Cell) -> String {
 fn signed(n: String) -> String {
     match n.strip_prefix('-') {
         Some(abs) => format!("−{abs}"),
-        None if n == "0" => n,
+        None if n.trim_start_matches(['0', '.']).is_empty() => n,
         None => format!("+{n}"),
     }
 }
@@ -149,11 +149,11 @@ fn verdict(pairs: &[Pair<'_>]) -> String {
         if let (Some(c), Some(pl)) = (p.curve.zchat.median(), p.plain.zchat.median()) {
             let share = if pl > 0.0 { 1.0 - c / pl } else { f64::NAN };
             out.push_str(&format!(
-                "- acked posts/s at {n} clients: curve {} vs plaintext {}: CURVE costs {} % \
+                "- acked posts/s at {n} clients: curve {} vs plaintext {}: CURVE costs {:.1} % \
                  (target ≤ {:.0} %{}): {}; raw ZeroMQ {}\n",
                 fmt_num(c),
                 fmt_num(pl),
-                fmt_num(share * 100.0),
+                share * 100.0,
                 POSTS_TARGET * 100.0,
                 if n == 64 { "" } else { ", set at 64 clients" },
                 if share <= POSTS_TARGET {
@@ -172,12 +172,12 @@ fn verdict(pairs: &[Pair<'_>]) -> String {
         if let (Some(c), Some(pl)) = (p.curve.zchat.median(), p.plain.zchat.median()) {
             let d = c - pl;
             out.push_str(&format!(
-                "- {}: p50 curve {} ms vs plaintext {} ms: CURVE adds {} ms (target ≤ {} ms): \
+                "- {}: p50 curve {} ms vs plaintext {} ms: CURVE's cost {} ms (target ≤ {} ms): \
                  {}; raw ZeroMQ {}\n",
                 p.curve.scenario,
                 fmt_num(c),
                 fmt_num(pl),
-                signed(fmt_num(d)).trim_start_matches('+'),
+                signed(fmt_num(d)),
                 FANOUT_P50_TARGET_MS,
                 if d <= FANOUT_P50_TARGET_MS {
                     "met"
@@ -245,7 +245,7 @@ mod tests {
         assert!(t.contains("+0.10 ms"), "{t}");
         assert!(t.contains("CURVE costs 10.0 % (target ≤ 15 %): met"), "{t}");
         assert!(
-            t.contains("CURVE adds 0.10 ms (target ≤ 0.2 ms): met"),
+            t.contains("CURVE's cost +0.10 ms (target ≤ 0.2 ms): met"),
             "{t}"
         );
         assert!(render(&rows[..2]).is_none());
