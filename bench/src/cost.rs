@@ -76,6 +76,8 @@ fn cost(metric: &str, curve: &Cell, plain: &Cell) -> String {
 /// A number with an explicit sign (and a real minus sign).
 fn signed(n: String) -> String {
     match n.strip_prefix('-') {
+        // A negative zero after rounding is printed as zero.
+        Some(abs) if abs.trim_start_matches(['0', '.']).is_empty() => abs.to_string(),
         Some(abs) => format!("−{abs}"),
         None if n.trim_start_matches(['0', '.']).is_empty() => n,
         None => format!("+{n}"),
