@@ -60,10 +60,7 @@ impl Endpoint {
         let s = ctx.socket(kind)?;
         s.set_linger(0)?;
         if let Some(server_key) = &self.server_key {
-            let keys = CurveKeys::generate().context("CURVE key pair")?;
-            s.set_curve_serverkey(server_key)?;
-            s.set_curve_publickey(&keys.public)?;
-            s.set_curve_secretkey(&keys.secret)?;
+            curve_client(&s, server_key)?;
         }
         Ok(s)
     }
