@@ -6,12 +6,14 @@
 //!
 //! Everything targets 127.0.0.1, and every load loop is bounded in count and in time.
 
+mod cost;
 mod irc;
 mod load;
 mod procs;
 mod raw;
 mod scenarios;
 mod stats;
+mod transport;
 mod tui;
 mod zchat;
 
@@ -21,6 +23,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use scenarios::Config;
+use transport::Transport;
 
 /// Benchmarks zchat against raw ZeroMQ and ngircd; prints a Markdown table on stdout.
 #[derive(Parser, Debug)]
@@ -81,6 +84,12 @@ struct Cli {
     /// Time budget of the client's scroll-through to the oldest message, seconds.
     #[arg(long, default_value_t = 60.0, env = "ZCHAT_BENCH_TUI_SCROLL_SECS")]
     tui_scroll_secs: f64,
+    /// Transports of zchat and of raw ZeroMQ, comma-separated: `curve` (zchat's default),
+    /// `plaintext`. The first one is the main table's; with both, the post and fan-out
+    /// scenarios also run on a second zchat and raw pair in the other, interleaved per
+    /// repeat, and a table of CURVE's cost follows. [default: curve; quick curve,plaintext]
+    #[arg(long, value_delimiter = ',', value_enum, env = "ZCHAT_BENCH_TRANSPORT")]
+    transport: Option<Vec<Transport>>,
     /// Scenarios to run, comma-separated: post, fanout, storm, history, tui.
     #[arg(
         long,
@@ -108,12 +117,18 @@ enum Helper {
         frontend: String,
         /// DEALER endpoint.
         backend: String,
+        /// CURVE key pair (`zchat.key`, `zchat.pub`); plaintext without.
+        #[arg(long)]
+        key_dir: Option<std::path::PathBuf>,
     },
     /// REP echo worker.
     #[command(hide = true)]
     RawEcho {
         /// Broker backend to connect to.
         backend: String,
+        /// The broker's key dir: CURVE client of its public key; plaintext without.
+        #[arg(long)]
+        key_dir: Option<std::path::PathBuf>,
     },
     /// XSUB/XPUB proxy.
     #[command(hide = true)]
@@ -122,6 +137,9 @@ enum Helper {
         xsub: String,
         /// XPUB endpoint.
         xpub: String,
+        /// CURVE key pair (`zchat.key`, `zchat.pub`); plaintext without.
+        #[arg(long)]
+        key_dir: Option<std::path::PathBuf>,
     },
     /// One client-frames measurement; prints its figures as one JSON line.
     #[command(hide = true)]
@@ -181,15 +199,48 @@ fn config(cli: &Cli) -> Config {
         tui_conversations: cli.tui_conversations.max(1),
         tui_frames: cli.tui_frames.unwrap_or(if q { 30 } else { 200 }).max(1),
         tui_scroll_budget: Duration::from_secs_f64(cli.tui_scroll_secs.max(0.0)),
+        transports: transports(cli),
     }
+}
+
+/// `--transport`, without repeats; CURVE alone unless told (both in `--quick`, so that CI
+/// runs the comparison too).
+fn transports(cli: &Cli) -> Vec<Transport> {
+    let asked = cli.transport.clone().unwrap_or_else(|| {
+        if cli.quick {
+            vec![Transport::Curve, Transport::Plaintext]
+        } else {
+            vec![Transport::Curve]
+        }
+    });
+    let mut out: Vec<Transport> = Vec::new();
+    for t in asked {
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    if out.is_empty() {
+        out.push(Transport::Curve);
+    }
+    out
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
     match &cli.helper {
-        Some(Helper::RawBroker { frontend, backend }) => return raw::broker(frontend, backend),
-        Some(Helper::RawEcho { backend }) => return raw::echo(backend),
-        Some(Helper::RawProxy { xsub, xpub }) => return raw::proxy(xsub, xpub),
+        Some(Helper::RawBroker {
+            frontend,
+            backend,
+            key_dir,
+        }) => return raw::broker(frontend, backend, key_dir.as_deref()),
+        Some(Helper::RawEcho { backend, key_dir }) => {
+            return raw::echo(backend, key_dir.as_deref())
+        }
+        Some(Helper::RawProxy {
+            xsub,
+            xpub,
+            key_dir,
+        }) => return raw::proxy(xsub, xpub, key_dir.as_deref()),
         Some(Helper::TuiFrames {
             messages,
             conversations,
@@ -245,9 +296,11 @@ fn main() -> Result<()> {
     if want("tui") {
         rows.extend(scenarios::tui_frames(&cfg)?);
     }
+    let names: Vec<&str> = cfg.transports.iter().map(|t| t.name()).collect();
     println!(
-        "zchat-bench{}: {} repeats, {}-byte messages, fan-out at {}/s × {} posts, took {:.0} s\n",
+        "zchat-bench{}: transport {}, {} repeats, {}-byte messages, fan-out at {}/s × {} posts, took {:.0} s\n",
         if cli.quick { " --quick" } else { "" },
+        names.join(","),
         cfg.repeats,
         cfg.text_len,
         cfg.fanout_rate,
@@ -260,7 +313,16 @@ fn main() -> Result<()> {
         load_before,
         loadavg()
     );
-    print!("{}", stats::render(&rows));
+    let main_transport = cfg.transports[0];
+    let main_rows: Vec<_> = rows
+        .iter()
+        .filter(|r| r.transport.is_none_or(|t| t == main_transport))
+        .cloned()
+        .collect();
+    print!("{}", stats::render(&main_rows, main_transport));
+    if let Some(table) = cost::render(&rows) {
+        print!("\n{table}");
+    }
     Ok(())
 }
 

@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::transport::{self, Endpoint, Transport};
+
 /// A loopback endpoint on a port the OS picks at bind time.
 pub const ANY_PORT: &str = "tcp://127.0.0.1:*";
 
@@ -193,12 +195,31 @@ pub fn build_backend(bin_dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Runs the real `zchat-server keygen --key-dir dir` and returns the public key it wrote to
+/// `dir/zchat.pub` (the file clients are given).
+fn keygen(bin_dir: &Path, dir: &Path) -> Result<[u8; 32]> {
+    let out = Command::new(bin_dir.join("zchat-server"))
+        .args(["keygen", "--key-dir"])
+        .arg(dir)
+        .env_remove("ZCHAT_KEY_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run zchat-server keygen")?;
+    if !out.status.success() {
+        bail!(
+            "zchat-server keygen failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    transport::read_public_key(&dir.join("zchat.pub"))
+}
+
 /// The real zchat system: broker, proxy and server, on free loopback ports, data in a temp dir.
 pub struct ZchatCluster {
     /// Where clients send requests (the broker's ROUTER frontend).
-    pub frontend: String,
+    pub frontend: Endpoint,
     /// Where clients subscribe (the proxy's XPUB).
-    pub xpub: String,
+    pub xpub: Endpoint,
     server: Proc,
     _proxy: Proc,
     _broker: Proc,
@@ -206,8 +227,9 @@ pub struct ZchatCluster {
 }
 
 impl ZchatCluster {
-    /// Starts the three binaries from `bin_dir`.
-    pub fn start(bin_dir: &Path, quiet: bool) -> Result<ZchatCluster> {
+    /// Starts the three binaries from `bin_dir`: over CURVE with a key pair made by the real
+    /// `zchat-server keygen` in the temp dir (`--key-dir` to all three), or `--plaintext`.
+    pub fn start(bin_dir: &Path, quiet: bool, transport: Transport) -> Result<ZchatCluster> {
         for b in ["zchat-broker", "zchat-proxy", "zchat-server"] {
             if !bin_dir.join(b).exists() {
                 bail!(
@@ -217,15 +239,33 @@ impl ZchatCluster {
             }
         }
         let dir = tempfile::tempdir()?;
-        let log_level = |c: &mut Command| {
+        let key_dir = dir.path().join("keys");
+        let server_key = match transport {
+            Transport::Curve => Some(keygen(bin_dir, &key_dir)?),
+            Transport::Plaintext => None,
+        };
+        // The same security flags for all three, and the environment cannot override them.
+        let configure = |c: &mut Command| {
             if std::env::var_os("RUST_LOG").is_none() {
-                c.env("RUST_LOG", "warn");
+                // --plaintext's start-up warning is expected here: errors only.
+                c.env(
+                    "RUST_LOG",
+                    if server_key.is_some() {
+                        "warn"
+                    } else {
+                        "error"
+                    },
+                );
             }
+            c.env_remove("ZCHAT_KEY_DIR").env_remove("ZCHAT_PLAINTEXT");
+            match server_key {
+                Some(_) => c.arg("--key-dir").arg(&key_dir),
+                None => c.arg("--plaintext"),
+            };
         };
         let mut broker = Command::new(bin_dir.join("zchat-broker"));
-        // Plaintext until the CURVE comparison scenarios exist (issue 12).
-        broker.args(["--frontend", ANY_PORT, "--backend", ANY_PORT, "--plaintext"]);
-        log_level(&mut broker);
+        broker.args(["--frontend", ANY_PORT, "--backend", ANY_PORT]);
+        configure(&mut broker);
         let (broker, [frontend, backend]) = spawn_bound(
             "zchat-broker",
             broker,
@@ -234,18 +274,18 @@ impl ZchatCluster {
             ["frontend", "backend"],
         )?;
         let mut proxy = Command::new(bin_dir.join("zchat-proxy"));
-        proxy.args(["--xpub", ANY_PORT, "--xsub", ANY_PORT, "--plaintext"]);
-        log_level(&mut proxy);
+        proxy.args(["--xpub", ANY_PORT, "--xsub", ANY_PORT]);
+        configure(&mut proxy);
         let (proxy, [xpub, xsub]) =
             spawn_bound("zchat-proxy", proxy, quiet, dir.path(), ["xpub", "xsub"])?;
         let mut server = Command::new(bin_dir.join("zchat-server"));
-        server.args(["--broker", &backend, "--proxy", &xsub, "--plaintext"]);
+        server.args(["--broker", &backend, "--proxy", &xsub]);
         server.arg("--data-dir").arg(dir.path().join("data"));
-        log_level(&mut server);
+        configure(&mut server);
         let server = Proc::spawn("zchat-server", server, quiet)?;
         let mut c = ZchatCluster {
-            frontend,
-            xpub,
+            frontend: Endpoint::new(frontend, server_key),
+            xpub: Endpoint::new(xpub, server_key),
             server,
             _proxy: proxy,
             _broker: broker,
@@ -285,17 +325,19 @@ impl ZchatCluster {
 }
 
 /// The raw-ZeroMQ counterpart: a ROUTER/DEALER broker, a REP echo and an XSUB/XPUB proxy,
-/// each a child process running this same executable (so each hop is a process, as in zchat).
+/// each a child process running this same executable (so each hop is a process, as in zchat),
+/// over CURVE (one key pair for the three, as zchat's deployment key) or plaintext.
 pub struct RawCluster {
     /// The broker's ROUTER frontend.
-    pub frontend: String,
+    pub frontend: Endpoint,
     /// The proxy's XSUB (publishers connect here).
-    pub xsub: String,
+    pub xsub: Endpoint,
     /// The proxy's XPUB (subscribers connect here).
-    pub xpub: String,
+    pub xpub: Endpoint,
     _echo: Proc,
     _proxy: Proc,
     _broker: Proc,
+    _dir: tempfile::TempDir,
 }
 
 impl RawCluster {
@@ -305,11 +347,25 @@ impl RawCluster {
     }
 
     /// Starts the three raw processes.
-    pub fn start() -> Result<RawCluster> {
+    pub fn start(transport: Transport) -> Result<RawCluster> {
         let exe = std::env::current_exe()?;
         let dir = tempfile::tempdir()?;
+        let key_dir = dir.path().join("keys");
+        let server_key = match transport {
+            Transport::Curve => {
+                std::fs::create_dir(&key_dir)?;
+                Some(transport::write_key_dir(&key_dir)?.public)
+            }
+            Transport::Plaintext => None,
+        };
+        let keys = |c: &mut Command| {
+            if server_key.is_some() {
+                c.arg("--key-dir").arg(&key_dir);
+            }
+        };
         let mut broker = Command::new(&exe);
         broker.args(["raw-broker", ANY_PORT, ANY_PORT]);
+        keys(&mut broker);
         let (broker, [frontend, backend]) = spawn_bound(
             "raw broker",
             broker,
@@ -319,24 +375,25 @@ impl RawCluster {
         )?;
         let mut echo = Command::new(&exe);
         echo.args(["raw-echo", &backend]);
+        keys(&mut echo);
         let echo = Proc::spawn("raw echo", echo, false)?;
         let mut proxy = Command::new(&exe);
         proxy.args(["raw-proxy", ANY_PORT, ANY_PORT]);
+        keys(&mut proxy);
         let (proxy, [xsub, xpub]) =
             spawn_bound("raw proxy", proxy, false, dir.path(), ["xsub", "xpub"])?;
         let mut c = RawCluster {
-            frontend,
-            xsub,
-            xpub,
+            frontend: Endpoint::new(frontend, server_key),
+            xsub: Endpoint::new(xsub, server_key),
+            xpub: Endpoint::new(xpub, server_key),
             _broker: broker,
             _echo: echo,
             _proxy: proxy,
+            _dir: dir,
         };
-        // Ready when an echo comes back.
+        // Ready when an echo comes back (through both CURVE handshakes, if any).
         let ctx = zmq::Context::new();
-        let s = ctx.socket(zmq::DEALER)?;
-        s.set_linger(0)?;
-        s.connect(&c.frontend)?;
+        let s = c.frontend.dial(&ctx, zmq::DEALER)?;
         s.send_multipart([&b""[..], b"ready?"], 0)?;
         s.set_rcvtimeo(10_000)?;
         let reply = s.recv_multipart(0);

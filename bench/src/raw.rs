@@ -4,10 +4,18 @@
 //! They run until killed by the bench (each is a `zmq::proxy` or a blocking echo loop).
 //! Like zchat's binaries, the two that bind report the endpoints they bound (ports resolved)
 //! in the ready file named by `ZCHAT_READY_FILE`, if set.
+//!
+//! Given a key dir (`--key-dir`, made by the bench), they speak CURVE as zchat does: every
+//! bound socket is a CURVE server with that pair, the echo worker a CURVE client of the
+//! broker's backend — the same handshakes and per-message encryption, no chat logic.
+
+use std::path::Path;
 
 use anyhow::{Context, Result};
+use zchat_protocol::net::CurveKeys;
 
 use crate::procs::{write_ready_file, READY_FILE_ENV};
+use crate::transport::{curve_client, curve_server, read_key_dir};
 
 /// The endpoint `s` bound.
 fn bound(s: &zmq::Socket) -> Result<String> {
@@ -23,13 +31,32 @@ fn report(endpoints: &[(&str, &str)]) -> Result<()> {
     }
 }
 
+/// The key pair of `key_dir`, or `None` (plaintext) without one.
+fn keys(key_dir: Option<&Path>) -> Result<Option<CurveKeys>> {
+    key_dir.map(read_key_dir).transpose()
+}
+
+/// A socket to bind: a CURVE server when there are keys.
+fn server_socket(
+    ctx: &zmq::Context,
+    kind: zmq::SocketType,
+    keys: Option<&CurveKeys>,
+) -> Result<zmq::Socket> {
+    let s = ctx.socket(kind)?;
+    if let Some(k) = keys {
+        curve_server(&s, k)?;
+    }
+    Ok(s)
+}
+
 /// ROUTER (clients) ↔ DEALER (echo workers): the shape of zchat's broker.
-pub fn broker(frontend: &str, backend: &str) -> Result<()> {
+pub fn broker(frontend: &str, backend: &str, key_dir: Option<&Path>) -> Result<()> {
+    let keys = keys(key_dir)?;
     let ctx = zmq::Context::new();
-    let f = ctx.socket(zmq::ROUTER)?;
+    let f = server_socket(&ctx, zmq::ROUTER, keys.as_ref())?;
     f.bind(frontend)
         .with_context(|| format!("bind {frontend}"))?;
-    let b = ctx.socket(zmq::DEALER)?;
+    let b = server_socket(&ctx, zmq::DEALER, keys.as_ref())?;
     b.bind(backend).with_context(|| format!("bind {backend}"))?;
     report(&[("frontend", &bound(&f)?), ("backend", &bound(&b)?)])?;
     zmq::proxy(&f, &b)?;
@@ -37,9 +64,13 @@ pub fn broker(frontend: &str, backend: &str) -> Result<()> {
 }
 
 /// A REP socket that echoes every request unchanged: the server with no work at all.
-pub fn echo(backend: &str) -> Result<()> {
+pub fn echo(backend: &str, key_dir: Option<&Path>) -> Result<()> {
+    let keys = keys(key_dir)?;
     let ctx = zmq::Context::new();
     let s = ctx.socket(zmq::REP)?;
+    if let Some(k) = &keys {
+        curve_client(&s, &k.public)?;
+    }
     s.connect(backend)?;
     loop {
         let msg = s.recv_multipart(0)?;
@@ -48,11 +79,12 @@ pub fn echo(backend: &str) -> Result<()> {
 }
 
 /// XSUB (publishers) ↔ XPUB (subscribers): the shape of zchat's proxy.
-pub fn proxy(xsub: &str, xpub: &str) -> Result<()> {
+pub fn proxy(xsub: &str, xpub: &str, key_dir: Option<&Path>) -> Result<()> {
+    let keys = keys(key_dir)?;
     let ctx = zmq::Context::new();
-    let sub = ctx.socket(zmq::XSUB)?;
+    let sub = server_socket(&ctx, zmq::XSUB, keys.as_ref())?;
     sub.bind(xsub).with_context(|| format!("bind {xsub}"))?;
-    let publ = ctx.socket(zmq::XPUB)?;
+    let publ = server_socket(&ctx, zmq::XPUB, keys.as_ref())?;
     publ.bind(xpub).with_context(|| format!("bind {xpub}"))?;
     report(&[("xsub", &bound(&sub)?), ("xpub", &bound(&publ)?)])?;
     zmq::proxy(&sub, &publ)?;

@@ -2,6 +2,8 @@
 
 use hdrhistogram::Histogram;
 
+use crate::transport::Transport;
+
 /// A latency histogram in microseconds (1 µs .. 60 s, 3 significant digits).
 #[allow(
     clippy::expect_used,
@@ -82,6 +84,9 @@ pub struct Row {
     pub scenario: String,
     /// What is measured, with its unit.
     pub metric: String,
+    /// The transport of zchat and raw ZeroMQ in this row; `None` for a figure measured on
+    /// the main transport only (or on no backend at all).
+    pub transport: Option<Transport>,
     /// zchat's figure.
     pub zchat: Cell,
     /// The raw-ZeroMQ counterpart, if any.
@@ -103,7 +108,8 @@ pub enum Cell {
 }
 
 impl Cell {
-    fn text(&self) -> String {
+    /// The cell as printed.
+    pub fn text(&self) -> String {
         match self {
             Cell::None => "-".into(),
             Cell::Samples(s) => s.cell(),
@@ -111,7 +117,8 @@ impl Cell {
         }
     }
 
-    fn median(&self) -> Option<f64> {
+    /// The median of its samples, if it has any.
+    pub fn median(&self) -> Option<f64> {
         match self {
             Cell::Samples(s) => s.median(),
             _ => None,
@@ -126,16 +133,18 @@ fn ratio(a: &Cell, b: &Cell) -> String {
     }
 }
 
-/// Renders rows as a Markdown table (readable as plain text too). Ratios are of medians.
-pub fn render(rows: &[Row]) -> String {
+/// Renders rows as a Markdown table (readable as plain text too). Ratios are of medians;
+/// the zchat and raw ZeroMQ columns are named with their `transport`.
+pub fn render(rows: &[Row], transport: Transport) -> String {
+    let t = transport.name();
     let header = [
-        "scenario",
-        "metric",
-        "zchat med [min–max]",
-        "raw ZeroMQ med [min–max]",
-        "zchat/raw",
-        "ngircd med [min–max]",
-        "zchat/ngircd",
+        "scenario".to_string(),
+        "metric".into(),
+        format!("zchat ({t}) med [min–max]"),
+        format!("raw ZeroMQ ({t}) med [min–max]"),
+        "zchat/raw".into(),
+        "ngircd med [min–max]".into(),
+        "zchat/ngircd".into(),
     ];
     let body: Vec<[String; 7]> = rows
         .iter()
@@ -151,8 +160,13 @@ pub fn render(rows: &[Row]) -> String {
             ]
         })
         .collect();
-    let mut widths = header.map(|h| h.chars().count());
-    for line in &body {
+    markdown(&header, &body)
+}
+
+/// A Markdown table with padded columns.
+pub fn markdown<const N: usize>(header: &[String; N], body: &[[String; N]]) -> String {
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for line in body {
         for (w, c) in widths.iter_mut().zip(line) {
             *w = (*w).max(c.chars().count());
         }
@@ -169,9 +183,9 @@ pub fn render(rows: &[Row]) -> String {
         s.push('\n');
         s
     };
-    let mut out = fmt_line(&header.map(String::from));
+    let mut out = fmt_line(header);
     out.push_str(&fmt_line(&widths.map(|w| "-".repeat(w))));
-    for line in &body {
+    for line in body {
         out.push_str(&fmt_line(line));
     }
     out
@@ -194,11 +208,13 @@ mod tests {
         let row = Row {
             scenario: "post".into(),
             metric: "posts/s".into(),
+            transport: None,
             zchat: Cell::Samples(Samples(vec![50.0])),
             raw: Cell::Samples(Samples(vec![100.0])),
             irc: Cell::None,
         };
-        let t = render(&[row]);
+        let t = render(&[row], Transport::Curve);
+        assert!(t.contains("zchat (curve)"), "{t}");
         assert!(t.contains("| 0.50 "), "{t}");
     }
 }

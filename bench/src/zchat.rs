@@ -11,32 +11,35 @@ use zchat_client::{Client, ClientConfig, ClientError, Page};
 use zchat_protocol::codec::{decode, encode};
 use zchat_protocol::{ErrorCode, Request, RequestEnvelope, ResponseEnvelope, Target};
 
+use crate::transport::Endpoint;
+
 /// The password of every bench user.
 pub const PASSWORD: &str = "bench-password-1";
 
 /// Typed calls to one zchat backend, run on a current-thread runtime owned here.
 pub struct Api {
     rt: tokio::runtime::Runtime,
-    frontend: String,
+    frontend: Endpoint,
 }
 
 impl Api {
-    /// For the broker frontend `frontend`.
-    pub fn new(frontend: &str) -> Result<Api> {
+    /// For the broker frontend `frontend` (over CURVE when it has a server key).
+    pub fn new(frontend: &Endpoint) -> Result<Api> {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("tokio runtime")?;
         Ok(Api {
             rt,
-            frontend: frontend.to_string(),
+            frontend: frontend.clone(),
         })
     }
 
     /// A requests-only client: one attempt per request, `timeout` each (login and register:
     /// 5× that), signed in with `token` if given.
     pub fn client(&self, timeout: Duration, token: Option<&str>) -> Result<Client> {
-        let mut config = ClientConfig::requests_only(&self.frontend);
+        let mut config = ClientConfig::requests_only(&self.frontend.addr)
+            .with_server_key(self.frontend.server_key_z85());
         config.request_timeout = timeout;
         config.attempts = 1;
         let client = Client::start(config)?;
@@ -129,11 +132,9 @@ pub struct RawDealer {
 }
 
 impl RawDealer {
-    /// Connects a DEALER to `frontend`.
-    pub fn connect(ctx: &zmq::Context, frontend: &str) -> Result<RawDealer> {
-        let sock = ctx.socket(zmq::DEALER)?;
-        sock.set_linger(0)?;
-        sock.connect(frontend)?;
+    /// Connects a DEALER to `frontend` (a CURVE handshake of its own, if secured).
+    pub fn connect(ctx: &zmq::Context, frontend: &Endpoint) -> Result<RawDealer> {
+        let sock = frontend.dial(ctx, zmq::DEALER)?;
         Ok(RawDealer { sock, next_id: 1 })
     }
 

@@ -11,6 +11,7 @@ use zchat_protocol::{Reply, ResponseEnvelope};
 
 use super::poll_readable;
 use crate::stats::{latency_histogram, record_ns};
+use crate::transport::Endpoint;
 use crate::zchat::{send_frame, text_of_len};
 
 /// Nanoseconds since the first call (a process-wide monotonic clock, shared by the threads
@@ -73,7 +74,7 @@ pub struct ClosedLoopResult {
 /// the numbers are the backend's. The typed client (`zchat_client`) would put its socket
 /// thread, runtime hand-offs and retry timers in every round trip — measuring itself.
 pub fn closed_loop(
-    frontend: &str,
+    frontend: &Endpoint,
     kind: &ReqKind,
     clients: usize,
     threads: usize,
@@ -89,7 +90,7 @@ pub fn closed_loop(
             let ids: Vec<usize> = (0..clients).filter(|i| i % threads == t).collect();
             let (ctx, frontend, kind, ctl, budget) = (
                 ctx.clone(),
-                frontend.to_string(),
+                frontend.clone(),
                 kind.clone(),
                 ctl.clone(),
                 budget.clone(),
@@ -125,7 +126,7 @@ pub(super) fn take_budget(budget: &AtomicU64) -> bool {
 
 pub(super) fn driver(
     ctx: &zmq::Context,
-    frontend: &str,
+    frontend: &Endpoint,
     kind: &ReqKind,
     ids: &[usize],
     ctl: &Control,
@@ -134,10 +135,7 @@ pub(super) fn driver(
 ) -> Result<ClosedLoopResult> {
     let mut socks = Vec::with_capacity(ids.len());
     for _ in ids {
-        let s = ctx.socket(zmq::DEALER)?;
-        s.set_linger(0)?;
-        s.connect(frontend)?;
-        socks.push(s);
+        socks.push(frontend.dial(ctx, zmq::DEALER)?);
     }
     let mut res = ClosedLoopResult {
         ok: 0,
@@ -231,7 +229,7 @@ pub(super) fn driver(
 /// Runs a closed loop for `warmup` then records for `window`; returns the result and the
 /// exact recording time in seconds.
 pub fn timed_closed_loop(
-    frontend: &str,
+    frontend: &Endpoint,
     kind: &ReqKind,
     clients: usize,
     threads: usize,

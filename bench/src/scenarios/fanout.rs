@@ -52,75 +52,103 @@ impl FanoutCells {
     }
 }
 
-/// Scenario 2 and its counterparts: zchat, raw PUB→XSUB/XPUB→SUB, and ngircd.
+/// One zchat fan-out on `stack`: `n` subscribers on its proxy, one poster on its broker.
+fn zchat_run(
+    ctx: &zmq::Context,
+    cfg: &Config,
+    stack: &Stack,
+    n: usize,
+) -> Result<load::FanoutResult> {
+    let topic = topic::channel(CHANNEL);
+    let mut subs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let s = stack.zchat.xpub.socket(ctx, zmq::SUB)?;
+        s.set_rcvhwm(100_000)?;
+        stack.zchat.xpub.connect(&s)?;
+        s.set_subscribe(topic.as_bytes())?;
+        subs.push(Subscriber::Zchat(s));
+    }
+    let sock = stack.zchat.frontend.dial(ctx, zmq::DEALER)?;
+    let p = Publisher::Zchat {
+        sock,
+        token: stack.tokens[0].clone(),
+        channel: CHANNEL.into(),
+        text_len: cfg.text_len,
+        acked: 0,
+        errors: 0,
+        pending: 0,
+    };
+    let res = load::fanout(p, subs, cfg.fanout_posts, cfg.fanout_rate)
+        .with_context(|| format!("zchat fan-out ({})", stack.transport.name()))?;
+    if res.publish_errors > 0 {
+        progress(&format!(
+            "  zchat: {} error replies to posts",
+            res.publish_errors
+        ));
+    }
+    progress(&format!(
+        "  zchat ({}): {} deliveries, {} lost",
+        stack.transport.name(),
+        res.delivered,
+        res.lost
+    ));
+    Ok(res)
+}
+
+/// One raw PUB → XSUB/XPUB → SUB fan-out on `stack`, payloads of `raw_len` bytes.
+fn raw_run(
+    ctx: &zmq::Context,
+    cfg: &Config,
+    stack: &Stack,
+    n: usize,
+    raw_len: usize,
+) -> Result<load::FanoutResult> {
+    let topic = topic::channel(CHANNEL);
+    let mut subs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let s = stack.raw.xpub.socket(ctx, zmq::SUB)?;
+        s.set_rcvhwm(100_000)?;
+        stack.raw.xpub.connect(&s)?;
+        s.set_subscribe(topic.as_bytes())?;
+        subs.push(Subscriber::Raw(s));
+    }
+    let sock = stack.raw.xsub.socket(ctx, zmq::PUB)?;
+    sock.set_sndhwm(100_000)?;
+    stack.raw.xsub.connect(&sock)?;
+    let p = Publisher::Raw {
+        sock,
+        topic: topic.into_bytes(),
+        len: raw_len,
+    };
+    load::fanout(p, subs, cfg.fanout_posts, cfg.fanout_rate)
+        .with_context(|| format!("raw fan-out ({})", stack.transport.name()))
+}
+
+/// Scenario 2 and its counterparts: zchat and raw PUB→XSUB/XPUB→SUB on every stack, and
+/// ngircd, interleaved within every repeat.
 pub fn fanout(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     let raw_len = event_frame_len(cfg.text_len)?;
     let ctx = zmq::Context::new();
-    let topic = topic::channel(CHANNEL);
     let mut irc_run = 0;
     for &n in &cfg.fanout_subs {
-        let (mut z, mut r, mut i) = (FanoutCells::new(), FanoutCells::new(), FanoutCells::new());
+        let mut cells: Vec<(FanoutCells, FanoutCells)> = sys
+            .stacks
+            .iter()
+            .map(|_| (FanoutCells::new(), FanoutCells::new()))
+            .collect();
+        let mut i = FanoutCells::new();
         let mut irc_skip: Option<String> = sys.irc.as_ref().err().cloned();
         for rep in 0..cfg.repeats {
-            progress(&format!("fan-out: {n} subscribers, repeat {}", rep + 1));
-            // zchat
-            let mut subs = Vec::with_capacity(n);
-            for _ in 0..n {
-                let s = ctx.socket(zmq::SUB)?;
-                s.set_linger(0)?;
-                s.set_rcvhwm(100_000)?;
-                s.connect(&sys.zchat.xpub)?;
-                s.set_subscribe(topic.as_bytes())?;
-                subs.push(Subscriber::Zchat(s));
-            }
-            let sock = ctx.socket(zmq::DEALER)?;
-            sock.set_linger(0)?;
-            sock.connect(&sys.zchat.frontend)?;
-            let p = Publisher::Zchat {
-                sock,
-                token: sys.tokens[0].clone(),
-                channel: CHANNEL.into(),
-                text_len: cfg.text_len,
-                acked: 0,
-                errors: 0,
-                pending: 0,
-            };
-            let res = load::fanout(p, subs, cfg.fanout_posts, cfg.fanout_rate)
-                .context("zchat fan-out")?;
-            if res.publish_errors > 0 {
+            for (stack, (z, r)) in sys.stacks.iter().zip(&mut cells) {
                 progress(&format!(
-                    "  zchat: {} error replies to posts",
-                    res.publish_errors
+                    "fan-out: {n} subscribers, {}, repeat {}",
+                    stack.transport.name(),
+                    rep + 1
                 ));
+                z.push(&zchat_run(&ctx, cfg, stack, n)?);
+                r.push(&raw_run(&ctx, cfg, stack, n, raw_len)?);
             }
-            progress(&format!(
-                "  zchat: {} deliveries, {} lost",
-                res.delivered, res.lost
-            ));
-            z.push(&res);
-            // raw
-            let mut subs = Vec::with_capacity(n);
-            for _ in 0..n {
-                let s = ctx.socket(zmq::SUB)?;
-                s.set_linger(0)?;
-                s.set_rcvhwm(100_000)?;
-                s.connect(&sys.raw.xpub)?;
-                s.set_subscribe(topic.as_bytes())?;
-                subs.push(Subscriber::Raw(s));
-            }
-            let sock = ctx.socket(zmq::PUB)?;
-            sock.set_linger(0)?;
-            sock.set_sndhwm(100_000)?;
-            sock.connect(&sys.raw.xsub)?;
-            let p = Publisher::Raw {
-                sock,
-                topic: topic.clone().into_bytes(),
-                len: raw_len,
-            };
-            r.push(
-                &load::fanout(p, subs, cfg.fanout_posts, cfg.fanout_rate).context("raw fan-out")?,
-            );
             // ngircd
             if let (Ok(irc), None) = (&sys.irc, &irc_skip) {
                 irc_run += 1;
@@ -150,25 +178,31 @@ pub fn fanout(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
                 }
             }
         }
-        let irc_cell = |s: Samples| match &irc_skip {
-            Some(why) => Cell::Note(why.clone()),
-            None => Cell::Samples(s),
-        };
         let sc = format!("fan-out, {n} subs @{}/s", cfg.fanout_rate);
-        for (metric, zs, rs, is) in [
-            ("delivered msgs/s", z.rate, r.rate, i.rate),
-            ("post→delivery p50 ms", z.p50, r.p50, i.p50),
-            ("post→delivery p99 ms", z.p99, r.p99, i.p99),
-            ("lost deliveries", z.lost, r.lost, i.lost),
-            ("out-of-order deliveries", z.ooo, r.ooo, i.ooo),
-        ] {
-            rows.push(row(
-                &sc,
-                metric,
-                Cell::Samples(zs),
-                Cell::Samples(rs),
-                irc_cell(is),
-            ));
+        for (k, (stack, (z, r))) in sys.stacks.iter().zip(cells).enumerate() {
+            // ngircd has no transport: its cells go with the main stack's rows.
+            let irc_cell = |s: &Samples| match (&irc_skip, k) {
+                (_, 1..) => Cell::None,
+                (Some(why), _) => Cell::Note(why.clone()),
+                (None, _) => Cell::Samples(s.clone()),
+            };
+            for (metric, zs, rs, is) in [
+                ("delivered msgs/s", z.rate, r.rate, &i.rate),
+                ("post→delivery p50 ms", z.p50, r.p50, &i.p50),
+                ("post→delivery p99 ms", z.p99, r.p99, &i.p99),
+                ("lost deliveries", z.lost, r.lost, &i.lost),
+                ("out-of-order deliveries", z.ooo, r.ooo, &i.ooo),
+            ] {
+                let mut line = row(
+                    &sc,
+                    metric,
+                    Cell::Samples(zs),
+                    Cell::Samples(rs),
+                    irc_cell(is),
+                );
+                line.transport = Some(stack.transport);
+                rows.push(line);
+            }
         }
     }
     Ok(rows)

@@ -17,9 +17,9 @@ use super::*;
 pub fn history(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
     let m = cfg.history_messages;
     progress(&format!("history: storing {m} messages"));
-    let seeders = 8.min(sys.tokens.len()).max(1);
-    let tokens = &sys.tokens[..seeders];
-    let api = zchat::Api::new(&sys.zchat.frontend)?;
+    let seeders = 8.min(sys.main().tokens.len()).max(1);
+    let tokens = &sys.main().tokens[..seeders];
+    let api = zchat::Api::new(&sys.main().zchat.frontend)?;
     api.join_all(HISTORY_CHANNEL, tokens)?;
     let kind = ReqKind::Zchat {
         tokens: tokens.to_vec(),
@@ -30,7 +30,7 @@ pub fn history(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
     ctl.record.store(true, Ordering::Relaxed);
     let t = Instant::now();
     let seeded = load::closed_loop(
-        &sys.zchat.frontend,
+        &sys.main().zchat.frontend,
         &kind,
         seeders,
         cfg.client_threads,
@@ -43,12 +43,12 @@ pub fn history(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
         "  stored {} messages at {seed_rate:.0}/s",
         seeded.ok
     ));
-    let pid = sys.zchat.server_pid();
+    let pid = sys.main().zchat.server_pid();
     let rss_before = procs::rss_mib(pid).map(|r| r.0);
     let (mut rate, mut rss, mut hwm, mut pages_p99) = (samples(), samples(), samples(), samples());
     // Paged through the typed API, as a real client pages: its overhead (a hand-off to its
     // socket thread) is small beside a page's query and transfer.
-    let client = api.client(Duration::from_secs(30), Some(&sys.tokens[0]))?;
+    let client = api.client(Duration::from_secs(30), Some(&sys.main().tokens[0]))?;
     for rep in 0..cfg.repeats {
         progress(&format!("history: paging, repeat {}", rep + 1));
         let mut after = 0u64;

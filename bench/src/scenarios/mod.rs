@@ -8,6 +8,7 @@ use anyhow::Result;
 use crate::load::{self};
 use crate::procs::{self, Ngircd, RawCluster, ZchatCluster};
 use crate::stats::{Cell, Row, Samples};
+use crate::transport::Transport;
 use crate::zchat::{self};
 
 mod fanout;
@@ -61,18 +62,36 @@ pub struct Config {
     pub tui_frames: usize,
     /// Time budget of the client's scroll-through.
     pub tui_scroll_budget: Duration,
+    /// Transports of zchat and raw ZeroMQ, the main one first (at least one).
+    pub transports: Vec<Transport>,
 }
 
-/// The systems under test and the references, alive for the whole run.
-pub struct Systems {
+/// zchat and its raw ZeroMQ counterpart over one transport, with the bench's users.
+pub struct Stack {
+    /// CURVE or plaintext, for both.
+    pub transport: Transport,
     /// zchat's broker, proxy and server.
     pub zchat: ZchatCluster,
     /// Raw ZeroMQ broker/echo/proxy.
     pub raw: RawCluster,
+    /// Session tokens of `post0..` on this zchat, all joined to `#bench`.
+    pub tokens: Vec<String>,
+}
+
+/// The systems under test and the references, alive for the whole run.
+pub struct Systems {
+    /// One stack per transport, the main one first. The post and fan-out scenarios run on
+    /// every stack, interleaved per repeat; the others on the main one only.
+    pub stacks: Vec<Stack>,
     /// ngircd, or why not.
     pub irc: std::result::Result<Ngircd, String>,
-    /// Session tokens of `post0..`, all joined to `#bench` and `#history`.
-    pub tokens: Vec<String>,
+}
+
+impl Systems {
+    /// The stack of the main transport (storm, history, the main table).
+    pub fn main(&self) -> &Stack {
+        &self.stacks[0]
+    }
 }
 
 const CHANNEL: &str = "bench";
@@ -82,25 +101,19 @@ pub(super) fn progress(msg: &str) {
     eprintln!("[{:>7.1}s] {msg}", load::now_ns() as f64 / 1e9);
 }
 
-/// Starts everything and prepares the users the scenarios need.
-pub fn start(cfg: &Config, bin_dir: &std::path::Path) -> Result<Systems> {
-    progress("starting zchat (broker, proxy, server) and the raw ZeroMQ counterparts");
-    let zchat = ZchatCluster::start(bin_dir, false)?;
-    let raw = RawCluster::start()?;
-    let irc = match procs::ngircd_path() {
-        None => Err("skipped (ngircd not installed: run scripts/bench-setup.sh)".to_string()),
-        Some(bin) => Ngircd::start(&bin).map_err(|e| format!("skipped (ngircd failed: {e:#})")),
-    };
-    if let Err(why) = &irc {
-        progress(why);
-    }
-    let users = cfg
-        .post_clients
-        .iter()
-        .copied()
-        .chain([cfg.storm_posters, 1])
-        .max()
-        .unwrap_or(1);
+/// Starts one stack over `transport` and signs in `users` users on its zchat.
+fn start_stack(
+    bin_dir: &std::path::Path,
+    transport: Transport,
+    users: usize,
+    history: bool,
+) -> Result<Stack> {
+    progress(&format!(
+        "starting zchat (broker, proxy, server) and the raw ZeroMQ counterparts over {}",
+        transport.name()
+    ));
+    let zchat = ZchatCluster::start(bin_dir, false, transport)?;
+    let raw = RawCluster::start(transport)?;
     progress(&format!(
         "registering and logging in {users} users (argon2id: slow on purpose)"
     ));
@@ -112,23 +125,62 @@ pub fn start(cfg: &Config, bin_dir: &std::path::Path) -> Result<Systems> {
         t.elapsed().as_secs_f64()
     ));
     api.join_all(CHANNEL, &tokens)?;
-    api.join_all(HISTORY_CHANNEL, &tokens[..1])?;
-    Ok(Systems {
+    if history {
+        api.join_all(HISTORY_CHANNEL, &tokens[..1])?;
+    }
+    Ok(Stack {
+        transport,
         zchat,
         raw,
-        irc,
         tokens,
     })
+}
+
+/// Starts everything and prepares the users the scenarios need: the main stack for every
+/// scenario, the others (`--transport`) for post and fan-out only.
+pub fn start(cfg: &Config, bin_dir: &std::path::Path) -> Result<Systems> {
+    let users = cfg
+        .post_clients
+        .iter()
+        .copied()
+        .chain([cfg.storm_posters, 1])
+        .max()
+        .unwrap_or(1);
+    let others = cfg
+        .post_clients
+        .iter()
+        .copied()
+        .chain([1])
+        .max()
+        .unwrap_or(1);
+    let mut stacks = Vec::with_capacity(cfg.transports.len());
+    for (k, &t) in cfg.transports.iter().enumerate() {
+        stacks.push(if k == 0 {
+            start_stack(bin_dir, t, users, true)?
+        } else {
+            start_stack(bin_dir, t, others, false)?
+        });
+    }
+    let irc = match procs::ngircd_path() {
+        None => Err("skipped (ngircd not installed: run scripts/bench-setup.sh)".to_string()),
+        Some(bin) => Ngircd::start(&bin).map_err(|e| format!("skipped (ngircd failed: {e:#})")),
+    };
+    if let Err(why) = &irc {
+        progress(why);
+    }
+    Ok(Systems { stacks, irc })
 }
 
 pub(super) fn samples() -> Samples {
     Samples::default()
 }
 
+/// A row measured on the main transport only (or on no backend).
 pub(super) fn row(scenario: &str, metric: &str, zchat: Cell, raw: Cell, irc: Cell) -> Row {
     Row {
         scenario: scenario.into(),
         metric: metric.into(),
+        transport: None,
         zchat,
         raw,
         irc,

@@ -1,15 +1,74 @@
-//! Post throughput: N clients in closed loop, against raw ZeroMQ echo.
+//! Post throughput: N clients in closed loop, against raw ZeroMQ echo, on every transport.
 
 use anyhow::Result;
 
 use crate::load::{self, ReqKind};
 use crate::procs::{self};
-use crate::stats::{quantile_ms, Cell, Row};
+use crate::stats::{quantile_ms, Cell, Row, Samples};
 use crate::zchat::{self};
 
 use super::*;
 
-/// Scenario 1 and its raw counterpart: closed-loop posts vs REQ→ROUTER/DEALER→REP echo.
+/// One stack's figures at one client count, over the repeats.
+#[derive(Default)]
+struct PostCells {
+    z_rate: Samples,
+    z_p50: Samples,
+    z_p99: Samples,
+    z_err: Samples,
+    z_cpu: Samples,
+    r_rate: Samples,
+    r_p50: Samples,
+    r_p99: Samples,
+    r_cpu: Samples,
+}
+
+/// One repeat on one stack: zchat, then its raw counterpart.
+fn measure(cfg: &Config, stack: &Stack, n: usize, echo: &[u8], c: &mut PostCells) -> Result<()> {
+    let kind = ReqKind::Zchat {
+        tokens: stack.tokens[..n].to_vec(),
+        channel: CHANNEL.into(),
+        text_len: cfg.text_len,
+    };
+    let cpu0 = procs::cpu_us_sum(&stack.zchat.pids());
+    let (z, secs) = load::timed_closed_loop(
+        &stack.zchat.frontend,
+        &kind,
+        n,
+        cfg.client_threads,
+        cfg.warmup,
+        cfg.post_window,
+        cfg.max_requests,
+    )?;
+    c.z_rate.push(z.ok as f64 / secs);
+    c.z_p50.push(quantile_ms(&z.hist, 0.5));
+    c.z_p99.push(quantile_ms(&z.hist, 0.99));
+    c.z_err.push(z.errors as f64);
+    let cpu = procs::cpu_us_sum(&stack.zchat.pids()) - cpu0;
+    c.z_cpu.push(cpu as f64 / z.total.max(1) as f64);
+    let kind = ReqKind::Raw {
+        payload: echo.to_vec(),
+    };
+    let cpu0 = procs::cpu_us_sum(&stack.raw.pids());
+    let (r, secs) = load::timed_closed_loop(
+        &stack.raw.frontend,
+        &kind,
+        n,
+        cfg.client_threads,
+        cfg.warmup,
+        cfg.post_window,
+        cfg.max_requests,
+    )?;
+    c.r_rate.push(r.ok as f64 / secs);
+    c.r_p50.push(quantile_ms(&r.hist, 0.5));
+    c.r_p99.push(quantile_ms(&r.hist, 0.99));
+    let cpu = procs::cpu_us_sum(&stack.raw.pids()) - cpu0;
+    c.r_cpu.push(cpu as f64 / r.total.max(1) as f64);
+    Ok(())
+}
+
+/// Scenario 1 and its raw counterpart: closed-loop posts vs REQ→ROUTER/DEALER→REP echo,
+/// on each stack in turn within every repeat.
 pub fn post_throughput(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     let echo_payload = zchat::send_frame(
@@ -20,69 +79,38 @@ pub fn post_throughput(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
         1,
     )?;
     for &n in &cfg.post_clients {
-        let (mut z_rate, mut z_p50, mut z_p99) = (samples(), samples(), samples());
-        let (mut r_rate, mut r_p50, mut r_p99) = (samples(), samples(), samples());
-        let mut z_err = samples();
-        let (mut z_cpu, mut r_cpu) = (samples(), samples());
+        let mut cells: Vec<PostCells> = sys.stacks.iter().map(|_| PostCells::default()).collect();
         for rep in 0..cfg.repeats {
-            progress(&format!("post throughput: {n} clients, repeat {}", rep + 1));
-            let kind = ReqKind::Zchat {
-                tokens: sys.tokens[..n].to_vec(),
-                channel: CHANNEL.into(),
-                text_len: cfg.text_len,
-            };
-            let cpu0 = procs::cpu_us_sum(&sys.zchat.pids());
-            let (z, secs) = load::timed_closed_loop(
-                &sys.zchat.frontend,
-                &kind,
-                n,
-                cfg.client_threads,
-                cfg.warmup,
-                cfg.post_window,
-                cfg.max_requests,
-            )?;
-            z_rate.push(z.ok as f64 / secs);
-            z_p50.push(quantile_ms(&z.hist, 0.5));
-            z_p99.push(quantile_ms(&z.hist, 0.99));
-            z_err.push(z.errors as f64);
-            let cpu = procs::cpu_us_sum(&sys.zchat.pids()) - cpu0;
-            z_cpu.push(cpu as f64 / z.total.max(1) as f64);
-            let kind = ReqKind::Raw {
-                payload: echo_payload.clone(),
-            };
-            let cpu0 = procs::cpu_us_sum(&sys.raw.pids());
-            let (r, secs) = load::timed_closed_loop(
-                &sys.raw.frontend,
-                &kind,
-                n,
-                cfg.client_threads,
-                cfg.warmup,
-                cfg.post_window,
-                cfg.max_requests,
-            )?;
-            r_rate.push(r.ok as f64 / secs);
-            r_p50.push(quantile_ms(&r.hist, 0.5));
-            r_p99.push(quantile_ms(&r.hist, 0.99));
-            let cpu = procs::cpu_us_sum(&sys.raw.pids()) - cpu0;
-            r_cpu.push(cpu as f64 / r.total.max(1) as f64);
+            for (stack, c) in sys.stacks.iter().zip(&mut cells) {
+                progress(&format!(
+                    "post throughput: {n} clients, {}, repeat {}",
+                    stack.transport.name(),
+                    rep + 1
+                ));
+                measure(cfg, stack, n, &echo_payload, c)?;
+            }
         }
         let sc = format!("post, {n} clients");
-        for (metric, zs, rs) in [
-            (
-                "acked posts/s (raw: echo req/s)",
-                z_rate,
-                Cell::Samples(r_rate),
-            ),
-            ("round trip p50 ms", z_p50, Cell::Samples(r_p50)),
-            ("round trip p99 ms", z_p99, Cell::Samples(r_p99)),
-            (
-                "backend CPU µs per post (raw: per echo)",
-                z_cpu,
-                Cell::Samples(r_cpu),
-            ),
-            ("error replies", z_err, Cell::None),
-        ] {
-            rows.push(row(&sc, metric, Cell::Samples(zs), rs, Cell::None));
+        for (stack, c) in sys.stacks.iter().zip(cells) {
+            for (metric, zs, rs) in [
+                (
+                    "acked posts/s (raw: echo req/s)",
+                    c.z_rate,
+                    Cell::Samples(c.r_rate),
+                ),
+                ("round trip p50 ms", c.z_p50, Cell::Samples(c.r_p50)),
+                ("round trip p99 ms", c.z_p99, Cell::Samples(c.r_p99)),
+                (
+                    "backend CPU µs per post (raw: per echo)",
+                    c.z_cpu,
+                    Cell::Samples(c.r_cpu),
+                ),
+                ("error replies", c.z_err, Cell::None),
+            ] {
+                let mut r = row(&sc, metric, Cell::Samples(zs), rs, Cell::None);
+                r.transport = Some(stack.transport);
+                rows.push(r);
+            }
         }
     }
     Ok(rows)

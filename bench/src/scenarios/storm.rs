@@ -15,14 +15,14 @@ use super::*;
 
 /// Scenario 3: posters' p99 while `storm_logins` logins run at once, against an idle run.
 pub fn login_storm(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
-    let posters = cfg.storm_posters.min(sys.tokens.len());
+    let posters = cfg.storm_posters.min(sys.main().tokens.len());
     let kind = ReqKind::Zchat {
-        tokens: sys.tokens[..posters].to_vec(),
+        tokens: sys.main().tokens[..posters].to_vec(),
         channel: CHANNEL.into(),
         text_len: cfg.text_len,
     };
     let names: Vec<String> = (0..cfg.storm_logins)
-        .map(|i| format!("post{}", i % sys.tokens.len()))
+        .map(|i| format!("post{}", i % sys.main().tokens.len()))
         .collect();
     let (mut idle, mut storm, mut ratio) = (samples(), samples(), samples());
     let (mut login_rate, mut login_p99, mut storm_secs) = (samples(), samples(), samples());
@@ -36,7 +36,7 @@ pub fn login_storm(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
         // The storm: posters run, then every login is sent at once, each on its own socket.
         let ctl = Arc::new(Control::default());
         let deadline = Instant::now() + Duration::from_secs(120);
-        let frontend = sys.zchat.frontend.clone();
+        let frontend = sys.main().zchat.frontend.clone();
         let (posted, storm_dur, login_lat) = std::thread::scope(|s| -> Result<_> {
             let h = s.spawn(|| {
                 load::closed_loop(
@@ -91,7 +91,7 @@ pub fn login_storm(cfg: &Config, sys: &Systems) -> Result<Vec<Row>> {
         })?;
         // The idle run: same posters, same window, no logins.
         let (quiet, _) = load::timed_closed_loop(
-            &sys.zchat.frontend,
+            &sys.main().zchat.frontend,
             &kind,
             posters,
             cfg.client_threads,
