@@ -60,6 +60,9 @@ impl Transport {
     }
 }
 
+/// Most libzmq I/O threads a CURVE context gets (one per core below that).
+pub const MAX_CURVE_IO_THREADS: usize = 4;
+
 /// A zmq context for a process's listening sockets (broker, proxy, or both in
 /// `--all-in-one`), with its ZAP handler running when CURVE is on.
 pub struct Endpoints {
@@ -69,12 +72,20 @@ pub struct Endpoints {
 }
 
 impl Endpoints {
-    /// A new context; with CURVE, its ZAP handler is bound before any socket exists.
+    /// A new context; with CURVE, its ZAP handler is bound before any socket exists, and
+    /// it gets one libzmq I/O thread per core (up to [`MAX_CURVE_IO_THREADS`]): CURVE
+    /// encrypts every message once per connection on that connection's I/O thread, so a
+    /// proxy fanning out to many subscribers would otherwise encrypt on one core.
     pub fn new(transport: Transport) -> Result<Endpoints> {
         let ctx = zmq::Context::new();
         let zap = match &transport {
             Transport::Plaintext => None,
-            Transport::Curve(keys) => Some(ZapHandler::start(&ctx, keys.public)?),
+            Transport::Curve(keys) => {
+                let cores = std::thread::available_parallelism().map_or(1, usize::from);
+                let threads = cores.clamp(1, MAX_CURVE_IO_THREADS);
+                ctx.set_io_threads(i32::try_from(threads).unwrap_or(1))?;
+                Some(ZapHandler::start(&ctx, keys.public)?)
+            }
         };
         Ok(Endpoints {
             ctx,
