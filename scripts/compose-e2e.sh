@@ -173,45 +173,51 @@ printed_key() {
 }
 
 # zmtp_null_probe HOST PORT: a raw ZMTP 3.0 peer offering the NULL mechanism
-# (plaintext), as any CURVE-less ZeroMQ client does. Passes iff the server's
-# greeting asks for CURVE and, after our NULL handshake and a request frame,
-# the server sends nothing more and closes (or stays silent) within 5 s.
+# (plaintext), as any CURVE-less ZeroMQ client does. The greeting goes in
+# stages (signature, version, then the rest), so the server shows its
+# mechanism before it learns ours. Passes iff the server asks for CURVE and,
+# after our NULL greeting, a NULL READY and a request frame, sends nothing
+# more within 5 s (libzmq closes the connection at once: mechanism mismatch).
 zmtp_null_probe() {
   python3 - "$1" "$2" <<'PY'
 import socket, sys, time
 host, port = sys.argv[1], int(sys.argv[2])
-def greeting(mech):
-    return (b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x00" + mech.ljust(20, b"\x00")
-            + b"\x00" + b"\x00" * 31)
 s = socket.create_connection((host, port), timeout=5)
-s.sendall(greeting(b"NULL"))
-got = b""
-deadline = time.time() + 5
-while len(got) < 64 and time.time() < deadline:
-    try:
-        chunk = s.recv(64 - len(got))
-    except socket.timeout:
-        break
-    if not chunk:
-        break
-    got += chunk
-if len(got) < 64:
-    print(f"server greeting incomplete ({len(got)} bytes): {got!r}")
+def read_n(n, limit=5.0):
+    got, deadline = b"", time.time() + limit
+    while len(got) < n and time.time() < deadline:
+        try:
+            chunk = s.recv(n - len(got))
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        got += chunk
+    return got
+s.sendall(b"\xff" + b"\x00" * 7 + b"\x01\x7f")          # signature
+sig = read_n(10)
+if len(sig) != 10 or sig[0] != 0xFF:
+    print(f"no ZMTP signature from the server: {sig!r}")
     sys.exit(1)
-mech = got[12:32].rstrip(b"\x00")
+s.sendall(b"\x03\x00")                                  # version 3.0
+rest = read_n(54)                                        # version, mechanism, as-server, filler
+if len(rest) < 22:
+    print(f"server greeting incomplete ({len(rest)} bytes after the signature): {rest!r}")
+    sys.exit(1)
+mech = rest[2:22].rstrip(b"\x00")
 if mech != b"CURVE":
     print(f"server offers mechanism {mech!r}, not CURVE")
     sys.exit(1)
-# NULL READY (Socket-Type DEALER), then a one-frame message: a plaintext request.
 props = b"\x0bSocket-Type" + (6).to_bytes(4, "big") + b"DEALER"
 ready = b"\x05READY" + props
+body = b"\x93\xa4ping\x00\xc0"
 try:
-    s.sendall(b"\x04" + bytes([len(ready)]) + ready)
-    body = b"\x93\xa4ping\x00\xc0"
-    s.sendall(b"\x00" + bytes([len(body)]) + body)
+    s.sendall(b"NULL".ljust(20, b"\x00") + b"\x00" + b"\x00" * 31)   # our mechanism: NULL
+    s.sendall(b"\x04" + bytes([len(ready)]) + ready)                   # NULL handshake READY
+    s.sendall(b"\x00" + bytes([len(body)]) + body)                     # a plaintext message
 except OSError:
-    pass  # already closed by the server: fine
-extra = b""
+    pass  # already closed by the server
+extra, closed = b"", False
 s.settimeout(0.5)
 deadline = time.time() + 5
 while time.time() < deadline:
@@ -220,14 +226,17 @@ while time.time() < deadline:
     except socket.timeout:
         continue
     except OSError:
+        closed = True
         break
     if not chunk:
+        closed = True
         break
     extra += chunk
 if extra:
-    print(f"server sent {len(extra)} bytes after its greeting to a NULL peer: {extra[:80]!r}")
+    print(f"server sent {len(extra)} bytes to a NULL (plaintext) peer: {extra[:80]!r}")
     sys.exit(1)
-print("CURVE greeting, then nothing for a NULL (plaintext) peer")
+print("asks for CURVE, then sends a NULL (plaintext) peer nothing"
+      + (" and closes the connection" if closed else " for 5 s"))
 PY
 }
 
@@ -427,14 +436,16 @@ for port in "$ZCHAT_COMMAND_PORT" "$ZCHAT_FEED_PORT"; do
   ok "port $port: $msg"
 done
 
-# A CURVE-less zchat, and one with another deployment's key: each must fail within its
-# timeout (exit code of `timeout` is 124) with a one-line error that names the key.
+# A CURVE-less zchat, one with another deployment's key, and one with no key at all: each
+# `register` (a request the server would answer) must fail within its timeout (the exit
+# code of `timeout` is 124) with an error that names the key.
 # expect_key_error WHAT ARGS...: run zchat as a fresh user, check the failure.
 expect_key_error() {
   local what="$1" rc t; shift
   t=$(date +%s)
   set +e
-  ZC_TIMEOUT=40 zc_bare "mallory-$RANDOM" "$@" whoami </dev/null >"$TMP/out" 2>&1
+  local who="mallory-$RANDOM"
+  ZC_TIMEOUT=40 zc_bare "$who" "$@" register "$who" </dev/null >"$TMP/out" 2>&1
   rc=$?
   set -e
   [ "$rc" != 0 ] || fail "$what: zchat succeeded: $(head -c 300 "$TMP/out")"
