@@ -436,12 +436,30 @@ for port in "$ZCHAT_COMMAND_PORT" "$ZCHAT_FEED_PORT"; do
   ok "port $port: $msg"
 done
 
+# pk_ping KEY: a CURVE client that holds nothing but KEY (the image's `zchat-server
+# --healthcheck`, in a container on the host's network, i.e. outside the compose network)
+# sends one protocol ping to the published command port.
+pk_ping() {
+  timeout 60 docker run --rm --network host -e "PK=$1" "${ZCHAT_IMAGE:-zchat-backend:latest}" \
+    sh -c 'mkdir -p /tmp/pk && printf "%s\n" "$PK" >/tmp/pk/zchat.pub && exec zchat-server --healthcheck --key-dir /tmp/pk --health-endpoint "$0"' "$BROKER"
+}
+OTHER_KEY="$(docker run --rm "${ZCHAT_IMAGE:-zchat-backend:latest}" zchat-server keygen --key-dir /tmp/other 2>/dev/null)" \
+  || fail "could not make another key pair with the image"
+is_key "$OTHER_KEY" && [ "$OTHER_KEY" != "$SERVER_KEY" ] || fail "bad second key: '$OTHER_KEY'"
+out="$(pk_ping "$SERVER_KEY" 2>&1)" || fail "a CURVE ping with the printed key through $BROKER failed: $out"
+ok "the printed public key alone is enough: a CURVE ping through the published port gets its pong"
+if out="$(pk_ping "$OTHER_KEY" 2>&1)"; then fail "a CURVE ping with another deployment's key got a pong"; fi
+grep -q 'server key' <<<"$out" || fail "a CURVE ping with another key failed without naming the key: $out"
+ok "a CURVE ping with another deployment's key gets the handshake error"
+
 # A CURVE-less zchat, one with another deployment's key, and one with no key at all: each
 # `register` (a request the server would answer) must fail within its timeout (the exit
-# code of `timeout` is 124) with an error that names the key.
-# expect_key_error WHAT ARGS...: run zchat as a fresh user, check the failure.
+# code of `timeout` is 124) with a `zchat: error:` (that names the key, where the client
+# has one to name).
+# expect_key_error WHAT PATTERN ARGS...: run zchat as a fresh user, check the failure and
+# that its output matches PATTERN (grep -Ei).
 expect_key_error() {
-  local what="$1" rc t; shift
+  local what="$1" pattern="$2" rc t; shift 2
   t=$(date +%s)
   set +e
   local who="mallory-$RANDOM"
@@ -450,15 +468,13 @@ expect_key_error() {
   set -e
   [ "$rc" != 0 ] || fail "$what: zchat succeeded: $(head -c 300 "$TMP/out")"
   [ "$rc" != 124 ] || fail "$what: zchat hung (no answer, no error) for 40s"
-  grep -qi 'key' "$TMP/out" || fail "$what: the error does not name the key: $(head -c 400 "$TMP/out")"
+  grep -q 'zchat: error' "$TMP/out" || fail "$what: no 'zchat: error' line: $(head -c 400 "$TMP/out")"
+  grep -Eqi -- "$pattern" "$TMP/out" || fail "$what: the error does not match /$pattern/: $(head -c 400 "$TMP/out")"
   ok "$what: fails in $(( $(date +%s) - t ))s: $(grep -i 'error' "$TMP/out" | head -1 | cut -c1-200)"
 }
-OTHER_KEY="$(docker run --rm "${ZCHAT_IMAGE:-zchat-backend:latest}" zchat-server keygen --key-dir /tmp/other 2>/dev/null)" \
-  || fail "could not make another key pair with the image"
-is_key "$OTHER_KEY" && [ "$OTHER_KEY" != "$SERVER_KEY" ] || fail "bad second key: '$OTHER_KEY'"
-expect_key_error "zchat with another deployment's key" --server-key "$OTHER_KEY"
-expect_key_error "zchat --plaintext" --plaintext
-expect_key_error "zchat without a server key" 
+expect_key_error "zchat with another deployment's key" 'server key' --server-key "$OTHER_KEY"
+expect_key_error "zchat --plaintext" 'CURVE|plaintext|key|handshake|mechanism' --plaintext
+expect_key_error "zchat without a server key" 'key'
 
 # ============================================================== 3. chat
 zc alice register alice >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "register alice"; }
