@@ -44,6 +44,10 @@ pub enum FeedEvent {
         /// The round-trip time of the answer reported (`None` when down).
         rtt: Option<Duration>,
     },
+    /// The heartbeat's transport handshake failed ([`ClientError::Handshake`]: a wrong
+    /// server key, or a server not speaking CURVE): the sentence to show, naming the key.
+    /// Reported once per outage, with the link reported down; retrying cannot fix it.
+    HandshakeFailed(String),
 }
 
 enum FeedCommand {
@@ -397,6 +401,8 @@ impl Heartbeat {
         let mut last_answer = Instant::now();
         let mut up: Option<bool> = None;
         let mut reported = Instant::now();
+        // A handshake failure was reported and no ping has been answered since.
+        let mut refused = false;
         loop {
             let silent = tokio::time::sleep_until(last_answer + SILENCE);
             tokio::select! {
@@ -407,11 +413,25 @@ impl Heartbeat {
                     let client = self.client.clone();
                     pings.spawn(async move {
                         let sent = Instant::now();
-                        client.ping_within(PING_DEADLINE).await.ok().map(|_| sent.elapsed())
+                        client.ping_within(PING_DEADLINE).await.map(|_| sent.elapsed())
                     });
                 }
                 Some(done) = pings.join_next(), if !pings.is_empty() => {
-                    let Ok(Some(rtt)) = done else { continue };
+                    let rtt = match done {
+                        Ok(Ok(rtt)) => rtt,
+                        Ok(Err(e @ ClientError::Handshake { .. })) => {
+                            if !refused {
+                                refused = true;
+                                up = Some(false);
+                                let _ = self.out.send(FeedEvent::HandshakeFailed(e.to_string()));
+                                let state = FeedEvent::Connection { connected: false, rtt: None };
+                                let _ = self.out.send(state);
+                            }
+                            continue;
+                        }
+                        _ => continue,
+                    };
+                    refused = false;
                     last_answer = Instant::now();
                     if up != Some(true) || reported.elapsed() >= RTT_REPORT {
                         if up == Some(false) {

@@ -132,11 +132,7 @@ async fn a_killed_server_is_reported_down_within_seconds_and_up_when_it_returns(
     let mut cluster = tokio::task::spawn_blocking(|| Cluster::start().expect("cluster"))
         .await
         .expect("join");
-    let client = Client::start(ClientConfig::new(
-        cluster.broker_endpoint(),
-        cluster.proxy_endpoint(),
-    ))
-    .expect("client");
+    let client = Client::start(cluster.client_config()).expect("client");
     let (_feed, mut rx) = Feed::start(client, "alice".into(), "inbox".into());
     let first = tokio::time::timeout(Duration::from_secs(20), next_state(&mut rx)).await;
     assert!(first.expect("a state"), "up");
@@ -168,4 +164,31 @@ async fn a_killed_server_is_reported_down_within_seconds_and_up_when_it_returns(
         back.elapsed()
     );
     cluster.kill_server();
+}
+
+/// A wrong server key: the heartbeat says why the link is down (the handshake, naming the
+/// key) at once, not after the silence and not as a mere "down".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_server_key_is_reported_as_such() {
+    const WRONG: &str = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+    let cluster = tokio::task::spawn_blocking(|| Cluster::start().expect("cluster"))
+        .await
+        .expect("join");
+    let config = cluster.client_config().with_server_key(Some(WRONG.into()));
+    let client = Client::start(config).expect("client");
+    let started = Instant::now();
+    let (_feed, mut rx) = Feed::start(client, "alice".into(), "inbox".into());
+    let first = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("an event")
+        .expect("feed running");
+    match first {
+        FeedEvent::HandshakeFailed(reason) => assert!(reason.contains(WRONG), "{reason}"),
+        other => panic!("expected the handshake failure first, got {other:?}"),
+    }
+    assert!(started.elapsed() < SILENCE, "{:?}", started.elapsed());
+    assert!(!next_state(&mut rx).await, "and the link down");
+    tokio::task::spawn_blocking(move || drop(cluster))
+        .await
+        .expect("stop cluster");
 }

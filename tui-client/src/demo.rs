@@ -61,14 +61,10 @@ impl Default for DemoOptions {
 
 /// The demo backend's configuration: the database under `dir`, clients' endpoints where
 /// the flags say (bound as given, e.g. `tcp://127.0.0.1:5555`), everything else on free
-/// loopback ports.
+/// loopback ports. CURVE as everywhere: the key pair is created beside the database on
+/// first start, and the demo hands its public key to its own clients and to `demo.json`.
 pub fn backend_config(dir: &Path, broker: Option<&str>, proxy: Option<&str>) -> AllInOneConfig {
-    // Plaintext on loopback until the TUI takes a server key (issue 12's client part): then
-    // CURVE, handing the TUI and the bots `backend.public_key()` / `backend.client_config()`.
-    let mut config = AllInOneConfig {
-        plaintext: true,
-        ..AllInOneConfig::loopback(dir.join("db"))
-    };
+    let mut config = AllInOneConfig::loopback(dir.join("db"));
     if let Some(b) = broker {
         config.frontend = b.to_string();
     }
@@ -184,16 +180,18 @@ pub async fn run(opts: DemoOptions) -> Result<()> {
     })?;
     let broker = backend.frontend_endpoint();
     let proxy = backend.xpub_endpoint();
+    let config = backend.client_config();
     let endpoints = DemoEndpoints {
         broker: broker.clone(),
         proxy: proxy.clone(),
+        server_key: config.server_key.clone(),
         data_dir: dir.clone(),
         pid: std::process::id(),
     };
     let result = async {
         eprintln!("zchat demo: seeding users, channels and history…");
-        let session = seed(&data, &broker, &proxy).await?;
-        let bots = start_bots(&data, &opts, &broker, &proxy).await?;
+        let session = seed(&data, &config).await?;
+        let bots = start_bots(&data, &opts, &config).await?;
         endpoints.save(&opts.home)?;
         let join = join_command(&opts.home);
         eprintln!("zchat demo: broker {broker}, proxy {proxy}");
@@ -208,6 +206,8 @@ pub async fn run(opts: DemoOptions) -> Result<()> {
             home: dir.join("home"),
             bell: opts.bell,
             notice: Some(format!("join from another terminal: {join}")),
+            server_key: config.server_key.clone(),
+            plaintext: false,
         };
         let r = tui::run_with_session(tui_opts, Some(session)).await;
         for b in bots {
@@ -223,14 +223,14 @@ pub async fn run(opts: DemoOptions) -> Result<()> {
     result
 }
 
-/// A signed-in client for `user`, registering it first if needed.
+/// A signed-in client for `user` on the backend `config` names (endpoints and server
+/// key), registering it first if needed.
 pub async fn connect_as(
     user: &str,
     password: &str,
-    broker: &str,
-    proxy: &str,
+    config: &ClientConfig,
 ) -> Result<(Client, Session)> {
-    let client = Client::start(ClientConfig::new(broker, proxy))?;
+    let client = Client::start(config.clone())?;
     match client.register(user, password).await {
         Ok(_) => {}
         Err(ClientError::Server {
@@ -243,12 +243,13 @@ pub async fn connect_as(
         .login(user, password)
         .await
         .with_context(|| format!("logging in {user}"))?;
-    Ok((client, Session::from_login(broker, proxy, session)))
+    let session = Session::from_login(&client, session);
+    Ok((client, session))
 }
 
 /// Creates users, channels and history (history only into a fresh database), and returns
 /// the demo user's session.
-pub async fn seed(data: &DemoData, broker: &str, proxy: &str) -> Result<Session> {
+pub async fn seed(data: &DemoData, config: &ClientConfig) -> Result<Session> {
     let mut clients = std::collections::HashMap::new();
     let names = data
         .users
@@ -256,7 +257,7 @@ pub async fn seed(data: &DemoData, broker: &str, proxy: &str) -> Result<Session>
         .map(|u| u.name.clone())
         .chain(std::iter::once(data.demo_user.clone()));
     for name in names {
-        let (c, s) = connect_as(&name, &data.password, broker, proxy).await?;
+        let (c, s) = connect_as(&name, &data.password, config).await?;
         clients.insert(name, (c, s));
     }
     let client = |name: &str| -> Result<&Client> {
@@ -306,12 +307,11 @@ pub async fn seed(data: &DemoData, broker: &str, proxy: &str) -> Result<Session>
 pub async fn start_bots(
     data: &DemoData,
     opts: &DemoOptions,
-    broker: &str,
-    proxy: &str,
+    config: &ClientConfig,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>> {
     let mut handles = Vec::new();
     for bot in data.bots.iter().take(opts.bots) {
-        let (client, _) = connect_as(&bot.name, &data.password, broker, proxy).await?;
+        let (client, _) = connect_as(&bot.name, &data.password, config).await?;
         let channels = data.channels_of(&bot.name);
         let bot = bot.clone();
         let me = data.demo_user.clone();
@@ -360,6 +360,7 @@ mod tests {
             ("tcp://127.0.0.1:*", "tcp://127.0.0.1:5557")
         );
         assert_eq!(c.data_dir, dir.join("db"));
+        assert!(!c.plaintext, "the demo runs over CURVE");
     }
 
     #[test]
@@ -370,6 +371,7 @@ mod tests {
         let e = DemoEndpoints {
             broker: "tcp://127.0.0.1:40001".into(),
             proxy: "tcp://127.0.0.1:40002".into(),
+            server_key: Some("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7".into()),
             data_dir: home.path().join("data"),
             pid: std::process::id(),
         };
@@ -377,7 +379,8 @@ mod tests {
         assert_eq!(DemoEndpoints::load(home.path()).expect("load"), e);
         assert_eq!(
             e.plain_command(),
-            "zchat --broker tcp://127.0.0.1:40001 --proxy tcp://127.0.0.1:40002"
+            "zchat --broker tcp://127.0.0.1:40001 --proxy tcp://127.0.0.1:40002 \
+             --server-key 'rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7'"
         );
         assert!(join_command(home.path()).ends_with("demo --join"));
         DemoEndpoints::remove_if_mine(home.path());

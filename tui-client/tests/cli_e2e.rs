@@ -20,6 +20,7 @@ fn zchat(cluster: &Cluster, home: &Path, args: &[&str]) -> (bool, String, String
         .env("ZCHAT_HOME", home)
         .env("ZCHAT_BROKER", cluster.broker_endpoint())
         .env("ZCHAT_PROXY", cluster.proxy_endpoint())
+        .env("ZCHAT_SERVER_KEY", cluster.public_key().expect("CURVE"))
         .env("ZCHAT_PASSWORD", "correct horse battery")
         .env("TZ", "UTC")
         .stdin(Stdio::null())
@@ -51,6 +52,7 @@ impl Tail {
             .env("ZCHAT_HOME", home)
             .env("ZCHAT_BROKER", cluster.broker_endpoint())
             .env("ZCHAT_PROXY", cluster.proxy_endpoint())
+            .env("ZCHAT_SERVER_KEY", cluster.public_key().expect("CURVE"))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -104,7 +106,7 @@ impl Drop for Tail {
 
 #[test]
 fn two_users_chat_with_the_cli_and_tail_survives_restart_and_kill() {
-    let mut cluster = Cluster::start_plaintext().expect("cluster");
+    let mut cluster = Cluster::start().expect("cluster");
     let homes = tempfile::tempdir().expect("tmp");
     let (a, b) = (homes.path().join("alice"), homes.path().join("bob"));
 
@@ -240,6 +242,10 @@ fn unreachable_backend_fails_with_one_line() {
         .args(["register", "alice", "--password", "whatever123"])
         .env("ZCHAT_HOME", homes.path())
         .env("ZCHAT_BROKER", format!("tcp://127.0.0.1:{port}"))
+        .env(
+            "ZCHAT_SERVER_KEY",
+            "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7",
+        )
         .env("ZCHAT_TIMEOUT_MS", "300")
         .output()
         .expect("run");

@@ -70,6 +70,7 @@ fn a_reply_of_the_wrong_kind_fails_every_subcommand() {
         token: "t".repeat(32),
         inbox: "0".repeat(32),
         expires_at: i64::MAX,
+        server_key: None,
     }
     .save(home.path())
     .expect("save session");
@@ -94,6 +95,8 @@ fn a_reply_of_the_wrong_kind_fails_every_subcommand() {
             .env("ZCHAT_HOME", home.path())
             .env("ZCHAT_BROKER", &broker)
             .env("ZCHAT_PROXY", proxy)
+            // The fake server is a plain ROUTER: the client says so explicitly.
+            .env("ZCHAT_PLAINTEXT", "1")
             .env("ZCHAT_PASSWORD", "correct horse battery")
             .stdin(Stdio::null())
             .output()

@@ -5,7 +5,8 @@
 //! both screens say "○ reconnecting…" within seconds, alice types a message meanwhile, the
 //! server comes back, and bob's feed resumes with that message exactly once. A saved session
 //! started while the server is down shows "connecting", never an empty account. Two people
-//! share one `zchat demo`: the second joins with `zchat demo --join`.
+//! share one `zchat demo`: the second joins with `zchat demo --join`. Everything runs over
+//! CURVE with the cluster's (or the demo's) server key.
 //!
 //! Needs `tmux` (CI installs it); without it the test says so and passes.
 
@@ -57,9 +58,10 @@ impl Tmux {
     /// Starts `zchat` for one user in its own tmux session, 100×30.
     fn start(&self, name: &str, home: &Path, cluster: &Cluster) {
         let args = format!(
-            "--broker '{}' --proxy '{}'",
+            "--broker '{}' --proxy '{}' --server-key '{}'",
             cluster.broker_endpoint(),
-            cluster.proxy_endpoint()
+            cluster.proxy_endpoint(),
+            cluster.public_key().expect("CURVE"),
         );
         self.start_args(name, home, &args, 100);
     }
@@ -156,15 +158,15 @@ fn two_users_chat_live_across_a_server_restart() {
         return;
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let mut cluster = Cluster::start_plaintext().unwrap();
-    let (broker, proxy) = (cluster.broker_endpoint(), cluster.proxy_endpoint());
+    let mut cluster = Cluster::start().unwrap();
+    let config = cluster.client_config();
 
     // Accounts and channels, set up through the client library.
     rt.block_on(async {
-        let (alice, _) = zchat_tui::demo::connect_as("alice", PASSWORD, &broker, &proxy)
+        let (alice, _) = zchat_tui::demo::connect_as("alice", PASSWORD, &config)
             .await
             .unwrap();
-        let (bob, _) = zchat_tui::demo::connect_as("bob", PASSWORD, &broker, &proxy)
+        let (bob, _) = zchat_tui::demo::connect_as("bob", PASSWORD, &config)
             .await
             .unwrap();
         for ch in ["general", "random"] {
@@ -310,12 +312,10 @@ fn screenshot() {
         return;
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let cluster = Cluster::start_plaintext().unwrap();
-    let (broker, proxy) = (cluster.broker_endpoint(), cluster.proxy_endpoint());
+    let cluster = Cluster::start().unwrap();
+    let config = cluster.client_config();
     let data = zchat_tui::demo::DemoData::load().unwrap();
-    let session = rt
-        .block_on(zchat_tui::demo::seed(&data, &broker, &proxy))
-        .unwrap();
+    let session = rt.block_on(zchat_tui::demo::seed(&data, &config)).unwrap();
     let home = tempfile::tempdir().unwrap();
     session.save(home.path()).unwrap();
     tmux.start("demo", home.path(), &cluster);
@@ -327,10 +327,10 @@ fn screenshot() {
     tmux.wait_text("demo", "#general —", Duration::from_secs(30));
     // A live message from a bot, a mention in another channel, and a half-typed reply.
     rt.block_on(async {
-        let (mei, _) = zchat_tui::demo::connect_as("mei", &data.password, &broker, &proxy)
+        let (mei, _) = zchat_tui::demo::connect_as("mei", &data.password, &config)
             .await
             .unwrap();
-        let (bruno, _) = zchat_tui::demo::connect_as("bruno", &data.password, &broker, &proxy)
+        let (bruno, _) = zchat_tui::demo::connect_as("bruno", &data.password, &config)
             .await
             .unwrap();
         let send = |c: &zchat_client::Client, to: &str, text: &str| {
@@ -386,9 +386,9 @@ fn saved_session_while_the_server_is_down() {
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut cluster = Cluster::start().unwrap();
-    let (broker, proxy) = (cluster.broker_endpoint(), cluster.proxy_endpoint());
+    let config = cluster.client_config();
     let session = rt.block_on(async {
-        let (carol, session) = zchat_tui::demo::connect_as("carol", PASSWORD, &broker, &proxy)
+        let (carol, session) = zchat_tui::demo::connect_as("carol", PASSWORD, &config)
             .await
             .unwrap();
         carol
@@ -457,6 +457,18 @@ fn two_people_share_one_demo() {
     tmux.wait_text("presenter", "● online", long);
     let recorded = std::fs::read_to_string(home.path().join("demo.json")).unwrap();
     assert!(recorded.contains(&broker), "{recorded}");
+    // Over CURVE: the demo records its server key for `--join`, and the plain command it
+    // prints carries it.
+    let recorded: serde_json::Value = serde_json::from_str(&recorded).unwrap();
+    let key = recorded["server_key"]
+        .as_str()
+        .expect("the demo's server key");
+    assert_eq!(key.len(), 40, "{recorded}");
+    let printed = std::fs::read_to_string(home.path().join("presenter.stderr.log")).unwrap();
+    assert!(
+        printed.contains(&format!("--server-key '{key}'")),
+        "{printed}"
+    );
 
     tmux.start_args("guest", home.path(), "demo --join", 100);
     tmux.wait_text("guest", "● online", long);

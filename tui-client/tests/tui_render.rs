@@ -29,9 +29,13 @@ fn tiny_terminal_notice() {
     assert_snapshot!(render(&mut app, 20, 5));
 }
 
+/// A well-formed server key (ZeroMQ RFC 26's example).
+const SERVER_KEY: &str = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+
 #[test]
 fn login_screen() {
     let mut app = App::new("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", "");
+    app.set_server_key(SERVER_KEY, false);
     type_text(&mut app, "alice");
     app.update(key(KeyCode::Tab, KeyModifiers::NONE));
     type_text(&mut app, "secret-pw");
@@ -41,6 +45,7 @@ fn login_screen() {
 #[test]
 fn login_error_register_mode() {
     let mut app = App::new("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", "");
+    app.set_server_key(SERVER_KEY, false);
     app.update(key(KeyCode::Char('r'), KeyModifiers::CONTROL));
     type_text(&mut app, "alice");
     app.update(key(KeyCode::Tab, KeyModifiers::NONE));
@@ -48,6 +53,22 @@ fn login_error_register_mode() {
     let fx = app.update(key(KeyCode::Enter, KeyModifiers::NONE));
     assert_eq!(fx.len(), 1, "submits once");
     app.update(Action::SignInFailed("the name alice is taken".into()));
+    assert_snapshot!(render(&mut app, 80, 24));
+}
+
+#[test]
+fn login_without_a_server_key() {
+    let mut app = App::new("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", "alice");
+    type_text(&mut app, "secret-pw");
+    let fx = app.update(key(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(fx.is_empty(), "nothing is sent without a key");
+    assert_snapshot!(render(&mut app, 80, 24));
+}
+
+#[test]
+fn login_in_plaintext() {
+    let mut app = App::new("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", "alice");
+    app.set_server_key("", true);
     assert_snapshot!(render(&mut app, 80, 24));
 }
 

@@ -1117,3 +1117,93 @@ fn a_long_error_is_shown_whole() {
     // The bar is still on the bottom row.
     assert!(text.lines().last().unwrap().contains("alice"), "{text}");
 }
+
+/// The sign-in form's Server key field: prefilled from flag/env/saved key, sent with the
+/// sign-in; an empty or malformed key refused on the form (never a silent plaintext
+/// attempt); `--plaintext` sends none; a failed handshake on the heartbeat is said in the
+/// status, not as "reconnecting".
+#[test]
+fn the_sign_in_form_carries_the_server_key() {
+    use zchat_tui::app::login::{Field, LoginForm};
+    use zchat_tui::app::{App, Screen};
+    const KEY: &str = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+    let form = |app: &App| -> LoginForm {
+        match &app.screen {
+            Screen::Login(f) => (**f).clone(),
+            _ => panic!("not on the form"),
+        }
+    };
+    let submit = |app: &mut App| {
+        for c in "secret-pw".chars() {
+            app.update(key(KeyCode::Char(c), KeyModifiers::NONE));
+        }
+        app.update(key(KeyCode::Enter, KeyModifiers::NONE))
+    };
+
+    // Prefilled, and sent with the sign-in.
+    let mut app = App::new("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", "alice");
+    app.set_server_key(KEY, false);
+    assert_eq!(form(&app).value(Field::ServerKey), KEY);
+    let fx = submit(&mut app);
+    assert!(
+        matches!(&fx[..], [Effect::SignIn { server_key: Some(k), .. }] if k == KEY),
+        "{fx:?}"
+    );
+
+    // Empty: refused on the form, saying where the key comes from.
+    let mut app = App::new("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", "alice");
+    assert!(submit(&mut app).is_empty());
+    let error = form(&app).error.expect("an error on the form");
+    assert!(
+        error.contains("server key") && error.contains("zchat-server public-key"),
+        "{error}"
+    );
+
+    // Malformed: refused, naming the field.
+    let mut app = App::new("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", "alice");
+    app.set_server_key("not-a-key", false);
+    assert!(submit(&mut app).is_empty());
+    let error = form(&app).error.expect("an error on the form");
+    assert!(
+        error.contains("server key") && error.contains("40"),
+        "{error}"
+    );
+
+    // --plaintext: no key needed, none sent.
+    let mut app = App::new("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", "alice");
+    app.set_server_key("", true);
+    let fx = submit(&mut app);
+    assert!(
+        matches!(
+            &fx[..],
+            [Effect::SignIn {
+                server_key: None,
+                ..
+            }]
+        ),
+        "{fx:?}"
+    );
+
+    // A rejected session brings the form back with the key still there.
+    let mut app = signed_in();
+    app.set_server_key(KEY, false);
+    app.update(Action::SessionRejected("your session has expired".into()));
+    assert_eq!(form(&app).value(Field::ServerKey), KEY);
+
+    // A handshake failure on the heartbeat: the status says so until the server answers.
+    let mut app = signed_in();
+    app.update(Action::Feed(FeedEvent::HandshakeFailed(format!(
+        "the server at tcp://127.0.0.1:5555 did not accept the handshake with server key {KEY}"
+    ))));
+    app.update(Action::Feed(FeedEvent::Connection {
+        connected: false,
+        rtt: None,
+    }));
+    assert_eq!(app.link(), zchat_tui::app::Link::Refused);
+    assert!(app.notice.as_ref().is_some_and(|n| n.text.contains(KEY)));
+    app.update(Action::Feed(FeedEvent::Connection {
+        connected: true,
+        rtt: Some(std::time::Duration::from_millis(1)),
+    }));
+    assert_eq!(app.link(), zchat_tui::app::Link::Online);
+}

@@ -61,7 +61,7 @@ impl App {
                 }
             }
             Action::SessionRejected(e) => {
-                let mut form = LoginForm::new(&self.broker, &self.proxy, &self.me);
+                let mut form = self.login_form();
                 form.error = Some(e);
                 self.screen = Screen::Login(Box::new(form));
                 self.conversations.clear();
@@ -166,9 +166,16 @@ impl App {
                     }
                 }
             }
+            Action::Feed(FeedEvent::HandshakeFailed(reason)) => {
+                self.handshake_error = Some(reason.clone());
+                self.notify_outage(reason);
+            }
             Action::Feed(FeedEvent::Connection { connected, rtt }) => {
                 let back = connected && !self.connected;
                 self.connected = connected;
+                if connected {
+                    self.handshake_error = None;
+                }
                 if rtt.is_some() || !connected {
                     self.rtt = rtt;
                 }

@@ -26,12 +26,15 @@ impl App {
                 });
                 self.broker = form.value(login::Field::Broker).trim().to_string();
                 self.proxy = form.value(login::Field::Proxy).trim().to_string();
+                self.server_key = form.value(login::Field::ServerKey).trim().to_string();
+                let server_key = form.server_key();
                 fx.push(Effect::SignIn {
                     register: form.mode == Mode::Register,
                     user: form.value(login::Field::User),
                     password: form.value(login::Field::Password),
                     broker: self.broker.clone(),
                     proxy: self.proxy.clone(),
+                    server_key,
                 });
             }
             return;

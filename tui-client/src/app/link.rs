@@ -19,6 +19,10 @@ pub enum Link {
     /// The server stopped answering after the conversations were loaded:
     /// `○ reconnecting…`.
     Reconnecting,
+    /// The transport handshake failed (a wrong server key, or a server not speaking CURVE)
+    /// and nothing has answered since: `✗ server key refused`, never an endless
+    /// "reconnecting" that does not say why. The notice has the whole sentence.
+    Refused,
 }
 
 impl App {
@@ -26,6 +30,8 @@ impl App {
     pub fn link(&self) -> Link {
         if self.connected {
             Link::Online
+        } else if self.handshake_error.is_some() {
+            Link::Refused
         } else if self.loaded {
             Link::Reconnecting
         } else {

@@ -1,4 +1,5 @@
-//! The sign-in form: user, masked password, login/register toggle, editable server address.
+//! The sign-in form: user, masked password, login/register toggle, editable server address
+//! and server key (refused empty unless `--plaintext`: never a silent plaintext attempt).
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui_textarea::TextArea;
@@ -14,10 +15,18 @@ pub enum Field {
     Broker,
     /// Proxy endpoint (live events).
     Proxy,
+    /// The server's CURVE public key.
+    ServerKey,
 }
 
 impl Field {
-    const ORDER: [Field; 4] = [Field::User, Field::Password, Field::Broker, Field::Proxy];
+    const ORDER: [Field; 5] = [
+        Field::User,
+        Field::Password,
+        Field::Broker,
+        Field::Proxy,
+        Field::ServerKey,
+    ];
 
     fn step(self, forward: bool) -> Field {
         let i = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
@@ -63,6 +72,10 @@ pub struct LoginForm {
     pub broker: TextArea<'static>,
     /// Proxy endpoint editor.
     pub proxy: TextArea<'static>,
+    /// Server key editor.
+    pub server_key: TextArea<'static>,
+    /// `--plaintext`: the key field is ignored and may stay empty.
+    pub plaintext: bool,
     /// The error from the last attempt, shown under the form.
     pub error: Option<String>,
     /// A note (e.g. "account created").
@@ -87,6 +100,8 @@ impl LoginForm {
             password,
             broker: single_line(broker),
             proxy: single_line(proxy),
+            server_key: single_line(""),
+            plaintext: false,
             error: None,
             info: None,
             busy: false,
@@ -107,7 +122,21 @@ impl LoginForm {
             Field::Password => &self.password,
             Field::Broker => &self.broker,
             Field::Proxy => &self.proxy,
+            Field::ServerKey => &self.server_key,
         }
+    }
+
+    /// Prefills the server key; `plaintext` (from `--plaintext`) lets it stay empty.
+    pub fn set_server_key(&mut self, key: &str, plaintext: bool) {
+        self.server_key = single_line(key);
+        self.plaintext = plaintext;
+        self.restyle();
+    }
+
+    /// The key to connect with: `None` under `--plaintext`. Call after [`Self::validate`].
+    pub fn server_key(&self) -> Option<String> {
+        let key = self.value(Field::ServerKey).trim().to_string();
+        (!self.plaintext).then_some(key)
     }
 
     fn editor_mut(&mut self, f: Field) -> &mut TextArea<'static> {
@@ -116,6 +145,7 @@ impl LoginForm {
             Field::Password => &mut self.password,
             Field::Broker => &mut self.broker,
             Field::Proxy => &mut self.proxy,
+            Field::ServerKey => &mut self.server_key,
         }
     }
 
@@ -142,6 +172,13 @@ impl LoginForm {
         if self.value(Field::Broker).trim().is_empty() || self.value(Field::Proxy).trim().is_empty()
         {
             return Err("enter the server addresses".into());
+        }
+        if !self.plaintext {
+            let key = self.value(Field::ServerKey);
+            if key.trim().is_empty() {
+                return Err(crate::server_key::FORM_NO_KEY.into());
+            }
+            crate::server_key::check(&key, "server key")?;
         }
         Ok(())
     }

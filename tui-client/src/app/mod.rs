@@ -183,6 +183,8 @@ pub enum Effect {
         broker: String,
         /// Proxy endpoint.
         proxy: String,
+        /// The server's CURVE key (`None`: `--plaintext`).
+        server_key: Option<String>,
     },
     /// Fetch joined channels and DMs → [`Action::Bootstrap`].
     Bootstrap,
@@ -263,6 +265,10 @@ pub struct App {
     pub broker: String,
     /// Proxy endpoint.
     pub proxy: String,
+    /// The server key for the form (flag, environment, saved, or as last typed).
+    pub server_key: String,
+    /// `--plaintext`: the form asks for no key and the client uses none.
+    pub plaintext: bool,
     /// Channels (sorted by name) then DMs (sorted by name).
     pub conversations: Vec<Conversation>,
     /// Key of the open conversation.
@@ -275,6 +281,9 @@ pub struct App {
     pub connected: bool,
     /// Last round-trip time.
     pub rtt: Option<Duration>,
+    /// The heartbeat's last handshake failure (naming the server key), until the server
+    /// answers again: the status bar says so instead of "reconnecting".
+    pub handshake_error: Option<String>,
     /// The status-line notice.
     pub notice: Option<Notice>,
     /// Ring the bell on mentions.
@@ -332,12 +341,15 @@ impl App {
             me: String::new(),
             broker: broker.to_string(),
             proxy: proxy.to_string(),
+            server_key: String::new(),
+            plaintext: false,
             conversations: Vec::new(),
             selected: None,
             input: InputLine::new(),
             popup: None,
             connected: false,
             rtt: None,
+            handshake_error: None,
             notice: None,
             bell: true,
             offset_secs: 0,
@@ -361,6 +373,24 @@ impl App {
             help_scroll: 0,
             title: String::new(),
         }
+    }
+
+    /// The server key to prefill the sign-in form with, and whether `--plaintext` was
+    /// given (then the form asks for no key).
+    pub fn set_server_key(&mut self, key: &str, plaintext: bool) {
+        self.server_key = key.trim().to_string();
+        self.plaintext = plaintext;
+        if let Screen::Login(form) = &mut self.screen {
+            form.set_server_key(&self.server_key, plaintext);
+        }
+        self.redraw = true;
+    }
+
+    /// A fresh sign-in form with what this app knows (endpoints, key, user).
+    pub(crate) fn login_form(&self) -> LoginForm {
+        let mut form = LoginForm::new(&self.broker, &self.proxy, &self.me);
+        form.set_server_key(&self.server_key, self.plaintext);
+        form
     }
 
     /// Whether a frame must be drawn, and resets the answer: true after anything that can

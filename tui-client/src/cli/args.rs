@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use zchat_client::{Client, ClientConfig};
 use zchat_protocol::Target;
 
+use crate::server_key;
 use crate::session::{self, Session};
 
 /// Default broker frontend (the Docker Compose stack and `zchat-server --all-in-one`).
@@ -35,6 +36,20 @@ pub struct Cli {
     /// Proxy endpoint for live messages [default: the saved session's, else tcp://127.0.0.1:5557].
     #[arg(long, env = "ZCHAT_PROXY", global = true)]
     pub proxy: Option<String>,
+    /// The server's CURVE public key, 40 characters (`zchat-server public-key` prints it):
+    /// traffic is encrypted and the server proven to be the deployment's [default: the key
+    /// saved with the session for this server]. Saved at the next sign-in.
+    #[arg(
+        long,
+        env = "ZCHAT_SERVER_KEY",
+        global = true,
+        conflicts_with = "plaintext"
+    )]
+    pub server_key: Option<String>,
+    /// Turn CURVE off, only for a server started with --plaintext: passwords, tokens and
+    /// messages then cross the network in clear (a warning says so).
+    #[arg(long, env = "ZCHAT_PLAINTEXT", global = true, value_parser = clap::builder::FalseyValueParser::new())]
+    pub plaintext: bool,
     /// Directory for the saved session [default: the user's config dir + /zchat].
     #[arg(long, env = "ZCHAT_HOME", global = true)]
     pub home: Option<PathBuf>,
@@ -187,6 +202,12 @@ pub struct Env {
     pub broker_flag: Option<String>,
     /// `--proxy` as given: where `zchat demo` binds its proxy.
     pub proxy_flag: Option<String>,
+    /// `--server-key` as given (flag or environment), unchecked.
+    pub server_key_flag: Option<String>,
+    /// The key saved for these endpoints (with the session, or remembered for the broker).
+    pub saved_key: Option<String>,
+    /// `--plaintext`: no CURVE, explicitly.
+    pub plaintext: bool,
 }
 
 impl Cli {
@@ -194,17 +215,22 @@ impl Cli {
     pub fn env(&self) -> Env {
         let home = self.home.clone().unwrap_or_else(session::default_home);
         let saved = Session::load(&home);
+        let broker = self
+            .broker
+            .clone()
+            .or_else(|| saved.as_ref().map(|s| s.broker.clone()))
+            .unwrap_or_else(|| DEFAULT_BROKER.into());
+        let proxy = self
+            .proxy
+            .clone()
+            .or_else(|| saved.as_ref().map(|s| s.proxy.clone()))
+            .unwrap_or_else(|| DEFAULT_PROXY.into());
         Env {
-            broker: self
-                .broker
-                .clone()
-                .or_else(|| saved.as_ref().map(|s| s.broker.clone()))
-                .unwrap_or_else(|| DEFAULT_BROKER.into()),
-            proxy: self
-                .proxy
-                .clone()
-                .or_else(|| saved.as_ref().map(|s| s.proxy.clone()))
-                .unwrap_or_else(|| DEFAULT_PROXY.into()),
+            saved_key: Session::saved_key(&home, &broker, &proxy),
+            server_key_flag: self.server_key.clone(),
+            plaintext: self.plaintext,
+            broker,
+            proxy,
             home,
             timeout: Duration::from_millis(self.timeout_ms.max(100)),
             bell: !self.no_bell,
@@ -216,20 +242,46 @@ impl Cli {
 
 impl Env {
     /// Opens the full-screen chat.
+    /// A malformed `--server-key` stops here; a missing one is asked for on the sign-in
+    /// form (prefilled with the flag's or the saved key).
     pub async fn run_tui(self) -> Result<()> {
+        if let Some(key) = &self.server_key_flag {
+            server_key::check(key, "--server-key").map_err(|e| anyhow!(e))?;
+        }
+        if self.plaintext {
+            eprintln!("{}", server_key::PLAINTEXT_WARNING);
+        }
         crate::tui::run(crate::tui::TuiOptions {
             broker: self.broker,
             proxy: self.proxy,
             home: self.home,
             bell: self.bell,
             notice: None,
+            server_key: self.server_key_flag.or(self.saved_key),
+            plaintext: self.plaintext,
         })
         .await
     }
 
-    /// A client for these endpoints.
+    /// The server key to connect with (`None`: `--plaintext`, warned about on stderr), or
+    /// an error that says how to get one.
+    pub fn server_key(&self) -> Result<Option<String>> {
+        let key = server_key::resolve(
+            self.server_key_flag.as_deref(),
+            self.saved_key.as_deref(),
+            self.plaintext,
+        )
+        .map_err(|e| anyhow!(e))?;
+        if key.is_none() {
+            eprintln!("{}", server_key::PLAINTEXT_WARNING);
+        }
+        Ok(key)
+    }
+
+    /// A client for these endpoints, with the server key (or `--plaintext`).
     pub fn client(&self) -> Result<Client> {
-        let mut cfg = ClientConfig::new(&self.broker, &self.proxy);
+        let mut cfg =
+            ClientConfig::new(&self.broker, &self.proxy).with_server_key(self.server_key()?);
         cfg.request_timeout = self.timeout;
         Ok(Client::start(cfg)?)
     }
@@ -295,6 +347,15 @@ mod tests {
             assert!(Cli::try_parse_from(["zchat", "demo", "--as", "mei"]).is_err());
             assert!(Cli::try_parse_from(["zchat", "demo", "--join", "--bots", "2"]).is_err());
         }
+        let key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+        let cli = Cli::try_parse_from(["zchat", "whoami", "--server-key", key]).expect("parses");
+        assert_eq!(cli.env().server_key_flag.as_deref(), Some(key));
+        let cli = Cli::try_parse_from(["zchat", "--plaintext", "users"]).expect("parses");
+        assert!(cli.plaintext);
+        assert!(
+            Cli::try_parse_from(["zchat", "users", "--plaintext", "--server-key", key]).is_err(),
+            "a key and --plaintext contradict each other"
+        );
         let cli = Cli::try_parse_from(["zchat"]).expect("no subcommand is the full-screen chat");
         assert!(cli.command.is_none());
         let cli = Cli::try_parse_from(["zchat", "send", "@bob", "hello", "world", "--nonce", "5"])

@@ -22,13 +22,18 @@ pub async fn run(env: Env, command: Command) -> Result<()> {
     match command {
         Command::Register { user, password: pw } => {
             let pw = password(pw, &user)?;
-            let user = env.client()?.register(&user, &pw).await?;
+            let client = env.client()?;
+            let user = client.register(&user, &pw).await?;
+            if let Some(key) = &client.config().server_key {
+                crate::session::remember_key(&env.home, &env.broker, key)?;
+            }
             println!("registered {user}; now run `zchat login {user}`");
         }
         Command::Login { user, password: pw } => {
             let pw = password(pw, &user)?;
-            let session = env.client()?.login(&user, &pw).await?;
-            let saved = Session::from_login(&env.broker, &env.proxy, session);
+            let client = env.client()?;
+            let session = client.login(&user, &pw).await?;
+            let saved = Session::from_login(&client, session);
             saved.save(&env.home)?;
             println!("signed in as {}", saved.user);
         }

@@ -65,6 +65,7 @@ pub(super) async fn run(env: Env, targets: Vec<String>, json: bool) -> Result<()
                     }
                     println!("{}", output::message(&m, &user, json));
                 }
+                Some(FeedEvent::HandshakeFailed(reason)) => bail!("{reason}"),
                 Some(FeedEvent::Connection { connected: false, .. }) => {
                     eprintln!("tail: connection lost, reconnecting…");
                 }

@@ -20,6 +20,9 @@ pub struct DemoEndpoints {
     pub broker: String,
     /// Proxy endpoint (live events).
     pub proxy: String,
+    /// The demo backend's CURVE public key, so joiners connect over CURVE with no flag.
+    #[serde(default)]
+    pub server_key: Option<String>,
     /// The demo's directory: joiners keep their sessions under it.
     pub data_dir: PathBuf,
     /// The demo's process id, so a demo removes only its own file on exit.
@@ -66,7 +69,16 @@ impl DemoEndpoints {
     /// The plain command that also joins (sign-in form, any account): for the README and
     /// for machines without this file.
     pub fn plain_command(&self) -> String {
-        format!("zchat --broker {} --proxy {}", self.broker, self.proxy)
+        let key = match &self.server_key {
+            Some(key) => format!(" --server-key '{key}'"),
+            None => " --plaintext".to_string(),
+        };
+        format!("zchat --broker {} --proxy {}{key}", self.broker, self.proxy)
+    }
+
+    /// A client configuration for the demo: its endpoints and server key.
+    pub fn client_config(&self) -> ClientConfig {
+        ClientConfig::new(&self.broker, &self.proxy).with_server_key(self.server_key.clone())
     }
 }
 
@@ -85,20 +97,26 @@ pub async fn join(home: &Path, user: &str, bell: bool) -> Result<()> {
     let demo = DemoEndpoints::load(home)?;
     // A file left by a demo that crashed: say so at once rather than after the timeouts.
     let mut probe = ClientConfig::requests_only(&demo.broker);
+    probe.server_key.clone_from(&demo.server_key);
     probe.request_timeout = Duration::from_millis(1500);
-    if Client::start(probe)?
+    match Client::start(probe)?
         .ping_within(Duration::from_millis(1500))
         .await
-        .is_err()
     {
-        bail!(
+        Ok(_) => {}
+        // Another demo's key (a stale file whose ports were reused): say it as it is.
+        Err(e @ zchat_client::ClientError::Handshake { .. }) => bail!(
+            "{e} (the key recorded in {})",
+            endpoints_file(home).display()
+        ),
+        Err(_) => bail!(
             "the demo recorded in {} does not answer at {}: is `zchat demo` still running?",
             endpoints_file(home).display(),
             demo.broker
-        );
+        ),
     }
     let data = DemoData::load()?;
-    let (client, session) = connect_as(user, &data.password, &demo.broker, &demo.proxy).await?;
+    let (client, session) = connect_as(user, &data.password, &demo.client_config()).await?;
     for channel in data.channels_of(&data.demo_user) {
         client
             .join(&channel)
@@ -112,6 +130,8 @@ pub async fn join(home: &Path, user: &str, bell: bool) -> Result<()> {
         home: demo.data_dir.join(format!("home-{}", session.user)),
         bell,
         notice: Some(format!("joined the demo as {}", session.user)),
+        server_key: demo.server_key.clone(),
+        plaintext: demo.server_key.is_none(),
     };
     tui::run_with_session(opts, Some(session)).await
 }

@@ -11,11 +11,12 @@ mod terminal;
 
 use std::io::stdout;
 use std::path::PathBuf;
+use std::task::Poll;
 use std::time::Duration;
 
 use anyhow::Result;
 use crossterm::event::EventStream;
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use ratatui::backend::{Backend, CrosstermBackend};
 use ratatui::Terminal;
 use tokio::sync::mpsc;
@@ -43,13 +44,28 @@ pub struct TuiOptions {
     pub bell: bool,
     /// A first line for the status bar (the demo says how a second terminal joins it).
     pub notice: Option<String>,
+    /// The server key (flag, environment or saved): the sign-in form's prefill, and the key
+    /// a saved session connects with.
+    pub server_key: Option<String>,
+    /// `--plaintext`: no CURVE, explicitly.
+    pub plaintext: bool,
 }
 
 /// Runs the client: the saved session if it is still valid, else the sign-in screen.
 pub async fn run(opts: TuiOptions) -> Result<()> {
-    // A session saved for another server is not used (the form opens instead).
-    let session =
-        Session::load(&opts.home).filter(|s| s.broker == opts.broker && s.proxy == opts.proxy);
+    // A session saved for another server is not used (the form opens instead), nor one
+    // without a key to connect with (the form asks for it). The key given now wins.
+    let session = Session::load(&opts.home)
+        .filter(|s| s.broker == opts.broker && s.proxy == opts.proxy)
+        .filter(|_| opts.plaintext || opts.server_key.is_some())
+        .map(|s| Session {
+            server_key: if opts.plaintext {
+                None
+            } else {
+                opts.server_key.clone()
+            },
+            ..s
+        });
     run_with_session(opts, session).await
 }
 
@@ -88,6 +104,7 @@ where
         session.as_ref().map_or("", |s| s.user.as_str()),
     );
     app.bell = opts.bell;
+    app.set_server_key(opts.server_key.as_deref().unwrap_or(""), opts.plaintext);
     app.offset_secs = chrono::Local::now().offset().local_minus_utc();
     app.now_ms = zchat_protocol::now_millis();
     if let Some(notice) = &opts.notice {
@@ -101,7 +118,8 @@ where
         // A saved session skips the form; a rejected token brings it back.
         app.broker.clone_from(&s.broker);
         app.proxy.clone_from(&s.proxy);
-        match Client::start(ClientConfig::new(&s.broker, &s.proxy)) {
+        let config = ClientConfig::new(&s.broker, &s.proxy).with_server_key(s.server_key.clone());
+        match Client::start(config) {
             Ok(client) => {
                 client.set_token(Some(s.token.clone()));
                 let _ = tx.send(Msg::Ready(client, s));
@@ -140,13 +158,17 @@ where
             } else if let Some(ev) = net.try_feed_event() {
                 batch.push(Msg::Action(Action::Feed(ev)));
             } else {
-                match input.next().now_or_never() {
-                    Some(Some(a)) => batch.push(Msg::Action(a)),
-                    Some(None) => {
+                // Polled with this task's own waker (never `now_or_never`'s no-op one):
+                // crossterm's EventStream keeps the first waker it is polled with until an
+                // event comes, so a no-op waker would leave the loop deaf to keys until the
+                // next clock tick.
+                match std::future::poll_fn(|cx| Poll::Ready(input.poll_next_unpin(cx))).await {
+                    Poll::Ready(Some(a)) => batch.push(Msg::Action(a)),
+                    Poll::Ready(None) => {
                         input_done = true;
                         break;
                     }
-                    None => break,
+                    Poll::Pending => break,
                 }
             }
         }

@@ -103,10 +103,12 @@ impl Net {
                 password,
                 broker,
                 proxy,
+                server_key,
             } => {
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
-                    let msg = match sign_in(register, user, password, broker, proxy).await {
+                    let endpoints = ClientConfig::new(broker, proxy).with_server_key(server_key);
+                    let msg = match sign_in(register, user, password, endpoints).await {
                         Ok((client, session)) => Msg::Ready(client, session),
                         Err(e) => Msg::Action(Action::SignInFailed(e)),
                     };
@@ -273,20 +275,21 @@ async fn sign_in(
     register: bool,
     user: String,
     password: String,
-    broker: String,
-    proxy: String,
+    config: ClientConfig,
 ) -> Result<(Client, Session), String> {
-    // A quick ping first, so an unreachable server is reported in seconds rather than after
-    // the long login timeouts.
-    let mut probe = ClientConfig::new(&broker, &proxy);
+    let broker = config.broker.clone();
+    // A quick ping first, so an unreachable server (or a wrong server key) is reported in
+    // seconds rather than after the long login timeouts.
+    let mut probe = config.clone();
     probe.request_timeout = Duration::from_millis(1500);
     probe.attempts = 2;
     let probe = Client::start(probe).map_err(|e| e.to_string())?;
-    if let Err(ClientError::Unreachable(_)) = probe.ping().await {
-        return Err(format!("server unreachable at {broker}"));
+    match probe.ping().await {
+        Err(ClientError::Unreachable(_)) => return Err(format!("server unreachable at {broker}")),
+        Err(e @ ClientError::Handshake { .. }) => return Err(explain(&e)),
+        _ => {}
     }
     drop(probe);
-    let config = ClientConfig::new(&broker, &proxy);
     let client = Client::start(config).map_err(|e| e.to_string())?;
     let explain = |e: ClientError| match &e {
         ClientError::Unreachable(_) => format!("server unreachable at {broker}"),
@@ -304,5 +307,5 @@ async fn sign_in(
         client.register(&user, &password).await.map_err(explain)?;
     }
     let session = client.login(&user, &password).await.map_err(explain)?;
-    Ok((client, Session::from_login(&broker, &proxy, session)))
+    Ok((client.clone(), Session::from_login(&client, session)))
 }

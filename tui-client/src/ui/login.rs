@@ -22,7 +22,7 @@ impl Widget for LoginView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let form = self.form;
         let _ = self.app;
-        let box_area = centered(area, 60, 16);
+        let box_area = centered(area, 64, 17);
         Clear.render(box_area, buf);
         let block = Block::bordered()
             .border_type(BorderType::Rounded)
@@ -52,6 +52,7 @@ impl Widget for LoginView<'_> {
             (Field::Password, "Password"),
             (Field::Broker, "Server"),
             (Field::Proxy, "Events"),
+            (Field::ServerKey, "Server key"),
         ] {
             if y >= inner.bottom() {
                 break;
@@ -63,11 +64,16 @@ impl Widget for LoginView<'_> {
                 Style::new().fg(Color::Gray)
             };
             let r = line(y);
-            Span::styled(format!("{label:>9} "), label_style)
-                .render(Rect::new(r.x, r.y, 10.min(r.width), 1), buf);
-            let field_area = Rect::new(r.x + 10, r.y, r.width.saturating_sub(10), 1);
-            buf.set_style(field_area, Style::new().bg(Color::Indexed(236)));
-            form.editor(field).render(field_area, buf);
+            Span::styled(format!("{label:>10} "), label_style)
+                .render(Rect::new(r.x, r.y, 11.min(r.width), 1), buf);
+            let field_area = Rect::new(r.x + 11, r.y, r.width.saturating_sub(11), 1);
+            if field == Field::ServerKey && form.plaintext {
+                Span::styled("none: --plaintext (unencrypted)", theme::ERROR)
+                    .render(field_area, buf);
+            } else {
+                buf.set_style(field_area, Style::new().bg(Color::Indexed(236)));
+                form.editor(field).render(field_area, buf);
+            }
             y += if field == Field::Password { 2 } else { 1 };
         }
         y += 1;

@@ -56,6 +56,10 @@ impl Widget for StatusBar<'_> {
                 "○ reconnecting…",
                 theme::BAR.fg(Color::Yellow).add_modifier(Modifier::BOLD),
             )),
+            Link::Refused => spans.push(Span::styled(
+                "✗ handshake failed: check the server key",
+                theme::BAR.fg(Color::LightRed).add_modifier(Modifier::BOLD),
+            )),
         }
         let unsent: usize = app
             .conversations
