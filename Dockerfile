@@ -12,7 +12,9 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 # ---------------------------------------------------------------------------
 # 1. planner: reduce the source tree to a "recipe" (all Cargo.toml files,
 #    Cargo.lock, stub sources for every target; vendored crates whole:
-#    vendor/zeromq-src is patched libzmq, C++ sources and a build.rs). Its content only changes
+#    vendor/zeromq-src is patched libzmq, C++ sources and a build.rs;
+#    vendor/zmq-sys builds it with libsodium, whose `./configure && make`
+#    needs the build image's build-essential). Its content only changes
 #    when manifests or the set of targets change, so the dependency layer
 #    below stays cached across ordinary source edits.
 FROM ${RUST_IMAGE} AS planner
@@ -55,14 +57,19 @@ RUN find . -name '*.rs' -not -path './target/*' -exec touch {} + \
 
 # ---------------------------------------------------------------------------
 # 3. runtime: the three binaries and a non-root user, nothing else
-#    (they need only glibc and libstdc++, which the slim image has: libzmq
-#    and SQLite are linked in statically).
+#    (they need only glibc and libstdc++, which the slim image has: libzmq,
+#    libsodium and SQLite are linked in statically). /data (database) and
+#    /keys (the deployment's CURVE key pair) belong to that user: an empty
+#    named volume mounted there starts as a copy of them, owner and mode
+#    included, so `zchat-server keygen` run as zchat can write the 0600
+#    secret key that the other containers (same user) then read.
 FROM ${RUNTIME_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 zchat \
  && useradd --system --uid 10001 --gid zchat --home-dir /nonexistent --no-create-home \
             --shell /usr/sbin/nologin zchat \
- && mkdir -p /data \
- && chown zchat:zchat /data
+ && mkdir -p /data /keys \
+ && chown zchat:zchat /data /keys \
+ && chmod 0700 /keys
 COPY --from=build /out/ /usr/local/bin/
 USER zchat:zchat
 WORKDIR /data

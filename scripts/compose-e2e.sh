@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
 # End-to-end test of the Docker Compose deployment, driven from the host.
 #
-#  1. builds the images and starts broker + proxy + server with compose
-#     (making local stand-ins for the base images first if they are missing
-#     and cannot be pulled: scripts/docker-base-images.sh);
-#  2. registers two users and chats in a channel and by DM with the host's
-#     `zchat` subcommands against the published ports, with `zchat tail --json`
-#     receiving live;
-#  3. `restart server`, then `kill server` + `up -d`: every acknowledged
+#  1. builds the images and starts keygen (one-shot) + broker + proxy + server
+#     with compose (making local stand-ins for the base images first if they
+#     are missing and cannot be pulled: scripts/docker-base-images.sh);
+#  2. transport: `docker compose run --rm -T keygen` prints the deployment's
+#     40-character public key (the same as `exec server zchat-server
+#     public-key`, and again after every `up`); the secret key is 0600, owned
+#     by the containers' user, mounted read-only; a raw ZMTP client offering
+#     the NULL (plaintext) mechanism gets nothing from either published port;
+#     `zchat --plaintext` and `zchat --server-key <another key>` fail in time
+#     with an error that names the key;
+#  3. registers two users and chats in a channel and by DM with the host's
+#     `zchat` subcommands over CURVE (`--server-key` with the printed key,
+#     saved with the session) against the published ports, with
+#     `zchat tail --json` receiving live;
+#  4. `restart server`, then `kill server` + `up -d`: every acknowledged
 #     message is still in `history`, and the tail shows every acknowledged
 #     message exactly once, in seq order per conversation;
-#  4. `down` + `up` keeps the data (named volume); `--scale server=2` serves;
-#  5. tears down with `down -v` and checks nothing of the project is left.
+#  5. `down` + `up` keeps the data and the key pair (named volumes);
+#     `--scale server=2` serves;
+#  6. tears down with `down -v` and checks nothing of the project is left.
 #
 # Every wait is bounded. Exits non-zero with a message on the first failure.
 # Environment knobs: ZCHAT_E2E_PROFILE (release|debug, default release),
@@ -67,6 +76,8 @@ export ZCHAT_PUBLISH_ADDR=127.0.0.1
 export ZCHAT_COMMAND_PORT="${ZCHAT_COMMAND_PORT:-$(pick_port)}"
 export ZCHAT_FEED_PORT="${ZCHAT_FEED_PORT:-$(pick_port "$ZCHAT_COMMAND_PORT")}"
 export RUST_LOG="${RUST_LOG:-info}"
+# The client's key and transport come from this script alone.
+unset ZCHAT_SERVER_KEY ZCHAT_PLAINTEXT
 BROKER="tcp://127.0.0.1:$ZCHAT_COMMAND_PORT"
 PROXY="tcp://127.0.0.1:$ZCHAT_FEED_PORT"
 
@@ -129,12 +140,104 @@ ZCHAT="$TARGET_DIR/$PROFILE/zchat"
 [ -x "$ZCHAT" ] || fail "no zchat binary at $ZCHAT"
 log "host client ready in $(( $(date +%s) - t ))s: $ZCHAT"
 
-# zc USER ARGS...  -- run a zchat subcommand as USER (own session dir), bounded.
+"$ZCHAT" --help 2>&1 | grep -q -- '--server-key' \
+  || fail "$ZCHAT has no --server-key option (this test needs the CURVE client)"
+
+# zc USER ARGS...  -- run a zchat subcommand as USER (own session dir), bounded,
+# with the deployment's public key (SERVER_KEY, printed by the keygen service).
 PASSWORD="e2e-Secret-$$"
+SERVER_KEY=""
 zc() {
   local user="$1"; shift
   ZCHAT_HOME="$TMP/home-$user" ZCHAT_PASSWORD="$PASSWORD" \
+    timeout "${ZC_TIMEOUT:-30}" "$ZCHAT" --broker "$BROKER" --proxy "$PROXY" --server-key "$SERVER_KEY" "$@"
+}
+# zc_bare USER ARGS...  -- the same without --server-key: the key saved with the
+# session (or none), or whatever ARGS say (--plaintext, --server-key OTHER).
+zc_bare() {
+  local user="$1"; shift
+  ZCHAT_HOME="$TMP/home-$user" ZCHAT_PASSWORD="$PASSWORD" \
     timeout "${ZC_TIMEOUT:-30}" "$ZCHAT" --broker "$BROKER" --proxy "$PROXY" "$@"
+}
+# A Z85 CURVE key: 40 characters of the Z85 alphabet.
+Z85_KEY_RE='^[][0-9A-Za-z.:+=^!/*?&<>(){}@%$#-]{40}$'
+is_key() { [[ "$1" =~ $Z85_KEY_RE ]]; }
+
+# printed_key: what README tells operators to run for the clients' key.
+printed_key() {
+  local out
+  out="$(timeout 60 "${COMPOSE[@]}" -p "$PROJECT" -f "$ROOT/docker-compose.yml" run --rm -T keygen 2>"$TMP/keygen.err")" \
+    || { cat "$TMP/keygen.err" >&2; fail "docker compose run --rm -T keygen failed"; }
+  is_key "$out" || fail "docker compose run --rm -T keygen printed no 40-character key: '$out'"
+  printf '%s' "$out"
+}
+
+# zmtp_null_probe HOST PORT: a raw ZMTP 3.0 peer offering the NULL mechanism
+# (plaintext), as any CURVE-less ZeroMQ client does. The greeting goes in
+# stages (signature, version, then the rest), so the server shows its
+# mechanism before it learns ours. Passes iff the server asks for CURVE and,
+# after our NULL greeting, a NULL READY and a request frame, sends nothing
+# more within 5 s (libzmq closes the connection at once: mechanism mismatch).
+zmtp_null_probe() {
+  python3 - "$1" "$2" <<'PY'
+import socket, sys, time
+host, port = sys.argv[1], int(sys.argv[2])
+s = socket.create_connection((host, port), timeout=5)
+def read_n(n, limit=5.0):
+    got, deadline = b"", time.time() + limit
+    while len(got) < n and time.time() < deadline:
+        try:
+            chunk = s.recv(n - len(got))
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        got += chunk
+    return got
+s.sendall(b"\xff" + b"\x00" * 7 + b"\x01\x7f")          # signature
+sig = read_n(10)
+if len(sig) != 10 or sig[0] != 0xFF:
+    print(f"no ZMTP signature from the server: {sig!r}")
+    sys.exit(1)
+s.sendall(b"\x03\x00")                                  # version 3.0
+rest = read_n(54)                                        # version, mechanism, as-server, filler
+if len(rest) < 22:
+    print(f"server greeting incomplete ({len(rest)} bytes after the signature): {rest!r}")
+    sys.exit(1)
+mech = rest[2:22].rstrip(b"\x00")
+if mech != b"CURVE":
+    print(f"server offers mechanism {mech!r}, not CURVE")
+    sys.exit(1)
+props = b"\x0bSocket-Type" + (6).to_bytes(4, "big") + b"DEALER"
+ready = b"\x05READY" + props
+body = b"\x93\xa4ping\x00\xc0"
+try:
+    s.sendall(b"NULL".ljust(20, b"\x00") + b"\x00" + b"\x00" * 31)   # our mechanism: NULL
+    s.sendall(b"\x04" + bytes([len(ready)]) + ready)                   # NULL handshake READY
+    s.sendall(b"\x00" + bytes([len(body)]) + body)                     # a plaintext message
+except OSError:
+    pass  # already closed by the server
+extra, closed = b"", False
+s.settimeout(0.5)
+deadline = time.time() + 5
+while time.time() < deadline:
+    try:
+        chunk = s.recv(4096)
+    except socket.timeout:
+        continue
+    except OSError:
+        closed = True
+        break
+    if not chunk:
+        closed = True
+        break
+    extra += chunk
+if extra:
+    print(f"server sent {len(extra)} bytes to a NULL (plaintext) peer: {extra[:80]!r}")
+    sys.exit(1)
+print("asks for CURVE, then sends a NULL (plaintext) peer nothing"
+      + (" and closes the connection" if closed else " for 5 s"))
+PY
 }
 
 # ------------------------------------------------------------ stack helpers
@@ -316,14 +419,74 @@ grep -q 'server running' "$TMP/logs.out" || { tail -20 "$TMP/logs.out" >&2; fail
 if grep -q $'\e\[' "$TMP/logs.out"; then fail "compose logs contain ANSI escape codes"; fi
 ok "docker compose logs server is readable"
 
-# ============================================================== 2. chat
+# ============================================================== 2. transport
+SERVER_KEY="$(printed_key)"
+ok "docker compose run --rm -T keygen prints the deployment's key: $SERVER_KEY"
+SERVER_ID="$(dc ps -q server | head -1)"
+k="$(docker exec "$SERVER_ID" zchat-server public-key 2>&1)" || fail "exec server zchat-server public-key: $k"
+[ "$k" = "$SERVER_KEY" ] || fail "zchat-server public-key in the server container says '$k', keygen printed '$SERVER_KEY'"
+grep -qF "$SERVER_KEY" <(dc logs --no-color broker 2>&1) || fail "the broker's log does not show the deployment's public key (CURVE on)"
+ok "the server container (ZCHAT_KEY_DIR=/keys) and the broker use the same key"
+perm="$(docker exec "$SERVER_ID" stat -c '%a %U' /keys/zchat.key 2>&1)" || fail "stat /keys/zchat.key: $perm"
+[ "$perm" = "600 zchat" ] || fail "the secret key file is '$perm', expected '600 zchat'"
+if docker exec "$SERVER_ID" sh -c ': > /keys/probe' 2>/dev/null; then fail "/keys is writable in the server container"; fi
+ok "secret key 0600, owned by the containers' user, mounted read-only"
+for port in "$ZCHAT_COMMAND_PORT" "$ZCHAT_FEED_PORT"; do
+  msg="$(zmtp_null_probe 127.0.0.1 "$port")" || fail "plaintext ZMTP peer on port $port: $msg"
+  ok "port $port: $msg"
+done
+
+# pk_ping KEY: a CURVE client that holds nothing but KEY (the image's `zchat-server
+# --healthcheck`, in a container on the host's network, i.e. outside the compose network)
+# sends one protocol ping to the published command port.
+pk_ping() {
+  timeout 60 docker run --rm --network host -e "PK=$1" "${ZCHAT_IMAGE:-zchat-backend:latest}" \
+    sh -c 'mkdir -p /tmp/pk && printf "%s\n" "$PK" >/tmp/pk/zchat.pub && exec zchat-server --healthcheck --key-dir /tmp/pk --health-endpoint "$0"' "$BROKER"
+}
+OTHER_KEY="$(docker run --rm "${ZCHAT_IMAGE:-zchat-backend:latest}" zchat-server keygen --key-dir /tmp/other 2>/dev/null)" \
+  || fail "could not make another key pair with the image"
+is_key "$OTHER_KEY" && [ "$OTHER_KEY" != "$SERVER_KEY" ] || fail "bad second key: '$OTHER_KEY'"
+out="$(pk_ping "$SERVER_KEY" 2>&1)" || fail "a CURVE ping with the printed key through $BROKER failed: $out"
+ok "the printed public key alone is enough: a CURVE ping through the published port gets its pong"
+if out="$(pk_ping "$OTHER_KEY" 2>&1)"; then fail "a CURVE ping with another deployment's key got a pong"; fi
+grep -q 'server key' <<<"$out" || fail "a CURVE ping with another key failed without naming the key: $out"
+ok "a CURVE ping with another deployment's key gets the handshake error"
+
+# A CURVE-less zchat, one with another deployment's key, and one with no key at all: each
+# `register` (a request the server would answer) must fail within its timeout (the exit
+# code of `timeout` is 124) with a `zchat: error:` (that names the key, where the client
+# has one to name).
+# expect_key_error WHAT PATTERN ARGS...: run zchat as a fresh user, check the failure and
+# that its output matches PATTERN (grep -Ei).
+expect_key_error() {
+  local what="$1" pattern="$2" rc t; shift 2
+  t=$(date +%s)
+  set +e
+  local who="mallory-$RANDOM"
+  ZC_TIMEOUT=40 zc_bare "$who" "$@" register "$who" </dev/null >"$TMP/out" 2>&1
+  rc=$?
+  set -e
+  [ "$rc" != 0 ] || fail "$what: zchat succeeded: $(head -c 300 "$TMP/out")"
+  [ "$rc" != 124 ] || fail "$what: zchat hung (no answer, no error) for 40s"
+  grep -q 'zchat: error' "$TMP/out" || fail "$what: no 'zchat: error' line: $(head -c 400 "$TMP/out")"
+  grep -Eqi -- "$pattern" "$TMP/out" || fail "$what: the error does not match /$pattern/: $(head -c 400 "$TMP/out")"
+  ok "$what: fails in $(( $(date +%s) - t ))s: $(grep -i 'error' "$TMP/out" | head -1 | cut -c1-200)"
+}
+expect_key_error "zchat with another deployment's key" 'server key' --server-key "$OTHER_KEY"
+expect_key_error "zchat --plaintext" 'CURVE|plaintext|key|handshake|mechanism' --plaintext
+expect_key_error "zchat without a server key" 'key'
+
+# ============================================================== 3. chat
 zc alice register alice >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "register alice"; }
 zc bob register bob >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "register bob"; }
 zc alice login alice >/dev/null 2>&1 || fail "login alice"
 zc bob login bob >/dev/null 2>&1 || fail "login bob"
 out="$(zc alice whoami 2>&1)" || fail "whoami as alice: $out"
 grep -q alice <<<"$out" || fail "whoami as alice does not say alice: $out"
-ok "registered and logged in alice and bob"
+ok "registered and logged in alice and bob over CURVE"
+out="$(zc_bare alice whoami 2>&1)" || fail "whoami as alice without --server-key (the key saved with the session): $out"
+grep -q alice <<<"$out" || fail "whoami as alice (saved key) does not say alice: $out"
+ok "the server key is saved with the session: later runs need no --server-key"
 zc alice create '#e2e' --desc "compose e2e" >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "create #e2e"; }
 zc alice join '#e2e' >/dev/null 2>&1 || true   # creator may already be a member
 zc bob join '#e2e' >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "bob join #e2e"; }
@@ -332,7 +495,7 @@ grep -q 'e2e' <<<"$out" || fail "channels does not list #e2e: $out"
 ok "channel #e2e created and joined"
 
 # bob tails the channel and his DMs with alice, live, as JSON.
-ZCHAT_HOME="$TMP/home-bob" ZCHAT_PASSWORD="$PASSWORD" \
+ZCHAT_HOME="$TMP/home-bob" ZCHAT_PASSWORD="$PASSWORD" ZCHAT_SERVER_KEY="$SERVER_KEY" \
   "$ZCHAT" --broker "$BROKER" --proxy "$PROXY" tail '#e2e' @alice --json >"$TMP/tail.out" 2>"$TMP/tail.err" &
 TAIL_PID=$!
 # Warm up until the subscription demonstrably delivers (no fixed sleep):
@@ -355,7 +518,7 @@ wait_tail 30
 ok "tail shows all $(wc -l <"$TMP/acked.tsv") messages sent before any restart"
 check_all_history "before restarts"
 
-# ============================================================== 3a. restart
+# ============================================================== 4a. restart
 log "docker compose restart server"
 t=$(date +%s)
 dc restart server >/dev/null 2>&1 || fail "docker compose restart server"
@@ -367,7 +530,7 @@ wait_tail 30
 ok "tail resumed after restart"
 check_all_history "after restart"
 
-# ============================================================== 3b. kill + up
+# ============================================================== 4b. kill + up
 log "docker compose kill server; docker compose up -d"
 t=$(date +%s)
 dc kill server >/dev/null 2>&1 || fail "docker compose kill server"
@@ -395,7 +558,7 @@ while IFS=$'\t' read -r c t; do
   if grep -qF -- "\"$t\"" "$TMP/tail.out"; then log "  note: '$t' was reported as not acknowledged, yet stored and delivered once"; fi
 done <"$TMP/sent.tsv"
 
-# ============================================================== 4. persistence + scale
+# ============================================================== 5. persistence + scale
 log "docker compose down (keeping volumes); docker compose up -d"
 dc down --timeout 10 >/dev/null 2>&1 || fail "docker compose down"
 [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT")" ] || fail "containers left after down"
@@ -405,7 +568,9 @@ check_history bob '#e2e' chan "after down/up"
 check_history alice @bob dm "after down/up"
 out="$(zc alice whoami 2>&1)" || fail "whoami as alice after down/up: $out"
 grep -q alice <<<"$out" || fail "alice's session is gone after down/up: $out"
-ok "data and sessions survive down/up"
+k="$(printed_key)"
+[ "$k" = "$SERVER_KEY" ] || fail "the deployment's key changed across down/up: $SERVER_KEY -> $k"
+ok "data, sessions and the key pair survive down/up"
 
 if [ "${ZCHAT_E2E_SCALE:-1}" = 1 ]; then
   log "docker compose up -d --scale server=2"
@@ -417,7 +582,7 @@ if [ "${ZCHAT_E2E_SCALE:-1}" = 1 ]; then
   ok "two servers share the volume and serve"
 fi
 
-# ============================================================== 5. down -v
+# ============================================================== 6. down -v
 dc down -v --remove-orphans --timeout 10 >/dev/null 2>&1 || fail "docker compose down -v"
 left="$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT")$(docker volume ls -q --filter "label=com.docker.compose.project=$PROJECT")"
 [ -z "$left" ] || fail "down -v left containers/volumes: $left"
