@@ -5,6 +5,7 @@ use std::cell::RefCell;
 
 use zchat_protocol::{Message, Target};
 
+use super::{Effect, HistoryKind};
 use crate::layout::feed::{FeedLayout, FeedText, Laid};
 
 /// Most messages the open conversation keeps in memory. Scrolling back past it evicts
@@ -91,6 +92,21 @@ pub struct Conversation {
 }
 
 impl Conversation {
+    /// Starts fetching the messages after the newest loaded one and returns the request:
+    /// `newer_guard` remembers where the window ended, so a page that no longer fits when
+    /// it lands (the window moved meanwhile) is recognised and dropped.
+    pub fn load_newer(&mut self) -> Effect {
+        let last = self.last_loaded();
+        self.loading_newer = true;
+        self.newer_guard = (!self.messages.is_empty()).then_some(last);
+        Effect::LoadHistory {
+            target: self.target.clone(),
+            kind: HistoryKind::After,
+            before: None,
+            after: Some(last),
+        }
+    }
+
     /// An empty conversation.
     pub fn new(target: Target) -> Self {
         Conversation {

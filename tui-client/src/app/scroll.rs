@@ -109,15 +109,7 @@ impl App {
         let bottom_shown = self.laid(i, |l| rows.end > l.messages_end());
         let c = &mut self.conversations[i];
         if bottom_shown {
-            let last = c.last_loaded();
-            c.loading_newer = true;
-            c.newer_guard = (!c.messages.is_empty()).then_some(last);
-            fx.push(Effect::LoadHistory {
-                target: c.target.clone(),
-                kind: HistoryKind::After,
-                before: None,
-                after: Some(last),
-            });
+            fx.push(c.load_newer());
         }
     }
 

@@ -51,15 +51,7 @@ impl App {
         // newest end is not loaded anyway catches up when the reader gets there.
         for c in &mut self.conversations {
             if c.loaded && !c.has_more_after && !c.loading_newer && c.last_seq > c.last_loaded() {
-                let last = c.last_loaded();
-                c.loading_newer = true;
-                c.newer_guard = (!c.messages.is_empty()).then_some(last);
-                fx.push(Effect::LoadHistory {
-                    target: c.target.clone(),
-                    kind: HistoryKind::After,
-                    before: None,
-                    after: Some(last),
-                });
+                fx.push(c.load_newer());
             }
         }
         if self.active().is_none() {
