@@ -100,7 +100,12 @@ pub fn generate(dir: &Path) -> Result<CurveKeys, KeyError> {
     })?;
     let keys = CurveKeys::generate().map_err(KeyError::Curve)?;
     write_new(&secret_path, &net::encode_key(&keys.secret), 0o600)?;
-    write_new(&public_path, &keys.public_z85(), 0o644)?;
+    if let Err(e) = write_new(&public_path, &keys.public_z85(), 0o644) {
+        // Never leave half a pair: a lone secret file would make `load` ask for keygen and
+        // keygen refuse to overwrite it. The secret file is ours: `create_new` made it.
+        let _ = std::fs::remove_file(&secret_path);
+        return Err(e);
+    }
     Ok(keys)
 }
 

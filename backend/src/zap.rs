@@ -11,8 +11,9 @@
 //! - Anything else (another domain or mechanism): 400.
 //!
 //! A handshake the handler refuses fails: that peer never sends or receives a message. If
-//! the handler thread were gone, handshakes would fail too (libzmq cannot reach it), never
-//! open up.
+//! the handler thread were gone, handshakes fail too, never open up: left to itself libzmq
+//! 4.3 admits any CURVE client when no handler answers, so every CURVE server socket sets
+//! `ZMQ_ZAP_ENFORCE_DOMAIN` (`zchat_protocol::net::socket`).
 
 use std::thread::JoinHandle;
 
@@ -137,6 +138,67 @@ mod tests {
         ]
         .map(<[u8]>::to_vec)
         .to_vec()
+    }
+
+    #[test]
+    fn curve_servers_fail_closed_without_a_handler_and_admit_once_it_runs() {
+        use zchat_protocol::net::{CurveKeys, Exposure, Security};
+        let ctx = zmq::Context::new();
+        let deployment = CurveKeys::generate().unwrap();
+        let server = Security::CurveServer {
+            keys: deployment.clone(),
+            zap_domain: ZAP_DOMAIN_SERVERS,
+        };
+        let router = net::socket(&ctx, zmq::ROUTER, Exposure::Internal, &server).unwrap();
+        net::bind(&router, "tcp://127.0.0.1:*").unwrap();
+        let endpoint = net::last_endpoint(&router);
+        // A worker holding the deployment's own pair: the handler would admit it.
+        let client_ctx = zmq::Context::new();
+        let worker = Security::CurveClient {
+            server_key: deployment.public,
+            keys: deployment.clone(),
+        };
+        let mut dealer =
+            net::socket(&client_ctx, zmq::DEALER, Exposure::Internal, &worker).unwrap();
+        let monitor = net::monitor(&client_ctx, &dealer, "zap-test").unwrap();
+        net::connect(&dealer, &endpoint).unwrap();
+        dealer.send("hello", 0).unwrap();
+        // No handler in the server's context: the handshake fails (it would be admitted
+        // unchecked without ZMQ_ZAP_ENFORCE_DOMAIN), and nothing reaches the server.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let failed = loop {
+            assert!(std::time::Instant::now() < deadline, "no handshake outcome");
+            if monitor.poll(zmq::POLLIN, 100).unwrap() == 0 {
+                continue;
+            }
+            match net::monitor_event(&monitor.recv_multipart(0).unwrap()) {
+                Some(net::EVENT_HANDSHAKE_SUCCEEDED) => break false,
+                Some(
+                    net::EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                    | net::EVENT_HANDSHAKE_FAILED_PROTOCOL
+                    | net::EVENT_HANDSHAKE_FAILED_AUTH,
+                ) => break true,
+                _ => {}
+            }
+        };
+        assert!(
+            failed,
+            "a CURVE server without a ZAP handler admitted a peer"
+        );
+        assert_eq!(router.poll(zmq::POLLIN, 0).unwrap(), 0);
+        // With the handler running, the worker's next attempt is admitted and its message
+        // arrives: the refusal above was the missing handler, not the keys.
+        let _zap = ZapHandler::start(&ctx, deployment.public).unwrap();
+        assert!(
+            router.poll(zmq::POLLIN, 10_000).unwrap() > 0,
+            "never admitted"
+        );
+        let frames = router.recv_multipart(0).unwrap();
+        assert_eq!(frames.last().map(Vec::as_slice), Some(&b"hello"[..]));
+        net::unmonitor(&mut dealer);
+        while monitor.poll(zmq::POLLIN, 0).unwrap() > 0 {
+            let _ = monitor.recv_multipart(0);
+        }
     }
 
     #[test]

@@ -151,6 +151,7 @@ pub(crate) fn start(
                 dealer,
                 dealer_monitor,
                 dealer_failed: false,
+                no_detail_streak: 0,
                 sub,
                 monitor,
                 sub_up: false,
@@ -190,6 +191,11 @@ impl Drop for Io {
     }
 }
 
+/// `HANDSHAKE_FAILED_NO_DETAIL`s in a row taken as a refused handshake (a wrong server key
+/// repeats on every reconnect, ~100/200/400 ms apart, well within a request's timeout; a
+/// dropped connection happens once).
+const NO_DETAIL_FINAL: u32 = 3;
+
 struct Io {
     ctx: zmq::Context,
     broker: String,
@@ -200,6 +206,10 @@ struct Io {
     dealer_monitor: zmq::Socket,
     /// The DEALER's handshake failed and it was disconnected: reopened for the next request.
     dealer_failed: bool,
+    /// `HANDSHAKE_FAILED_NO_DETAIL`s in a row since the last successful handshake: libzmq
+    /// reports any connection dropped before the handshake ended that way too (a broker
+    /// restarting, a proxy in front closing), so only a repeated one means "wrong key".
+    no_detail_streak: u32,
     sub: zmq::Socket,
     monitor: zmq::Socket,
     /// A handshake with the proxy succeeded and the connection has not been lost since.
@@ -398,6 +408,14 @@ impl Io {
                 self.dealer = dealer;
                 self.dealer_monitor = monitor;
                 self.dealer_failed = false;
+                // A fresh socket: what failed before is found out again, not assumed (the
+                // broker may be down now, which is "unreachable", not a key problem).
+                self.no_detail_streak = 0;
+                *self
+                    .counters
+                    .handshake
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
             }
             Err(e) => tracing::warn!("cannot reopen request socket: {e:#}"),
         }
@@ -411,12 +429,19 @@ impl Io {
             return;
         };
         if event == net::EVENT_HANDSHAKE_SUCCEEDED {
+            self.no_detail_streak = 0;
             *self
                 .counters
                 .handshake
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
         } else if net::is_handshake_failure(event) && !self.dealer_failed {
+            if event == net::EVENT_HANDSHAKE_FAILED_NO_DETAIL {
+                self.no_detail_streak += 1;
+                if self.no_detail_streak < NO_DETAIL_FINAL {
+                    return;
+                }
+            }
             let value = net::monitor_value(frames).unwrap_or(0);
             let failure = HandshakeFailure {
                 endpoint: self.broker.clone(),

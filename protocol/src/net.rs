@@ -125,13 +125,42 @@ pub enum Security {
     },
 }
 
+/// libzmq's `ZMQ_ZAP_ENFORCE_DOMAIN` (zmq.h; handled by libzmq 4.3 outside the draft API).
+const ZMQ_ZAP_ENFORCE_DOMAIN: i32 = 93;
+
+/// Makes a CURVE server fail closed. Without it, libzmq 4.3 admits *any* CURVE client when
+/// no ZAP handler answers (`curve_server.cpp`: a failed `zap_connect` goes straight to
+/// "ready"), so a ZAP handler that stopped would open the internal ports to every key.
+/// With it, no handler means no handshake.
+#[allow(unsafe_code)]
+fn enforce_zap(s: &mut zmq::Socket) -> Result<(), zmq::Error> {
+    let on: std::ffi::c_int = 1;
+    // SAFETY: the pointer is a live socket owned by `s`; the option value is a c_int that
+    // outlives the call, with its exact size passed.
+    let rc = unsafe {
+        zmq_sys::zmq_setsockopt(
+            s.as_mut_ptr(),
+            ZMQ_ZAP_ENFORCE_DOMAIN,
+            std::ptr::from_ref(&on).cast(),
+            std::mem::size_of::<std::ffi::c_int>(),
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        // SAFETY: zmq_errno reads libzmq's thread-local errno; no arguments.
+        Err(zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() }))
+    }
+}
+
 impl Security {
     /// Sets the socket options, before any bind or connect.
-    fn apply(&self, s: &zmq::Socket) -> Result<(), zmq::Error> {
+    fn apply(&self, s: &mut zmq::Socket) -> Result<(), zmq::Error> {
         match self {
             Security::Plaintext => Ok(()),
             Security::CurveServer { keys, zap_domain } => {
                 s.set_zap_domain(zap_domain)?;
+                enforce_zap(s)?;
                 s.set_curve_server(true)?;
                 s.set_curve_publickey(&keys.public)?;
                 s.set_curve_secretkey(&keys.secret)
@@ -212,8 +241,8 @@ pub fn socket(
         kind: kind_name(kind),
         source,
     };
-    let s = ctx.socket(kind).map_err(err)?;
-    security.apply(&s).map_err(err)?;
+    let mut s = ctx.socket(kind).map_err(err)?;
+    security.apply(&mut s).map_err(err)?;
     s.set_linger(200).map_err(err)?;
     s.set_reconnect_ivl(100).map_err(err)?;
     s.set_reconnect_ivl_max(2000).map_err(err)?;

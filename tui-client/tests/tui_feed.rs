@@ -511,3 +511,78 @@ fn a_replaced_message_is_wrapped_again() {
     assert!(lines[n - 2].contains("edited: a much longer"), "{lines:#?}");
     assert!(lines[n - 1].contains("feed pane"), "{lines:#?}");
 }
+
+/// Opens `#big` (2,100 messages, read up to 100) without answering anything: the effects the
+/// opening asked for, for the test to answer when it chooses.
+fn opening_unanswered(store: &Store) -> (App, Vec<Effect>) {
+    let mut app = App::new("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556", "");
+    app.size = (80, 24);
+    app.update(Action::SignedIn {
+        user: "alice".into(),
+    });
+    app.update(Action::Feed(FeedEvent::Connection {
+        connected: true,
+        rtt: None,
+    }));
+    let last = store.messages.len() as u64;
+    let fx = app.update(Action::Bootstrap {
+        channels: vec![channel("big", "", last, 100, last - 100)],
+        dms: vec![],
+    });
+    (app, fx)
+}
+
+#[test]
+fn a_scroll_before_the_first_unread_page_lands_does_not_strand_the_window() {
+    let store = Store::new("#big", 2_100);
+    let (mut app, fx) = opening_unanswered(&store);
+    // The reader turns the wheel before the pages arrive.
+    app.update(key(KeyCode::PageUp, KeyModifiers::NONE));
+    for f in fx {
+        if let Effect::LoadHistory {
+            kind,
+            before,
+            after,
+            ..
+        } = f
+        {
+            pump(&mut app, &store, store.answer(kind, before, after));
+        }
+    }
+    let c = app.active().unwrap();
+    assert!(c.loaded, "the first-unread page was kept");
+    assert!(
+        c.messages.iter().any(|m| m.seq == 101),
+        "the first unread message is loaded"
+    );
+    // And the window works: PgDn reaches the newest, marking as it goes.
+    let mut presses = 0;
+    while app.active().unwrap().read_seq < 2_100 {
+        presses += 1;
+        assert!(presses < 400, "never reached the newest");
+        pump(&mut app, &store, key(KeyCode::PageDown, KeyModifiers::NONE));
+    }
+}
+
+#[test]
+fn nothing_is_marked_read_while_a_popup_covers_the_feed() {
+    let mut store = Store::new("#big", 300);
+    let (mut app, _) = with_big_channel(&store, 300, (80, 24));
+    assert_eq!(app.active().unwrap().read_seq, 300);
+    // Help open: a live message arrives; it is not read yet.
+    pump(&mut app, &store, key(KeyCode::F(1), KeyModifiers::NONE));
+    let m = store.push();
+    let fx = pump(&mut app, &store, Action::Feed(FeedEvent::Message(m)));
+    assert!(mark_reads(&fx).is_empty(), "{fx:?}");
+    assert_eq!(app.active().unwrap().unread, 1);
+    // Closed: now it is on screen, and read.
+    let fx = pump(&mut app, &store, key(KeyCode::Esc, KeyModifiers::NONE));
+    assert_eq!(mark_reads(&fx), vec![301]);
+    // Too small to show the feed: the same.
+    app.update(Action::Resize(20, 6));
+    let m = store.push();
+    let fx = pump(&mut app, &store, Action::Feed(FeedEvent::Message(m)));
+    assert!(mark_reads(&fx).is_empty(), "{fx:?}");
+    let fx = pump(&mut app, &store, Action::Resize(80, 24));
+    assert_eq!(mark_reads(&fx), vec![302]);
+}

@@ -362,6 +362,12 @@ impl App {
         if !matches!(self.screen, Screen::Chat) {
             return;
         }
+        // Nothing is read while a popup covers the feed or the terminal is too small to
+        // show it: the marker moves when the feed is visible again.
+        let (min_w, min_h) = crate::layout::screen::MIN_SIZE;
+        if self.popup.is_some() || self.size.0 < min_w || self.size.1 < min_h {
+            return;
+        }
         let Some(i) = self.active_index() else {
             return;
         };

@@ -94,8 +94,10 @@ impl App {
                     c.first_loaded().is_some_and(|f| f <= g) && c.last_loaded() >= g
                 })
             }
-            // Only while the view still waits for it (not after `End` in the meantime).
-            HistoryKind::FirstUnread => c.jump == Some(Jump::FirstUnread),
+            // While the view still waits for it (not after `End` in the meantime), or while
+            // the window has nothing loaded yet: a scroll before it landed only cancels the
+            // positioning, never the page the window needs.
+            HistoryKind::FirstUnread => c.jump == Some(Jump::FirstUnread) || !c.loaded,
             HistoryKind::Latest => true,
         };
         if !fits {
