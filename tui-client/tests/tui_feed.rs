@@ -586,3 +586,136 @@ fn nothing_is_marked_read_while_a_popup_covers_the_feed() {
     let fx = pump(&mut app, &store, Action::Resize(80, 24));
     assert_eq!(mark_reads(&fx), vec![302]);
 }
+
+fn contiguous(app: &App) -> bool {
+    app.active()
+        .unwrap()
+        .messages
+        .windows(2)
+        .all(|w| w[1].seq == w[0].seq + 1)
+}
+
+#[test]
+fn a_page_asked_for_before_end_that_lands_after_it_leaves_no_gap() {
+    let store = Store::new("#big", 20_000);
+    let (mut app, _) = with_big_channel(&store, 20_000, (80, 24));
+    // Far back: the newest end is evicted.
+    while !app.active().unwrap().has_more_after {
+        pump(&mut app, &store, key(KeyCode::PageUp, KeyModifiers::NONE));
+    }
+    for _ in 0..200 {
+        pump(&mut app, &store, key(KeyCode::PageUp, KeyModifiers::NONE));
+    }
+    // Down to the bottom of the window until a newer page is asked for; it is not
+    // answered yet.
+    let mut newer = None;
+    for _ in 0..2_000 {
+        let fx = app.update(key(KeyCode::PageDown, KeyModifiers::NONE));
+        newer = fx.into_iter().find_map(|f| match f {
+            Effect::LoadHistory {
+                kind: HistoryKind::After,
+                after,
+                ..
+            } => Some(after),
+            _ => None,
+        });
+        if newer.is_some() {
+            break;
+        }
+    }
+    let newer = newer.expect("a newer page was asked for");
+    // End: the newest page is asked for and lands first; the older request lands after.
+    let fx = app.update(key(KeyCode::End, KeyModifiers::NONE));
+    assert!(fx.iter().any(|f| matches!(
+        f,
+        Effect::LoadHistory {
+            kind: HistoryKind::Latest,
+            ..
+        }
+    )));
+    pump(
+        &mut app,
+        &store,
+        store.answer(HistoryKind::Latest, None, None),
+    );
+    pump(
+        &mut app,
+        &store,
+        store.answer(HistoryKind::After, None, newer),
+    );
+    let c = app.active().unwrap();
+    assert_eq!(c.last_loaded(), 20_000);
+    assert!(contiguous(&app), "a gap in the window");
+    assert!(!c.has_more_after);
+}
+
+#[test]
+fn an_older_page_in_flight_when_alt_u_reloads_is_not_spliced_in() {
+    let store = Store::new("#big", 10_000);
+    let (mut app, _) = with_big_channel(&store, 4_000, (80, 24));
+    // Far above the marker: the part around it is evicted from the window.
+    let mut presses = 0;
+    while app.active().unwrap().last_loaded() >= 4_000 {
+        presses += 1;
+        assert!(presses < 5_000, "the marker never left the window");
+        pump(&mut app, &store, key(KeyCode::PageUp, KeyModifiers::NONE));
+    }
+    // Up until an older page is asked for; it is not answered yet.
+    let mut older = None;
+    for _ in 0..2_000 {
+        let fx = app.update(key(KeyCode::PageUp, KeyModifiers::NONE));
+        older = fx.into_iter().find_map(|f| match f {
+            Effect::LoadHistory {
+                kind: HistoryKind::Older,
+                before,
+                ..
+            } => Some(before),
+            _ => None,
+        });
+        if older.is_some() {
+            break;
+        }
+    }
+    let older = older.expect("an older page was asked for");
+    // Alt+U reloads around the marker while that page is on its way; it lands last.
+    let first_unread = app.active().unwrap().read_seq + 1;
+    let fx = app.update(Action::Key(crossterm::event::KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::ALT,
+    )));
+    assert!(
+        fx.iter().any(|f| matches!(
+            f,
+            Effect::LoadHistory {
+                kind: HistoryKind::FirstUnread,
+                ..
+            }
+        )),
+        "{fx:?}"
+    );
+    for f in fx {
+        if let Effect::LoadHistory {
+            kind,
+            before,
+            after,
+            ..
+        } = f
+        {
+            pump(&mut app, &store, store.answer(kind, before, after));
+        }
+    }
+    pump(
+        &mut app,
+        &store,
+        store.answer(HistoryKind::Older, older, None),
+    );
+    assert!(contiguous(&app), "a gap in the window");
+    let c = app.active().unwrap();
+    assert!(
+        c.messages.iter().any(|m| m.seq == first_unread),
+        "the first unread is loaded: {:?}..{:?} ({}), older {older:?}",
+        c.first_loaded(),
+        c.last_loaded(),
+        c.messages.len()
+    );
+}

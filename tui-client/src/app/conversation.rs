@@ -84,6 +84,12 @@ pub struct Conversation {
     /// A newer page in flight is used only while the window still ends at or after this
     /// seq (it was asked for `after` it); an eviction in between would leave a gap.
     pub newer_guard: Option<u64>,
+    /// The older page in flight was asked for a window since forgotten (a jump reloaded
+    /// the conversation): its reply is dropped when it lands. At most one older page is in
+    /// flight, so "the next older reply" is that one.
+    pub stale_older: bool,
+    /// The same for the newer (`after`) page in flight.
+    pub stale_newer: bool,
     /// Where to put the view when the awaited page arrives.
     pub jump: Option<Jump>,
     /// The feed's wrapped lines and row index. Interior mutability so that the view, which
@@ -127,6 +133,8 @@ impl Conversation {
             loading_newer: false,
             older_guard: None,
             newer_guard: None,
+            stale_older: false,
+            stale_newer: false,
             jump: None,
             layout: RefCell::new(FeedLayout::default()),
         }
@@ -238,8 +246,11 @@ impl Conversation {
         self.loaded = false;
         self.has_more_before = true;
         self.has_more_after = false;
-        self.loading_older = false;
-        self.loading_newer = false;
+        // Pages still in flight were asked for the window being forgotten: they are
+        // dropped when they land, and stay "loading" until then so that no second request
+        // of their kind goes out meanwhile (replies come back in any order).
+        self.stale_older |= self.loading_older;
+        self.stale_newer |= self.loading_newer;
         self.older_guard = None;
         self.newer_guard = None;
         self.jump = None;

@@ -261,7 +261,10 @@ impl App {
             before: None,
             after: Some(read),
         });
-        if read > 0 {
+        if read > 0 && c.loading_older {
+            // A stale older page is still on its way: the context above the marker is asked
+            // for once it has landed (the top is then on screen).
+        } else if read > 0 {
             // Context above the marker; dropped if the window has moved on meanwhile.
             c.loading_older = true;
             c.older_guard = Some(read + 1);
@@ -313,6 +316,8 @@ impl App {
         if c.has_more_after {
             if c.jump != Some(Jump::Newest) {
                 c.jump = Some(Jump::Newest);
+                // An `after` page in flight would join the window the newest page replaces.
+                c.stale_newer |= c.loading_newer;
                 c.loading_newer = true;
                 c.newer_guard = None;
                 fx.push(Effect::LoadHistory {

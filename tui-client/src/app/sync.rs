@@ -85,14 +85,16 @@ impl App {
             HistoryKind::Older => {
                 let guard = c.older_guard.take();
                 c.loading_older = false;
-                guard.is_none_or(|g| c.first_loaded().is_none_or(|f| f <= g))
+                !std::mem::take(&mut c.stale_older)
+                    && guard.is_none_or(|g| c.first_loaded().is_none_or(|f| f <= g))
             }
             HistoryKind::After => {
                 let guard = c.newer_guard.take();
-                c.loading_newer = false;
-                guard.is_none_or(|g| {
-                    c.first_loaded().is_some_and(|f| f <= g) && c.last_loaded() >= g
-                })
+                c.loading_newer = c.jump == Some(Jump::Newest); // the newest page may still come
+                !std::mem::take(&mut c.stale_newer)
+                    && guard.is_none_or(|g| {
+                        c.first_loaded().is_some_and(|f| f <= g) && c.last_loaded() >= g
+                    })
             }
             // While the view still waits for it (not after `End` in the meantime), or while
             // the window has nothing loaded yet: a scroll before it landed only cancels the
@@ -129,7 +131,8 @@ impl App {
                         c.has_more_before = has_more;
                     }
                     c.loaded = true;
-                    c.loading_newer = false;
+                    // A stale `after` page may still be on its way: it keeps the flag.
+                    c.loading_newer = c.stale_newer;
                     c.has_more_after = !empty && c.last_seq > c.last_loaded();
                 }
                 HistoryKind::Older => c.has_more_before = has_more,
