@@ -587,6 +587,33 @@ fn nothing_is_marked_read_while_a_popup_covers_the_feed() {
     assert_eq!(mark_reads(&fx), vec![302]);
 }
 
+/// Presses `code` (nothing answered) until the app asks for a page of `kind`; returns that
+/// request's `before` and `after`, for the test to answer when it chooses.
+fn press_until_asked(
+    app: &mut App,
+    code: KeyCode,
+    kind: HistoryKind,
+) -> (Option<u64>, Option<u64>) {
+    for _ in 0..2_000 {
+        let asked = app
+            .update(key(code, KeyModifiers::NONE))
+            .into_iter()
+            .find_map(|f| match f {
+                Effect::LoadHistory {
+                    kind: k,
+                    before,
+                    after,
+                    ..
+                } if k == kind => Some((before, after)),
+                _ => None,
+            });
+        if let Some(asked) = asked {
+            return asked;
+        }
+    }
+    panic!("no {kind:?} page was asked for");
+}
+
 fn contiguous(app: &App) -> bool {
     app.active()
         .unwrap()
@@ -608,22 +635,7 @@ fn a_page_asked_for_before_end_that_lands_after_it_leaves_no_gap() {
     }
     // Down to the bottom of the window until a newer page is asked for; it is not
     // answered yet.
-    let mut newer = None;
-    for _ in 0..2_000 {
-        let fx = app.update(key(KeyCode::PageDown, KeyModifiers::NONE));
-        newer = fx.into_iter().find_map(|f| match f {
-            Effect::LoadHistory {
-                kind: HistoryKind::After,
-                after,
-                ..
-            } => Some(after),
-            _ => None,
-        });
-        if newer.is_some() {
-            break;
-        }
-    }
-    let newer = newer.expect("a newer page was asked for");
+    let (_, newer) = press_until_asked(&mut app, KeyCode::PageDown, HistoryKind::After);
     // End: the newest page is asked for and lands first; the older request lands after.
     let fx = app.update(key(KeyCode::End, KeyModifiers::NONE));
     assert!(fx.iter().any(|f| matches!(
@@ -661,22 +673,7 @@ fn an_older_page_in_flight_when_alt_u_reloads_is_not_spliced_in() {
         pump(&mut app, &store, key(KeyCode::PageUp, KeyModifiers::NONE));
     }
     // Up until an older page is asked for; it is not answered yet.
-    let mut older = None;
-    for _ in 0..2_000 {
-        let fx = app.update(key(KeyCode::PageUp, KeyModifiers::NONE));
-        older = fx.into_iter().find_map(|f| match f {
-            Effect::LoadHistory {
-                kind: HistoryKind::Older,
-                before,
-                ..
-            } => Some(before),
-            _ => None,
-        });
-        if older.is_some() {
-            break;
-        }
-    }
-    let older = older.expect("an older page was asked for");
+    let (older, _) = press_until_asked(&mut app, KeyCode::PageUp, HistoryKind::Older);
     // Alt+U reloads around the marker while that page is on its way; it lands last.
     let first_unread = app.active().unwrap().read_seq + 1;
     let fx = app.update(Action::Key(crossterm::event::KeyEvent::new(
