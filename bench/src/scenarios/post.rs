@@ -23,6 +23,30 @@ struct PostCells {
     r_cpu: Samples,
 }
 
+/// One closed-loop run against `frontend`: the loop's result, the recording window in
+/// seconds, and the CPU time the processes `pids` spent per request (µs).
+fn closed_loop_with_cpu(
+    cfg: &Config,
+    frontend: &crate::transport::Endpoint,
+    pids: &[u32],
+    kind: &ReqKind,
+    n: usize,
+) -> Result<(load::ClosedLoopResult, f64, f64)> {
+    let cpu0 = procs::cpu_us_sum(pids);
+    let (res, secs) = load::timed_closed_loop(
+        frontend,
+        kind,
+        n,
+        cfg.client_threads,
+        cfg.warmup,
+        cfg.post_window,
+        cfg.max_requests,
+    )?;
+    let cpu = procs::cpu_us_sum(pids) - cpu0;
+    let per_request = cpu as f64 / res.total.max(1) as f64;
+    Ok((res, secs, per_request))
+}
+
 /// One repeat on one stack: zchat, then its raw counterpart.
 fn measure(cfg: &Config, stack: &Stack, n: usize, echo: &[u8], c: &mut PostCells) -> Result<()> {
     let kind = ReqKind::Zchat {
@@ -30,40 +54,22 @@ fn measure(cfg: &Config, stack: &Stack, n: usize, echo: &[u8], c: &mut PostCells
         channel: CHANNEL.into(),
         text_len: cfg.text_len,
     };
-    let cpu0 = procs::cpu_us_sum(&stack.zchat.pids());
-    let (z, secs) = load::timed_closed_loop(
-        &stack.zchat.frontend,
-        &kind,
-        n,
-        cfg.client_threads,
-        cfg.warmup,
-        cfg.post_window,
-        cfg.max_requests,
-    )?;
+    let (z, secs, cpu) =
+        closed_loop_with_cpu(cfg, &stack.zchat.frontend, &stack.zchat.pids(), &kind, n)?;
     c.z_rate.push(z.ok as f64 / secs);
     c.z_p50.push(quantile_ms(&z.hist, 0.5));
     c.z_p99.push(quantile_ms(&z.hist, 0.99));
     c.z_err.push(z.errors as f64);
-    let cpu = procs::cpu_us_sum(&stack.zchat.pids()) - cpu0;
-    c.z_cpu.push(cpu as f64 / z.total.max(1) as f64);
+    c.z_cpu.push(cpu);
     let kind = ReqKind::Raw {
         payload: echo.to_vec(),
     };
-    let cpu0 = procs::cpu_us_sum(&stack.raw.pids());
-    let (r, secs) = load::timed_closed_loop(
-        &stack.raw.frontend,
-        &kind,
-        n,
-        cfg.client_threads,
-        cfg.warmup,
-        cfg.post_window,
-        cfg.max_requests,
-    )?;
+    let (r, secs, cpu) =
+        closed_loop_with_cpu(cfg, &stack.raw.frontend, &stack.raw.pids(), &kind, n)?;
     c.r_rate.push(r.ok as f64 / secs);
     c.r_p50.push(quantile_ms(&r.hist, 0.5));
     c.r_p99.push(quantile_ms(&r.hist, 0.99));
-    let cpu = procs::cpu_us_sum(&stack.raw.pids()) - cpu0;
-    c.r_cpu.push(cpu as f64 / r.total.max(1) as f64);
+    c.r_cpu.push(cpu);
     Ok(())
 }
 
