@@ -412,6 +412,17 @@ fn unbalanced_unsubscribes_from_a_rogue_peer_silence_nobody() {
 fn parallel_wrong_guesses_are_throttled_and_the_owner_is_never_locked_out() {
     let cluster = start();
     let _zoe = User::signup(&cluster, "zoe");
+    // Three wrong guesses first, one at a time (they use up the free attempts), so every
+    // parallel guess admitted below waits at least 250 ms before it is checked: the first
+    // four are surely still in progress when the last two arrive, however slow the machine.
+    for i in 0..3 {
+        let guesser = User::connect(&cluster);
+        let code = guesser
+            .run(guesser.api.login("zoe", &format!("early guess {i}")))
+            .err()
+            .and_then(|e| e.code());
+        assert_eq!(code, Some(ErrorCode::WrongCredentials));
+    }
     let started = Instant::now();
     let guesses: Vec<_> = (0..6)
         .map(|i| {
@@ -431,7 +442,7 @@ fn parallel_wrong_guesses_are_throttled_and_the_owner_is_never_locked_out() {
         .map(|g| g.join().expect("guess"))
         .collect();
     codes.sort_by_key(|c| c.as_str());
-    // At most 4 attempts per name run at once; the 4th already waits for the 3 before it.
+    // At most 4 attempts per name run at once; each admitted one waits 250 ms or more.
     let wrong = codes
         .iter()
         .filter(|c| **c == ErrorCode::WrongCredentials)
