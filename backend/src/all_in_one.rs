@@ -16,14 +16,17 @@ use crate::keys;
 use crate::proxy::{Proxy, ProxyConfig};
 use crate::server::{self, ServerConfig};
 use crate::shutdown::Shutdown;
+use crate::store::DbUrl;
 use crate::transport::{Endpoints, Transport};
 use zchat_client::ClientConfig;
 
 /// Where everything listens and stores.
 #[derive(Debug, Clone)]
 pub struct AllInOneConfig {
-    /// Database directory.
+    /// Database directory (and the key pair's, by default).
     pub data_dir: PathBuf,
+    /// Where the data lives; `None`: `zchat.db` in `data_dir`.
+    pub db: Option<DbUrl>,
     /// Client-facing broker endpoint (`tcp://127.0.0.1:*` picks a free port).
     pub frontend: String,
     /// Server-facing broker endpoint.
@@ -44,6 +47,7 @@ impl AllInOneConfig {
         let any = || "tcp://127.0.0.1:*".to_string();
         AllInOneConfig {
             data_dir,
+            db: None,
             frontend: any(),
             backend: any(),
             xpub: any(),
@@ -99,7 +103,10 @@ impl AllInOne {
         let server_config = ServerConfig {
             broker: connectable(broker.backend_endpoint()),
             proxy: connectable(proxy.xsub_endpoint()),
-            data_dir: config.data_dir.clone(),
+            db: config
+                .db
+                .clone()
+                .unwrap_or_else(|| DbUrl::sqlite_in(&config.data_dir)),
             fsync: false,
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             hash_workers: crate::auth::Hasher::default_workers(),

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::mpsc as std_mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use argon2::password_hash::{rand_core::OsRng, Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -204,30 +204,25 @@ impl Hasher {
 /// name (case-insensitive) since its failures were last cleared, not counting this one. An
 /// attempt is counted from the moment it is admitted, before it is checked, and stays
 /// counted unless it succeeds, so parallel guesses are slowed like sequential ones; a success
-/// clears the count. Each admitted attempt first waits [`delay_for`]`(n)`: nothing while
-/// *n* < 3, then 250 ms × 2^(n−3), capped at 8 s (reached at n = 8). At most
-/// [`MAX_IN_FLIGHT_PER_NAME`] attempts per name are in progress at once; more are refused
-/// with `rate_limited` straight away, *without* being counted: they were never checked, so
-/// they are not guesses, and counting them would only let a flood of refusals push the
-/// owner's own waits up. There is no hard lock-out: an attacker could otherwise lock any
-/// account by guessing wrong on purpose, and the server cannot tell them apart (the broker
-/// hides client addresses). The count is forgotten [`WINDOW`] after the last counted attempt
-/// began, once none is in progress.
+/// clears the count. The count lives in the database (`Store::count_login_attempt`), so
+/// every server on it agrees and spreading guesses over servers gains nothing. Each admitted
+/// attempt first waits [`delay_for`]`(n)`: nothing while *n* < 3, then 250 ms × 2^(n−3),
+/// capped at 8 s (reached at n = 8). At most [`MAX_IN_FLIGHT_PER_NAME`] attempts per name
+/// are in progress at once on one server (this type: the one part kept in memory); more are
+/// refused with `rate_limited` straight away, *without* being counted: they were never
+/// checked, so they are not guesses, and counting them would only let a flood of refusals
+/// push the owner's own waits up. There is no hard lock-out: an attacker could otherwise
+/// lock any account by guessing wrong on purpose, and the server cannot tell them apart (the
+/// broker hides client addresses). The count is forgotten [`WINDOW`] after the last counted
+/// attempt began.
 #[derive(Clone, Default)]
 pub struct LoginThrottle {
-    records: Arc<Mutex<HashMap<String, Record>>>,
-}
-
-#[derive(Debug)]
-struct Record {
-    failures: u32,
-    last: Instant,
-    in_flight: u32,
+    in_flight: Arc<Mutex<HashMap<String, u32>>>,
 }
 
 /// How long failures are remembered after the last one.
 pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Attempts for one name that may be in progress at once.
+/// Attempts for one name that may be in progress at once on one server.
 pub const MAX_IN_FLIGHT_PER_NAME: u32 = 4;
 /// Counted attempts that wait nothing.
 pub const FREE_ATTEMPTS: u32 = 3;
@@ -246,95 +241,54 @@ pub fn delay_for(n: u32) -> Duration {
     BASE_DELAY.saturating_mul(1 << doublings).min(MAX_DELAY)
 }
 
-/// What the throttle says about an attempt.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// Check it after waiting this long; call [`LoginThrottle::finish`] when done.
-    Proceed(Duration),
-    /// Refuse it now: too many attempts for this name are already in progress.
-    Busy,
-}
-
 impl LoginThrottle {
     fn key(user: &str) -> String {
         user.to_lowercase()
     }
 
-    /// Registers a login attempt for `user` and decides how to treat it.
-    pub fn begin_attempt(&self, user: &str) -> Verdict {
+    /// Admits a login attempt for `user`, or `None` when [`MAX_IN_FLIGHT_PER_NAME`] are
+    /// already in progress here (refuse it with `rate_limited`, uncounted). The attempt
+    /// holds its place until dropped.
+    pub fn admit(&self, user: &str) -> Option<Attempt> {
         let mut map = self
-            .records
+            .in_flight
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Bound memory under a flood of distinct names: forget stale entries first.
-        if map.len() > 100_000 {
-            map.retain(|_, r| r.in_flight > 0 || r.last.elapsed() <= WINDOW);
+        let n = map.entry(Self::key(user)).or_insert(0);
+        if *n >= MAX_IN_FLIGHT_PER_NAME {
+            return None;
         }
-        let r = map.entry(Self::key(user)).or_insert(Record {
-            failures: 0,
-            last: Instant::now(),
-            in_flight: 0,
-        });
-        // Refused attempts are not counted and do not extend the window.
-        if r.in_flight >= MAX_IN_FLIGHT_PER_NAME {
-            return Verdict::Busy;
-        }
-        if r.in_flight == 0 && r.last.elapsed() > WINDOW {
-            r.failures = 0;
-        }
-        let earlier = r.failures;
-        r.failures = r.failures.saturating_add(1);
-        r.in_flight += 1;
-        r.last = Instant::now();
-        Verdict::Proceed(delay_for(earlier))
+        *n += 1;
+        Some(Attempt {
+            throttle: self.clone(),
+            user: Self::key(user),
+        })
     }
 
-    /// Ends an attempt that got [`Verdict::Proceed`]; a success clears the failures.
-    pub fn finish(&self, user: &str, success: bool) {
+    fn release(&self, key: &str) {
         let mut map = self
-            .records
+            .in_flight
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let key = Self::key(user);
-        if let Some(r) = map.get_mut(&key) {
-            r.in_flight = r.in_flight.saturating_sub(1);
-            if success {
-                r.failures = 0;
-            }
-            if r.failures == 0 && r.in_flight == 0 {
-                map.remove(&key);
+        if let Some(n) = map.get_mut(key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(key);
             }
         }
     }
 }
 
-/// Ends a login attempt when dropped (as a failure unless marked successful), so every
-/// path out of the login handler, errors included, releases its place.
-pub struct Attempt<'a> {
-    throttle: &'a LoginThrottle,
+/// A login attempt in progress; dropping it (on every path out of the login handler,
+/// errors included) frees its place.
+pub struct Attempt {
+    throttle: LoginThrottle,
     user: String,
-    success: bool,
 }
 
-impl<'a> Attempt<'a> {
-    /// Tracks an attempt that was allowed to proceed.
-    pub fn new(throttle: &'a LoginThrottle, user: &str) -> Self {
-        Attempt {
-            throttle,
-            user: user.to_string(),
-            success: false,
-        }
-    }
-
-    /// The password was right.
-    pub fn succeeded(mut self) {
-        self.success = true;
-    }
-}
-
-impl Drop for Attempt<'_> {
+impl Drop for Attempt {
     fn drop(&mut self) {
-        self.throttle.finish(&self.user, self.success);
+        self.throttle.release(&self.user);
     }
 }
 
@@ -375,52 +329,15 @@ mod tests {
     }
 
     #[test]
-    fn throttle_counts_attempts_and_grows_but_never_locks() {
+    fn at_most_four_attempts_per_name_are_in_progress_and_each_frees_its_place() {
         let t = LoginThrottle::default();
-        for _ in 0..3 {
-            assert_eq!(t.begin_attempt("Ann"), Verdict::Proceed(Duration::ZERO));
-            t.finish("ann", false);
-        }
-        assert_eq!(
-            t.begin_attempt("ANN"),
-            Verdict::Proceed(Duration::from_millis(250))
-        );
-        t.finish("ann", false);
-        for _ in 0..30 {
-            t.begin_attempt("ann");
-            t.finish("ann", false);
-        }
-        // Capped, never refused: the owner can still log in, slowly.
-        assert_eq!(
-            t.begin_attempt("ann"),
-            Verdict::Proceed(Duration::from_secs(8))
-        );
-        t.finish("ann", true);
-        assert_eq!(t.begin_attempt("ann"), Verdict::Proceed(Duration::ZERO));
-        t.finish("ann", true);
-    }
-
-    #[test]
-    fn parallel_attempts_count_and_are_capped() {
-        let t = LoginThrottle::default();
-        let verdicts: Vec<_> = (0..6).map(|_| t.begin_attempt("bob")).collect();
-        assert_eq!(
-            verdicts[3],
-            Verdict::Proceed(Duration::from_millis(250)),
-            "the 4th parallel attempt already counts the 3 before it"
-        );
-        assert_eq!(verdicts[4], Verdict::Busy);
-        assert_eq!(verdicts[5], Verdict::Busy);
-        for _ in 0..4 {
-            t.finish("bob", false);
-        }
-        assert_eq!(
-            t.begin_attempt("bob"),
-            Verdict::Proceed(Duration::from_millis(500))
-        );
-        let guard = Attempt::new(&t, "bob");
-        guard.succeeded();
-        assert_eq!(t.begin_attempt("bob"), Verdict::Proceed(Duration::ZERO));
+        let held: Vec<_> = (0..MAX_IN_FLIGHT_PER_NAME)
+            .map(|_| t.admit("Bob").expect("admitted"))
+            .collect();
+        assert!(t.admit("BOB").is_none(), "a 5th at once is refused");
+        assert!(t.admit("ann").is_some(), "other names are not affected");
+        drop(held);
+        assert!(t.admit("bob").is_some(), "places are freed on drop");
     }
 
     #[test]
@@ -430,36 +347,6 @@ mod tests {
             assert_eq!(delay_for(n as u32), Duration::from_millis(*ms), "n = {n}");
         }
         assert_eq!(delay_for(u32::MAX), MAX_DELAY);
-        // Sequential failures: attempt k (0-based) waits delay_for(k).
-        let t = LoginThrottle::default();
-        for (k, ms) in expected_ms.iter().enumerate() {
-            assert_eq!(
-                t.begin_attempt("Eve"),
-                Verdict::Proceed(Duration::from_millis(*ms)),
-                "attempt {k}"
-            );
-            t.finish("eve", false);
-        }
-    }
-
-    #[test]
-    fn attempts_refused_as_rate_limited_do_not_count() {
-        let t = LoginThrottle::default();
-        // 4 in progress (n = 0..3), then a flood of refusals.
-        let admitted: Vec<_> = (0..MAX_IN_FLIGHT_PER_NAME)
-            .map(|_| t.begin_attempt("dan"))
-            .collect();
-        assert_eq!(admitted[3], Verdict::Proceed(delay_for(3)));
-        for _ in 0..100 {
-            assert_eq!(t.begin_attempt("dan"), Verdict::Busy);
-        }
-        for _ in 0..MAX_IN_FLIGHT_PER_NAME {
-            t.finish("dan", false);
-        }
-        // Only the 4 admitted attempts count: the next one has n = 4, not 104.
-        assert_eq!(t.begin_attempt("dan"), Verdict::Proceed(delay_for(4)));
-        assert_eq!(delay_for(4), Duration::from_millis(500));
-        t.finish("dan", false);
     }
 
     #[test]

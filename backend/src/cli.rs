@@ -20,6 +20,7 @@ use crate::keys;
 use crate::proxy::{Proxy, ProxyConfig};
 use crate::server::{self, ServerConfig};
 use crate::shutdown::Shutdown;
+use crate::store::DbUrl;
 use crate::transport::{Endpoints, Transport};
 
 /// What a backend binary says when started with neither keys nor `--plaintext`.
@@ -168,9 +169,14 @@ pub struct ServerArgs {
         default_value = "tcp://127.0.0.1:5558"
     )]
     pub proxy: String,
-    /// Directory of the database (created if missing).
+    /// Directory of the SQLite database (created if missing), unless --db says otherwise.
     #[arg(long, env = "ZCHAT_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// Where the data lives: `sqlite:PATH` (default: sqlite:<data-dir>/zchat.db) or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE`, shared by any number of servers.
+    /// Prefer the env var for a URL with a password (arguments show up in `ps`).
+    #[arg(long, env = "ZCHAT_DB", hide_env_values = true)]
+    pub db: Option<DbUrl>,
     /// Also sync every commit to disk (SQLite synchronous=FULL): survives power loss, not
     /// only crashes, at the cost of an fsync per message.
     #[arg(long, env = "ZCHAT_FSYNC", value_parser = clap::builder::FalseyValueParser::new())]
@@ -334,6 +340,7 @@ pub async fn run_server(args: ServerArgs) -> Result<()> {
     }
     if args.all_in_one {
         let mut all = AllInOne::start(AllInOneConfig {
+            db: args.db,
             data_dir: args.data_dir,
             frontend: args.frontend,
             backend: args.broker,
@@ -385,7 +392,7 @@ pub async fn run_server(args: ServerArgs) -> Result<()> {
         ServerConfig {
             broker: args.broker,
             proxy: args.proxy,
-            data_dir: args.data_dir,
+            db: args.db.unwrap_or_else(|| DbUrl::sqlite_in(&args.data_dir)),
             fsync: args.fsync,
             session_ttl: Duration::from_secs(args.session_ttl_hours.max(1) * 3600),
             hash_workers: args

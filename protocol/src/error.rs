@@ -36,6 +36,10 @@ pub enum ErrorCode {
     RateLimited,
     /// Something went wrong on the server; the request had no effect.
     Internal,
+    /// The server cannot reach its database right now (PostgreSQL down or restarting).
+    /// Nothing was changed, except that a `send` cut off at its commit may have been
+    /// stored: retry later with the same `nonce` (which never stores twice).
+    Unavailable,
     /// A code this client version does not know (never sent by a server).
     #[serde(other)]
     Unknown,
@@ -59,6 +63,7 @@ impl ErrorCode {
             ErrorCode::WrongCredentials => "wrong_credentials",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
+            ErrorCode::Unavailable => "unavailable",
             ErrorCode::Unknown => "unknown",
         }
     }

@@ -45,6 +45,13 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyExists(m) => ApiError::new(ErrorCode::AlreadyExists, m),
             StoreError::Forbidden(m) => ApiError::new(ErrorCode::Forbidden, m),
             e @ StoreError::NonceReused(_) => ApiError::new(ErrorCode::BadRequest, e.to_string()),
+            StoreError::Unavailable(why) => {
+                tracing::warn!("database unavailable: {why}");
+                ApiError::new(
+                    ErrorCode::Unavailable,
+                    "the server cannot reach its database right now; try again shortly",
+                )
+            }
             other => ApiError::internal(other),
         }
     }
@@ -71,8 +78,8 @@ pub struct Ctx {
     pub throttle: LoginThrottle,
     /// How long a session lives.
     pub session_ttl: Duration,
-    /// Recently validated sessions.
-    pub sessions: super::session_cache::SessionCache,
+    /// Recently validated sessions (shared with the store's revocation listener).
+    pub sessions: Arc<super::session_cache::SessionCache>,
 }
 
 impl Ctx {
@@ -109,6 +116,7 @@ impl Ctx {
             return Ok(session);
         }
         let key = hash.clone();
+        let epoch = self.sessions.epoch();
         let session = self
             .db(move |s| s.session(&key, now))
             .await?
@@ -118,7 +126,7 @@ impl Ctx {
                     "session token is unknown, expired or revoked; log in again",
                 )
             })?;
-        self.sessions.put(hash, session.clone());
+        self.sessions.put(hash, session.clone(), epoch);
         Ok(session)
     }
 }

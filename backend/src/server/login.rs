@@ -3,7 +3,7 @@
 use zchat_protocol::{topic, ErrorCode, Reply};
 
 use super::{ApiError, ApiResult, Ctx};
-use crate::auth::{self, Attempt, Verdict};
+use crate::auth;
 
 /// Throttles repeated failures, verifies off the request path (against a decoy hash when
 /// the user does not exist, so timing does not reveal which names exist), then stores a new
@@ -13,21 +13,21 @@ pub async fn handle(ctx: &Ctx, user: String, password: String) -> ApiResult {
     if user.len() > 64 || password.len() > 1024 {
         return Err(wrong());
     }
-    let attempt = match ctx.throttle.begin_attempt(&user) {
-        Verdict::Busy => {
-            return Err(ApiError::new(
-                ErrorCode::RateLimited,
-                "too many login attempts for this user are in progress; try again shortly",
-            ))
-        }
-        Verdict::Proceed(delay) => {
-            let attempt = Attempt::new(&ctx.throttle, &user);
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            attempt
-        }
+    let Some(_attempt) = ctx.throttle.admit(&user) else {
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            "too many login attempts for this user are in progress; try again shortly",
+        ));
     };
+    let (name, now) = (user.clone(), zchat_protocol::now_millis());
+    let window = auth::WINDOW.as_millis() as i64;
+    let earlier = ctx
+        .db(move |s| s.count_login_attempt(&name, now, window))
+        .await?;
+    let delay = auth::delay_for(earlier);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let lookup = user.clone();
     let found = ctx.db(move |s| s.user_credentials(&lookup)).await?;
     let (row, phc) = match found {
@@ -43,7 +43,8 @@ pub async fn handle(ctx: &Ctx, user: String, password: String) -> ApiResult {
         tracing::info!(user = %user, "failed login");
         return Err(wrong());
     };
-    attempt.succeeded();
+    let name = user.clone();
+    ctx.db(move |s| s.clear_login_failures(&name)).await?;
     let token = auth::new_token();
     let inbox = auth::new_inbox_id();
     let now = zchat_protocol::now_millis();

@@ -21,7 +21,6 @@ mod send;
 mod session_cache;
 mod whoami;
 
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +35,7 @@ pub use responder::Responder;
 
 use crate::auth::{Hasher, LoginThrottle};
 use crate::shutdown::Shutdown;
-use crate::store::{SessionRow, Store};
+use crate::store::{DbUrl, Revocation, SessionRow, Store};
 use crate::transport::Transport;
 use crate::zmq_bridge::{self, BridgeConfig, BridgeStats, Incoming};
 
@@ -47,9 +46,9 @@ pub struct ServerConfig {
     pub broker: String,
     /// The proxy's XSUB endpoint to connect to.
     pub proxy: String,
-    /// Where the database lives.
-    pub data_dir: PathBuf,
-    /// `synchronous=FULL`: durable across power loss, not only process crashes.
+    /// Where the data lives: a SQLite file or a PostgreSQL database.
+    pub db: DbUrl,
+    /// SQLite `synchronous=FULL`: durable across power loss, not only process crashes.
     pub fsync: bool,
     /// Session lifetime.
     pub session_ttl: Duration,
@@ -70,13 +69,27 @@ const DRAIN_AT_STOP: Duration = Duration::from_secs(5);
 /// Runs the server until `shutdown` fires, then answers every request already received and
 /// returns.
 pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
-    let dir = config.data_dir.clone();
+    let url = config.db.clone();
     let fsync = config.fsync;
-    let store = tokio::task::spawn_blocking(move || Store::open(&dir, fsync))
-        .await?
-        .with_context(|| format!("cannot open the database in {}", config.data_dir.display()))?;
-    let purged = store.purge_expired_sessions(zchat_protocol::now_millis())?;
-    tracing::info!(db = %store.path().display(), purged_sessions = purged, "storage ready");
+    let store = tokio::task::spawn_blocking(move || -> Result<Store> {
+        let store =
+            Store::open(&url, fsync).with_context(|| format!("cannot open the database {url}"))?;
+        let purged = store.purge_expired_sessions(zchat_protocol::now_millis())?;
+        tracing::info!(db = %url, purged_sessions = purged, "storage ready");
+        Ok(store)
+    })
+    .await??;
+    let sessions = Arc::new(session_cache::SessionCache::default());
+    let cache = sessions.clone();
+    let notified = store.watch_revocations(move |event| match event {
+        Revocation::Session(hash) => cache.remove(&hash),
+        Revocation::Suspended => cache.suspend(),
+        Revocation::Resumed => cache.resume(),
+    });
+    if notified {
+        // Nothing is cached until the listener confirms it hears every logout.
+        sessions.suspend();
+    }
 
     let zctx = zmq::Context::new();
     let (in_tx, mut in_rx) = mpsc::channel::<Incoming>(1024);
@@ -98,7 +111,7 @@ pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
         hasher: Hasher::new(config.hash_workers),
         throttle: LoginThrottle::default(),
         session_ttl: config.session_ttl,
-        sessions: session_cache::SessionCache::default(),
+        sessions,
     });
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let mut tasks = JoinSet::new();

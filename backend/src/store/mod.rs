@@ -1,29 +1,31 @@
-//! Durable storage: users, sessions, channels, memberships, messages and read markers in one
-//! SQLite database (WAL) under the data dir.
+//! Durable storage: users, sessions, login failures, channels, memberships, messages and
+//! read markers, behind one interface with two engines.
 //!
-//! Why SQLite: embedded (nothing to run), transactional (a post is acknowledged only after
-//! its commit, so it survives `kill -9`), and quick to open at any size (nothing is replayed
-//! at start-up; queries use indexes). Writes go through one connection behind a mutex, so
-//! sequence numbers are assigned without races and publications leave in sequence order;
-//! reads use a small pool and never wait for writers (WAL). Several server processes may
-//! share one database file on one host (SQLite's file locks serialise their writes and every
-//! seq is assigned inside an IMMEDIATE transaction); it must not live on a network file
-//! system.
+//! - **SQLite** ([`sqlite`], `sqlite:PATH`, the default): embedded, nothing to run, one
+//!   file under the data dir. Right for one host: the demo, small teams.
+//! - **PostgreSQL** ([`postgres`], `postgres://…`): many server processes on many hosts
+//!   share one database, so a server can die or be added without anyone noticing.
+//!
+//! Both engines keep the same rules, checked by one test suite run against each
+//! (`backend/tests/store_engines.rs`): a post is acknowledged only after its commit (it
+//! survives `kill -9`); per-conversation sequence numbers are allocated in the transaction
+//! that inserts the message, so they are unique and gap-free however many servers write; a
+//! retried send (same nonce) stores nothing new and returns the original; the same bad input
+//! is refused with the same error. Messages are stored by one group-commit thread per server
+//! ([`writer`]); every other call is synchronous and runs on tokio's blocking pool.
 
-mod channels;
-mod checkpoint;
-mod messages;
-mod schema;
-mod users;
+mod engine_url;
+pub mod postgres;
+pub mod sqlite;
 mod writer;
 
-use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 
-use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, OptionalExtension};
 use thiserror::Error;
-use zchat_protocol::{Message, Target};
+use zchat_protocol::{ChannelInfo, DmSummary, Message, Target, UserInfo};
+
+pub use engine_url::DbUrl;
+pub use writer::MAX_BATCH;
 
 /// A storage failure, or a domain rule that the storage layer enforces inside a transaction.
 #[derive(Debug, Error)]
@@ -40,9 +42,17 @@ pub enum StoreError {
     /// SQLite failed.
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
-    /// No pooled connection.
+    /// PostgreSQL refused a statement (not a lost connection: that is `Unavailable`).
+    #[error("database error: {0}")]
+    Postgres(::postgres::Error),
+    /// No pooled SQLite connection.
     #[error("database pool error: {0}")]
     Pool(#[from] r2d2::Error),
+    /// The database cannot be reached now (PostgreSQL down, restarting or unreachable).
+    /// Nothing was changed, or — for a commit cut off midway — the outcome is unknown; a
+    /// retried send with the same nonce is safe either way.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// The transaction holding this message failed as a whole.
     #[error("message batch not stored: {0}")]
     BatchFailed(String),
@@ -52,6 +62,9 @@ pub enum StoreError {
     /// The writer thread is gone (the store is shutting down).
     #[error("the storage writer has stopped")]
     WriterGone,
+    /// The database cannot be opened or migrated (start-up only).
+    #[error("{0}")]
+    Open(String),
 }
 
 /// Result alias for storage calls.
@@ -129,259 +142,250 @@ pub struct MarkerUpdate {
     pub inboxes: Vec<String>,
 }
 
+/// What another server's `logout` (or a lost notification channel) means for a session
+/// cache: see [`Store::watch_revocations`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// This session (by token hash) was revoked: forget it.
+    Session(Vec<u8>),
+    /// Revocations may be missed from now on (the notification connection is lost): trust
+    /// no cached session until [`Revocation::Resumed`].
+    Suspended,
+    /// Notifications flow again; anything cached before is suspect (forget it all).
+    Resumed,
+}
+
+/// The two engines. Every [`Store`] call goes to one of them.
+pub(crate) enum Engine {
+    /// Embedded SQLite.
+    Sqlite(sqlite::Sqlite),
+    /// PostgreSQL, shared by many servers.
+    Postgres(postgres::Postgres),
+}
+
+/// Runs `$call` with `$e` bound to whichever engine the store has.
+macro_rules! on_engine {
+    ($store:expr, $e:ident => $call:expr) => {
+        match &*$store.engine {
+            Engine::Sqlite($e) => $call,
+            Engine::Postgres($e) => $call,
+        }
+    };
+}
+
 /// Handle to the database. Cheap to share behind an `Arc`.
 pub struct Store {
-    /// The one write connection: messages are written by the group-commit thread
-    /// ([`writer`]), other writes (accounts, channels, markers) take the lock directly.
-    writer: Arc<Mutex<Connection>>,
+    engine: Arc<Engine>,
+    /// Posts for the group-commit writer.
     posts: mpsc::Sender<writer::PostJob>,
     writer_thread: std::thread::JoinHandle<()>,
-    /// Dropped to stop the checkpoint thread.
-    checkpoint_stop: mpsc::Sender<()>,
-    checkpoint_thread: std::thread::JoinHandle<()>,
-    readers: r2d2::Pool<SqliteConnectionManager>,
-    path: PathBuf,
+    url: DbUrl,
 }
 
 /// Starts one of the store's own threads.
-fn spawn(
+pub(crate) fn spawn(
     name: &str,
     f: impl FnOnce() + Send + 'static,
 ) -> StoreResult<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name(name.into())
         .spawn(f)
-        .map_err(|e| StoreError::Db(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))
-}
-
-/// The database file inside a data dir.
-pub fn db_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("zchat.db")
+        .map_err(|e| StoreError::Open(format!("cannot start the {name} thread: {e}")))
 }
 
 impl Store {
-    /// Opens (creating if needed) the database in `data_dir` and migrates it.
-    pub fn open(data_dir: &Path, fsync: bool) -> StoreResult<Store> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| StoreError::Db(rusqlite::Error::ToSqlConversionFailure(Box::new(e))))?;
-        let path = db_path(data_dir);
-        let mut writer = Connection::open(&path)?;
-        schema::configure(&writer, fsync)?;
-        schema::migrate(&mut writer)?;
-        // Commits never checkpoint: the checkpoint thread does (see `checkpoint`).
-        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
-        let manager = SqliteConnectionManager::file(&path).with_init(move |c| {
-            c.busy_timeout(std::time::Duration::from_secs(10))?;
-            c.pragma_update(None, "foreign_keys", "ON")
+    /// Opens the database named by `url` (creating a SQLite file if needed), migrates it to
+    /// the newest schema, and starts the group-commit writer. `fsync`: SQLite only, durable
+    /// across power loss too (PostgreSQL follows its own `synchronous_commit`).
+    pub fn open(url: &DbUrl, fsync: bool) -> StoreResult<Store> {
+        let engine = Arc::new(match url {
+            DbUrl::Sqlite(path) => Engine::Sqlite(sqlite::Sqlite::open(path, fsync)?),
+            DbUrl::Postgres(config, _) => Engine::Postgres(postgres::Postgres::open(config)?),
         });
-        let readers = r2d2::Pool::builder()
-            .max_size(4)
-            .min_idle(Some(1))
-            .build(manager)?;
-        let writer = Arc::new(Mutex::new(writer));
         let (posts, jobs) = mpsc::channel();
-        let conn = writer.clone();
-        let writer_thread = spawn("store-writer", move || writer::run(conn, jobs))?;
-        let (checkpoint_stop, stop) = mpsc::channel();
-        let checkpointer = checkpoint::connect(&path)?;
-        let checkpoint_thread = spawn("store-checkpoint", move || {
-            checkpoint::run(checkpointer, stop);
-        })?;
+        let for_writer = engine.clone();
+        let writer_thread = spawn("store-writer", move || writer::run(&for_writer, jobs))?;
         Ok(Store {
-            writer,
+            engine,
             posts,
             writer_thread,
-            checkpoint_stop,
-            checkpoint_thread,
-            readers,
-            path,
+            url: url.clone(),
         })
     }
 
     /// Closes the store: stops taking posts, lets the writer store and answer everything
-    /// already queued, and waits for it; then a last checkpoint.
+    /// already queued, and waits for it; then the engine's own threads stop.
     pub fn close(self) {
         let Store {
+            engine,
             posts,
             writer_thread,
-            checkpoint_stop,
-            checkpoint_thread,
             ..
         } = self;
         drop(posts);
         if writer_thread.join().is_err() {
             tracing::error!("the storage writer panicked");
         }
-        drop(checkpoint_stop);
-        if checkpoint_thread.join().is_err() {
-            tracing::error!("the checkpoint thread panicked");
+        match &*engine {
+            Engine::Sqlite(e) => e.close(),
+            Engine::Postgres(e) => e.close(),
         }
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the data lives, for logs (a PostgreSQL URL without its password).
+    pub fn describe(&self) -> String {
+        self.url.to_string()
     }
 
-    fn write<T>(&self, f: impl FnOnce(&mut Connection) -> StoreResult<T>) -> StoreResult<T> {
-        let mut conn = self
-            .writer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut conn)
+    /// Registers a user. Names are unique ignoring case.
+    pub fn create_user(&self, name: &str, pw_hash: &str, now: i64) -> StoreResult<UserRow> {
+        on_engine!(self, e => e.create_user(name, pw_hash, now))
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
-        let conn = self.readers.get()?;
-        f(&conn)
+    /// A user and their password hash, for login. Case-insensitive.
+    pub fn user_credentials(&self, name: &str) -> StoreResult<Option<(UserRow, String)>> {
+        on_engine!(self, e => e.user_credentials(name))
+    }
+
+    /// A user by name, case-insensitive.
+    pub fn user_by_name(&self, name: &str) -> StoreResult<Option<UserRow>> {
+        on_engine!(self, e => e.user_by_name(name))
+    }
+
+    /// Every user, sorted by name. No secrets.
+    pub fn list_users(&self) -> StoreResult<Vec<UserInfo>> {
+        on_engine!(self, e => e.list_users())
+    }
+
+    /// Stores a new session (by token hash).
+    pub fn create_session(
+        &self,
+        user_id: i64,
+        token_hash: &[u8],
+        inbox: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        on_engine!(self, e => e.create_session(user_id, token_hash, inbox, now, expires_at))
+    }
+
+    /// The live session for a token hash, if it exists and has not expired.
+    pub fn session(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<SessionRow>> {
+        on_engine!(self, e => e.session(token_hash, now))
+    }
+
+    /// Revokes a session (and, on PostgreSQL, tells every server at once). Returns whether
+    /// it existed.
+    pub fn delete_session(&self, token_hash: &[u8]) -> StoreResult<bool> {
+        on_engine!(self, e => e.delete_session(token_hash))
+    }
+
+    /// Deletes expired sessions; returns how many.
+    pub fn purge_expired_sessions(&self, now: i64) -> StoreResult<usize> {
+        on_engine!(self, e => e.purge_expired_sessions(now))
+    }
+
+    /// Counts a login attempt for `name` (case-insensitive) and returns how many counted
+    /// attempts preceded it. The count starts again from zero when the last attempt is more
+    /// than `window_ms` old, and is cleared by [`Store::clear_login_failures`]. Shared by
+    /// every server on the database, so spreading guesses over servers gains nothing.
+    pub fn count_login_attempt(&self, name: &str, now: i64, window_ms: i64) -> StoreResult<u32> {
+        let key = name.to_lowercase();
+        on_engine!(self, e => e.count_login_attempt(&key, now, window_ms))
+    }
+
+    /// Forgets the failed attempts for `name` (a successful login).
+    pub fn clear_login_failures(&self, name: &str) -> StoreResult<()> {
+        let key = name.to_lowercase();
+        on_engine!(self, e => e.clear_login_failures(&key))
+    }
+
+    /// Creates a channel; the creator becomes its first member.
+    pub fn create_channel(
+        &self,
+        user_id: i64,
+        name: &str,
+        description: &str,
+        now: i64,
+    ) -> StoreResult<ChannelInfo> {
+        on_engine!(self, e => e.create_channel(user_id, name, description, now))
+    }
+
+    /// Joins a channel (idempotent). New members start with everything before now read.
+    pub fn join_channel(&self, user_id: i64, name: &str, now: i64) -> StoreResult<ChannelInfo> {
+        on_engine!(self, e => e.join_channel(user_id, name, now))
+    }
+
+    /// Leaves a channel (idempotent).
+    pub fn leave_channel(&self, user_id: i64, name: &str) -> StoreResult<ChannelInfo> {
+        on_engine!(self, e => e.leave_channel(user_id, name))
+    }
+
+    /// Every channel as seen by `user_id`, sorted by name.
+    pub fn list_channels(&self, user_id: i64) -> StoreResult<Vec<ChannelInfo>> {
+        on_engine!(self, e => e.list_channels(user_id))
+    }
+
+    /// The channels `user_id` has joined, sorted by name.
+    pub fn joined_channels(&self, user_id: i64) -> StoreResult<Vec<ChannelInfo>> {
+        on_engine!(self, e => e.joined_channels(user_id))
+    }
+
+    /// A page of a conversation, oldest first, and whether more exist in that direction.
+    /// With `after` (and optionally `before`): the first `limit` messages with
+    /// `after < seq < before`, `has_more` if later ones exist in that range. With only
+    /// `before`: the last `limit` messages with `seq < before`, `has_more` if earlier ones
+    /// exist. With neither: the newest `limit`, `has_more` if earlier ones exist.
+    pub fn history(
+        &self,
+        user: &UserRow,
+        target: &Target,
+        after: Option<u64>,
+        before: Option<u64>,
+        limit: u32,
+    ) -> StoreResult<HistoryPage> {
+        on_engine!(self, e => e.history(user, target, after, before, limit))
+    }
+
+    /// The user's direct conversations, most recent first.
+    pub fn list_dms(&self, user_id: i64) -> StoreResult<Vec<DmSummary>> {
+        on_engine!(self, e => e.list_dms(user_id))
+    }
+
+    /// Moves the user's read marker forward (never backwards, never past the newest
+    /// message). Returns the marker now stored, whether it moved, and (only if it moved) the
+    /// user's live inboxes to notify.
+    pub fn mark_read(
+        &self,
+        user: &UserRow,
+        target: &Target,
+        seq: u64,
+        now: i64,
+    ) -> StoreResult<MarkerUpdate> {
+        on_engine!(self, e => e.mark_read(user, target, seq, now))
+    }
+
+    /// Calls `on` with every session revoked through any server on this database, from a
+    /// thread of the store's own, until the store is closed. `false` when the engine has no
+    /// such channel (SQLite: a session cache must then revalidate on a timer).
+    pub fn watch_revocations(&self, on: impl Fn(Revocation) + Send + 'static) -> bool {
+        match &*self.engine {
+            Engine::Sqlite(_) => false,
+            Engine::Postgres(e) => {
+                e.watch_revocations(Box::new(on));
+                true
+            }
+        }
     }
 }
 
-pub(super) fn user_by_name(c: &Connection, name: &str) -> StoreResult<Option<UserRow>> {
-    Ok(
-        c.prepare_cached("SELECT id, name FROM users WHERE name_key = ?1")?
-            .query_row([name.to_lowercase()], |r| {
-                Ok(UserRow {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                })
-            })
-            .optional()?,
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().expect("tmp");
-        let store = Store::open(dir.path(), false).expect("open");
-        (dir, store)
-    }
-
-    #[test]
-    fn sessions_expire_and_are_purged() {
-        let (_dir, s) = store();
-        let u = s.create_user("ann", "phc", 0).expect("user");
-        s.create_session(u.id, b"live", "a".repeat(32).as_str(), 0, 1_000)
-            .expect("session");
-        s.create_session(u.id, b"old", "b".repeat(32).as_str(), 0, 10)
-            .expect("session");
-        assert!(s.session(b"live", 500).expect("q").is_some());
-        assert!(s.session(b"old", 500).expect("q").is_none(), "expired");
-        assert!(
-            s.session(b"live", 1_000).expect("q").is_none(),
-            "expiry is exclusive"
-        );
-        assert_eq!(s.purge_expired_sessions(500).expect("purge"), 1);
-        assert!(s.delete_session(b"live").expect("delete"));
-        assert!(!s.delete_session(b"live").expect("delete"));
-    }
-
-    #[test]
-    fn a_refused_post_in_a_batch_does_not_undo_the_others() {
-        let (_dir, s) = store();
-        let ann = s.create_user("ann", "phc", 0).expect("user");
-        let bob = s.create_user("bob", "phc", 0).expect("user");
-        s.create_channel(ann.id, "dev", "", 0).expect("channel");
-        // Queue several posts at once so they share a batch: bob is not a member.
-        let pending: Vec<_> = (0..10)
-            .map(|i| {
-                let who = if i % 3 == 0 { &bob } else { &ann };
-                submit(&s, who, &Target::Channel("dev".into()), "x", None, i)
-            })
-            .collect();
-        let results: Vec<_> = pending
-            .into_iter()
-            .map(|rx| rx.recv().expect("answered"))
-            .collect();
-        for (i, r) in results.iter().enumerate() {
-            assert_eq!(r.is_ok(), i % 3 != 0, "{i}: {r:?}");
+impl Engine {
+    /// Stores a batch of posts in one transaction (the group-commit writer's only call).
+    /// `Err` when the transaction as a whole failed (nothing of it is stored).
+    fn store_batch(&self, posts: &[&NewPost]) -> StoreResult<Vec<StoreResult<Stored>>> {
+        match self {
+            Engine::Sqlite(e) => e.store_batch(posts),
+            Engine::Postgres(e) => e.store_batch(posts),
         }
-        let seqs: Vec<u64> = results.iter().flatten().map(|st| st.message.seq).collect();
-        assert_eq!(
-            seqs,
-            (1..=6).collect::<Vec<_>>(),
-            "gap-free, in queue order"
-        );
-    }
-
-    #[test]
-    fn reopening_keeps_everything_and_migrations_are_idempotent() {
-        let dir = tempfile::tempdir().expect("tmp");
-        {
-            let s = Store::open(dir.path(), true).expect("open");
-            let u = s.create_user("Ann", "phc", 1).expect("user");
-            s.create_channel(u.id, "dev", "d", 1).expect("channel");
-            post(&s, &u, &Target::Channel("dev".into()), "hello", None, 2).expect("post");
-        }
-        let s = Store::open(dir.path(), false).expect("reopen");
-        let u = s.user_by_name("ANN").expect("q").expect("user");
-        assert_eq!(u.name, "Ann");
-        let page = s
-            .history(&u, &Target::Channel("dev".into()), None, None, 10)
-            .expect("history");
-        assert_eq!((page.messages.len(), page.has_more), (1, false));
-        assert_eq!(s.joined_channels(u.id).expect("q")[0].last_seq, 1);
-    }
-
-    #[test]
-    fn a_retry_with_the_same_nonce_returns_the_original() {
-        let (_dir, s) = store();
-        let u = s.create_user("ann", "phc", 0).expect("user");
-        s.create_channel(u.id, "dev", "", 0).expect("channel");
-        let dev = Target::Channel("dev".into());
-        let a = post(&s, &u, &dev, "x", Some(7), 1).expect("post");
-        let b = post(&s, &u, &dev, "x", Some(7), 2).expect("post");
-        assert_eq!(a.message, b.message);
-        assert!(a.fresh && !b.fresh, "only the first is fresh (published)");
-        assert!(matches!(
-            post(&s, &u, &dev, "other text", Some(7), 3),
-            Err(StoreError::NonceReused(7))
-        ));
-        // The same nonce in another conversation is another message.
-        s.create_channel(u.id, "ops", "", 0).expect("channel");
-        let c = post(&s, &u, &Target::Channel("ops".into()), "x", Some(7), 3).expect("post");
-        assert!(c.fresh);
-        let d = post(&s, &u, &Target::User("ann".into()), "x", Some(7), 4).expect("dm");
-        assert!(d.fresh);
-    }
-
-    /// Queues a post; the receiver yields its outcome after the commit.
-    fn submit(
-        s: &Store,
-        who: &UserRow,
-        target: &Target,
-        text: &str,
-        nonce: Option<u64>,
-        now: i64,
-    ) -> std::sync::mpsc::Receiver<StoreResult<Stored>> {
-        let (tx, rx) = std::sync::mpsc::channel();
-        let post = NewPost {
-            sender: who.clone(),
-            target: target.clone(),
-            text: text.to_string(),
-            nonce,
-            now,
-        };
-        s.submit_post(post, move |r| {
-            let _ = tx.send(r);
-        });
-        rx
-    }
-
-    /// Stores a post and waits for the outcome.
-    fn post(
-        s: &Store,
-        who: &UserRow,
-        target: &Target,
-        text: &str,
-        nonce: Option<u64>,
-        now: i64,
-    ) -> StoreResult<Stored> {
-        submit(s, who, target, text, nonce, now)
-            .recv()
-            .unwrap_or(Err(StoreError::WriterGone))
     }
 }

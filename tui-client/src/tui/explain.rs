@@ -11,6 +11,9 @@ pub fn explain(e: &ClientError) -> String {
             ErrorCode::Unauthorized => "your session has expired: sign in again".to_string(),
             ErrorCode::RateLimited => "too many attempts: wait a moment and try again".to_string(),
             ErrorCode::Internal => "the server failed to do it; try again".to_string(),
+            ErrorCode::Unavailable => {
+                "the server cannot reach its database right now; try again in a moment".to_string()
+            }
             ErrorCode::TooLarge => "too large for the server".to_string(),
             ErrorCode::BadRequest | ErrorCode::UnsupportedVersion | ErrorCode::UnknownRequest => {
                 "the server did not understand the request (is zchat up to date?)".to_string()

@@ -5,9 +5,9 @@ use zchat_protocol::UserInfo;
 
 use super::*;
 
-impl Store {
+impl Sqlite {
     /// Registers a user. Names are unique ignoring case.
-    pub fn create_user(&self, name: &str, pw_hash: &str, now: i64) -> StoreResult<UserRow> {
+    pub(crate) fn create_user(&self, name: &str, pw_hash: &str, now: i64) -> StoreResult<UserRow> {
         self.write(|c| {
             let n = c.execute(
                 "INSERT INTO users (name, name_key, pw_hash, created_at) VALUES (?1, ?2, ?3, ?4)
@@ -27,7 +27,7 @@ impl Store {
     }
 
     /// A user and their password hash, for login. Case-insensitive.
-    pub fn user_credentials(&self, name: &str) -> StoreResult<Option<(UserRow, String)>> {
+    pub(crate) fn user_credentials(&self, name: &str) -> StoreResult<Option<(UserRow, String)>> {
         self.read(|c| {
             Ok(
                 c.prepare_cached("SELECT id, name, pw_hash FROM users WHERE name_key = ?1")?
@@ -46,12 +46,12 @@ impl Store {
     }
 
     /// A user by name, case-insensitive.
-    pub fn user_by_name(&self, name: &str) -> StoreResult<Option<UserRow>> {
+    pub(crate) fn user_by_name(&self, name: &str) -> StoreResult<Option<UserRow>> {
         self.read(|c| user_by_name(c, name))
     }
 
     /// Every user, sorted by name. No secrets.
-    pub fn list_users(&self) -> StoreResult<Vec<UserInfo>> {
+    pub(crate) fn list_users(&self) -> StoreResult<Vec<UserInfo>> {
         self.read(|c| {
             let mut st =
                 c.prepare_cached("SELECT name, created_at FROM users ORDER BY name_key")?;
@@ -66,7 +66,7 @@ impl Store {
     }
 
     /// Stores a new session (by token hash).
-    pub fn create_session(
+    pub(crate) fn create_session(
         &self,
         user_id: i64,
         token_hash: &[u8],
@@ -85,7 +85,7 @@ impl Store {
     }
 
     /// The live session for a token hash, if it exists and has not expired.
-    pub fn session(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<SessionRow>> {
+    pub(crate) fn session(&self, token_hash: &[u8], now: i64) -> StoreResult<Option<SessionRow>> {
         self.read(|c| {
             Ok(c.prepare_cached(
                 "SELECT u.id, u.name, s.inbox, s.expires_at FROM sessions s
@@ -107,14 +107,44 @@ impl Store {
     }
 
     /// Revokes a session. Returns whether it existed.
-    pub fn delete_session(&self, token_hash: &[u8]) -> StoreResult<bool> {
+    pub(crate) fn delete_session(&self, token_hash: &[u8]) -> StoreResult<bool> {
         self.write(|c| {
             Ok(c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])? > 0)
         })
     }
 
     /// Deletes expired sessions; returns how many.
-    pub fn purge_expired_sessions(&self, now: i64) -> StoreResult<usize> {
+    pub(crate) fn purge_expired_sessions(&self, now: i64) -> StoreResult<usize> {
         self.write(|c| Ok(c.execute("DELETE FROM sessions WHERE expires_at <= ?1", [now])?))
+    }
+
+    /// Counts a login attempt for `key` (lower case); see `Store::count_login_attempt`.
+    pub(crate) fn count_login_attempt(
+        &self,
+        key: &str,
+        now: i64,
+        window_ms: i64,
+    ) -> StoreResult<u32> {
+        self.write(|c| {
+            let earlier: i64 = c
+                .prepare_cached(
+                    "INSERT INTO login_failures (name_key, failures, last_at) VALUES (?1, 1, ?2)
+                     ON CONFLICT(name_key) DO UPDATE SET
+                         failures = CASE WHEN last_at < ?2 - ?3 THEN 1 ELSE failures + 1 END,
+                         last_at = ?2
+                     RETURNING failures - 1",
+                )?
+                .query_row(params![key, now, window_ms], |r| r.get(0))?;
+            Ok(u32::try_from(earlier).unwrap_or(u32::MAX))
+        })
+    }
+
+    /// Forgets the failures of `key` (lower case).
+    pub(crate) fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
+        self.write(|c| {
+            c.prepare_cached("DELETE FROM login_failures WHERE name_key = ?1")?
+                .execute([key])?;
+            Ok(())
+        })
     }
 }

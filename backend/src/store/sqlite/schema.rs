@@ -1,9 +1,13 @@
-//! The SQLite schema and its migrations, applied in order by `PRAGMA user_version`.
+//! The SQLite schema and its migrations, applied in order by `PRAGMA user_version`, each
+//! in its own transaction, at start-up.
 
 use rusqlite::Connection;
 
-/// Each entry moves the schema from version `i` to `i + 1`. Append only.
-const MIGRATIONS: &[&str] = &[r#"
+/// Each entry moves the schema from version `i` to `i + 1`. Append only; the PostgreSQL
+/// engine's list (`store/postgres/schema.rs`) has the same versions with the same meaning.
+const MIGRATIONS: &[&str] = &[
+    // 1: the first release.
+    r#"
 CREATE TABLE users (
     id          INTEGER PRIMARY KEY,
     name        TEXT    NOT NULL,           -- as registered (case kept for display)
@@ -70,7 +74,19 @@ CREATE TABLE dm_read (
     read_seq    INTEGER NOT NULL,
     PRIMARY KEY (conv_id, user_id)
 ) WITHOUT ROWID;
-"#];
+"#,
+    // 2: failed logins are counted in the database, so every server agrees.
+    r#"
+CREATE TABLE login_failures (
+    name_key    TEXT    PRIMARY KEY,        -- lower-case user name (existing or not)
+    failures    INTEGER NOT NULL,           -- counted attempts since the last success
+    last_at     INTEGER NOT NULL            -- ms since the epoch of the last counted attempt
+) WITHOUT ROWID;
+"#,
+];
+
+/// The newest schema version.
+pub const VERSION: usize = MIGRATIONS.len();
 
 /// Per-connection settings. WAL lets readers run beside the single writer;
 /// `synchronous=NORMAL` in WAL mode makes every commit durable against a process crash

@@ -8,13 +8,13 @@ use zchat_protocol::{DmSummary, Message, Target};
 use super::channels::channel_id;
 use super::*;
 
-impl Store {
+impl Sqlite {
     /// A page of a conversation, oldest first, and whether more exist in that direction.
     /// With `after` (and optionally `before`): the first `limit` messages with
     /// `after < seq < before`, `has_more` if later ones exist in that range. With only
     /// `before`: the last `limit` messages with `seq < before`, `has_more` if earlier ones
     /// exist. With neither: the newest `limit`, `has_more` if earlier ones exist.
-    pub fn history(
+    pub(crate) fn history(
         &self,
         user: &UserRow,
         target: &Target,
@@ -70,7 +70,7 @@ impl Store {
     }
 
     /// The user's direct conversations, most recent first.
-    pub fn list_dms(&self, user_id: i64) -> StoreResult<Vec<DmSummary>> {
+    pub(crate) fn list_dms(&self, user_id: i64) -> StoreResult<Vec<DmSummary>> {
         self.read(|c| {
             let mut st = c.prepare_cached(
                 "SELECT c.id, u.name, c.last_seq, coalesce(r.read_seq, 0)
@@ -110,7 +110,7 @@ impl Store {
     /// Moves the user's read marker forward (never backwards, never past the newest
     /// message). Returns the marker now stored, whether it moved, and (only if it moved) the
     /// user's live inboxes to notify.
-    pub fn mark_read(
+    pub(crate) fn mark_read(
         &self,
         user: &UserRow,
         target: &Target,

@@ -5,9 +5,9 @@ use zchat_protocol::ChannelInfo;
 
 use super::*;
 
-impl Store {
+impl Sqlite {
     /// Creates a channel; the creator becomes its first member.
-    pub fn create_channel(
+    pub(crate) fn create_channel(
         &self,
         user_id: i64,
         name: &str,
@@ -38,7 +38,12 @@ impl Store {
     }
 
     /// Joins a channel (idempotent). New members start with everything before now read.
-    pub fn join_channel(&self, user_id: i64, name: &str, now: i64) -> StoreResult<ChannelInfo> {
+    pub(crate) fn join_channel(
+        &self,
+        user_id: i64,
+        name: &str,
+        now: i64,
+    ) -> StoreResult<ChannelInfo> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let channel_id = channel_id(&tx, name)?;
@@ -55,7 +60,7 @@ impl Store {
     }
 
     /// Leaves a channel (idempotent).
-    pub fn leave_channel(&self, user_id: i64, name: &str) -> StoreResult<ChannelInfo> {
+    pub(crate) fn leave_channel(&self, user_id: i64, name: &str) -> StoreResult<ChannelInfo> {
         self.write(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let channel_id = channel_id(&tx, name)?;
@@ -70,7 +75,7 @@ impl Store {
     }
 
     /// Every channel as seen by `user_id`, sorted by name.
-    pub fn list_channels(&self, user_id: i64) -> StoreResult<Vec<ChannelInfo>> {
+    pub(crate) fn list_channels(&self, user_id: i64) -> StoreResult<Vec<ChannelInfo>> {
         self.read(|c| {
             let ids: Vec<i64> = c
                 .prepare_cached("SELECT id FROM channels ORDER BY name")?
@@ -83,7 +88,7 @@ impl Store {
     }
 
     /// The channels `user_id` has joined, sorted by name.
-    pub fn joined_channels(&self, user_id: i64) -> StoreResult<Vec<ChannelInfo>> {
+    pub(crate) fn joined_channels(&self, user_id: i64) -> StoreResult<Vec<ChannelInfo>> {
         self.read(|c| {
             let ids: Vec<i64> = c
                 .prepare_cached(
