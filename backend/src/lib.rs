@@ -11,7 +11,8 @@
 //! - [`transport`]: CURVE or plaintext, per socket role; [`zap`]: who may connect where.
 //! - [`all_in_one`]: broker + proxy + server in one process, for demos and quick starts.
 //! - `testkit` (cargo feature `testkit`, for tests and benchmarks only): starts the real
-//!   binaries on free loopback ports.
+//!   binaries on free loopback ports; `test_postgres` (same feature): a real PostgreSQL
+//!   server in a temporary directory.
 
 pub mod all_in_one;
 pub mod auth;
@@ -22,6 +23,8 @@ pub mod proxy;
 pub mod server;
 pub mod shutdown;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod test_postgres;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod transport;
