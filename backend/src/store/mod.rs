@@ -160,7 +160,7 @@ pub(crate) enum Engine {
     /// Embedded SQLite.
     Sqlite(sqlite::Sqlite),
     /// PostgreSQL, shared by many servers.
-    Postgres(postgres::Postgres),
+    Postgres(Box<postgres::Postgres>),
 }
 
 /// Runs `$call` with `$e` bound to whichever engine the store has.
@@ -200,7 +200,9 @@ impl Store {
     pub fn open(url: &DbUrl, fsync: bool) -> StoreResult<Store> {
         let engine = Arc::new(match url {
             DbUrl::Sqlite(path) => Engine::Sqlite(sqlite::Sqlite::open(path, fsync)?),
-            DbUrl::Postgres(config, _) => Engine::Postgres(postgres::Postgres::open(config)?),
+            DbUrl::Postgres(config, _) => {
+                Engine::Postgres(Box::new(postgres::Postgres::open(config)?))
+            }
         });
         let (posts, jobs) = mpsc::channel();
         let for_writer = engine.clone();
