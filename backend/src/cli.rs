@@ -176,7 +176,7 @@ pub struct ServerArgs {
     /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE`, shared by any number of servers.
     /// Prefer the env var for a URL with a password (arguments show up in `ps`).
     #[arg(long, env = "ZCHAT_DB", hide_env_values = true)]
-    pub db: Option<DbUrl>,
+    pub db: Option<String>,
     /// Also sync every commit to disk (SQLite synchronous=FULL): survives power loss, not
     /// only crashes, at the cost of an fsync per message.
     #[arg(long, env = "ZCHAT_FSYNC", value_parser = clap::builder::FalseyValueParser::new())]
@@ -223,6 +223,17 @@ pub struct ServerArgs {
     /// Key management instead of running a server.
     #[command(subcommand)]
     pub command: Option<ServerCommand>,
+}
+
+impl ServerArgs {
+    /// `--db`, or SQLite in `--data-dir`. Parsed here rather than by clap, whose error
+    /// would echo the value — a password included.
+    pub fn db_url(&self) -> Result<DbUrl> {
+        match &self.db {
+            Some(url) => Ok(url.parse::<DbUrl>()?),
+            None => Ok(DbUrl::sqlite_in(&self.data_dir)),
+        }
+    }
 }
 
 /// `zchat-server keygen` / `zchat-server public-key`.
@@ -339,8 +350,9 @@ pub async fn run_server(args: ServerArgs) -> Result<()> {
         return ping(&args.health_endpoint, key, Duration::from_secs(3)).await;
     }
     if args.all_in_one {
+        let db = args.db_url()?;
         let mut all = AllInOne::start(AllInOneConfig {
-            db: args.db,
+            db: Some(db),
             data_dir: args.data_dir,
             frontend: args.frontend,
             backend: args.broker,
@@ -385,6 +397,7 @@ pub async fn run_server(args: ServerArgs) -> Result<()> {
             path.display()
         );
     }
+    let db = args.db_url()?;
     let transport = args.transport.transport()?;
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
@@ -392,7 +405,7 @@ pub async fn run_server(args: ServerArgs) -> Result<()> {
         ServerConfig {
             broker: args.broker,
             proxy: args.proxy,
-            db: args.db.unwrap_or_else(|| DbUrl::sqlite_in(&args.data_dir)),
+            db,
             fsync: args.fsync,
             session_ttl: Duration::from_secs(args.session_ttl_hours.max(1) * 3600),
             hash_workers: args

@@ -3,6 +3,8 @@
 
 use rusqlite::Connection;
 
+use super::StoreError;
+
 /// Each entry moves the schema from version `i` to `i + 1`. Append only; the PostgreSQL
 /// engine's list (`store/postgres/schema.rs`) has the same versions with the same meaning.
 const MIGRATIONS: &[&str] = &[
@@ -100,8 +102,13 @@ pub fn configure(conn: &Connection, fsync: bool) -> rusqlite::Result<()> {
 }
 
 /// Brings the database up to the newest schema version, in one transaction per step.
-pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current > VERSION {
+        return Err(StoreError::Open(format!(
+            "the database has schema version {current}, newer than this zchat-server knows ({VERSION}); upgrade zchat-server"
+        )));
+    }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // Another server process sharing the file may have migrated meanwhile.
