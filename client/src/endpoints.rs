@@ -47,7 +47,14 @@ mod tests {
             normalize_list("tcp://a:1 , tcp://b:2").unwrap(),
             "tcp://a:1,tcp://b:2"
         );
-        for bad in ["", "  ", "tcp://a:1,", ",tcp://a:1", "tcp://a:1,,tcp://b:2", "a, ,b"] {
+        for bad in [
+            "",
+            "  ",
+            "tcp://a:1,",
+            ",tcp://a:1",
+            "tcp://a:1,,tcp://b:2",
+            "a, ,b",
+        ] {
             let e = parse_list(bad).expect_err(bad).to_string();
             assert!(e.contains("empty"), "{bad:?}: {e}");
         }

@@ -376,7 +376,10 @@ impl Io {
             .pending
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.inflight.keys().chain(self.waiting.iter()).any(|id| pending.contains_key(id))
+        self.inflight
+            .keys()
+            .chain(self.waiting.iter())
+            .any(|id| pending.contains_key(id))
     }
 
     /// The active broker's endpoint.
@@ -388,7 +391,7 @@ impl Io {
         match cmd {
             Command::Send { id, frame } => {
                 if self.dealer_failed {
-                    self.reopen_dealer();
+                    self.reopen_dealer(true);
                 }
                 if self.waiting.contains(&id) || self.inflight.contains_key(&id) {
                     // An earlier attempt still waits for room, or this socket already has
@@ -515,13 +518,17 @@ impl Io {
     /// there is only one), and resends there, in request order, every request still
     /// awaited: those the old socket had, then the backlog.
     fn fail_over(&mut self, why: &str) {
-        if self.brokers.len() > 1 {
+        let moving = self.brokers.len() > 1;
+        if moving {
             let from = self.broker().to_string();
             self.active = (self.active + 1) % self.brokers.len();
             self.counters.failovers.fetch_add(1, Ordering::Relaxed);
             tracing::info!("broker {from}: {why}; trying {}", self.broker());
         }
-        self.reopen_dealer();
+        // Every broker of a deployment holds the same key: handshakes failing at one broker
+        // after another still add up to "wrong key" (else moving on every 750 ms would
+        // never let three failures in a row be seen).
+        self.reopen_dealer(!moving);
         let mut queue: Vec<(u64, Vec<u8>)> = std::mem::take(&mut self.inflight)
             .into_iter()
             .chain(self.backlog.drain(..))
@@ -533,8 +540,9 @@ impl Io {
         self.flush_backlog();
     }
 
-    /// Replaces the request socket (and its monitor) with a new one on the active broker.
-    fn reopen_dealer(&mut self) {
+    /// Replaces the request socket (and its monitor) with a new one on the active broker;
+    /// `fresh_start`: forget the handshake failures seen so far, too.
+    fn reopen_dealer(&mut self, fresh_start: bool) {
         match new_dealer(&self.ctx, self.broker(), &self.security) {
             Ok((dealer, monitor)) => {
                 net::unmonitor(&mut self.dealer);
@@ -545,7 +553,9 @@ impl Io {
                 self.active_since = Instant::now();
                 // A fresh socket: what failed before is found out again, not assumed (the
                 // broker may be down now, which is "unreachable", not a key problem).
-                self.no_detail_streak = 0;
+                if fresh_start {
+                    self.no_detail_streak = 0;
+                }
                 *self
                     .counters
                     .handshake

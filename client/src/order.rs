@@ -138,7 +138,11 @@ mod tests {
         let t0 = Instant::now();
         assert!(s.offer(msg(13), t0).is_empty());
         assert!(s.offer(msg(12), t0 + Duration::from_millis(5)).is_empty());
-        assert_eq!(s.gap_since(), Some(t0), "the gap's clock starts at its first sign");
+        assert_eq!(
+            s.gap_since(),
+            Some(t0),
+            "the gap's clock starts at its first sign"
+        );
         // Old news and duplicates of what is held change nothing.
         assert!(s.offer(msg(9), t0).is_empty());
         assert!(s.offer(msg(13), t0).is_empty());
