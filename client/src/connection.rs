@@ -174,10 +174,10 @@ impl Client {
         let counters: Arc<Counters> = Arc::default();
         let security = io::security(config.server_key.as_deref())?;
         let brokers = crate::endpoints::parse_list(&config.broker)
-            .map_err(|e| ClientError::Local(format!("--broker: {e}")))?;
+            .map_err(|e| ClientError::Local(format!("broker endpoints: {e}")))?;
         let proxies = match config.proxy.as_deref() {
             Some(list) => crate::endpoints::parse_list(list)
-                .map_err(|e| ClientError::Local(format!("--proxy: {e}")))?,
+                .map_err(|e| ClientError::Local(format!("proxy endpoints: {e}")))?,
             None => Vec::new(),
         };
         let io = io::start(
