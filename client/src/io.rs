@@ -367,7 +367,7 @@ impl Io {
         self.brokers.len() > 1
             && !self.active_up
             && !self.dealer_failed
-            && !(self.inflight.is_empty() && self.backlog.is_empty())
+            && (!self.inflight.is_empty() || !self.backlog.is_empty())
     }
 
     /// Whether any request given to this thread still has a caller waiting for it.

@@ -128,12 +128,12 @@ fn normalized(list: &str) -> String {
 /// whole list as written by [`normalized`]; replacing an older one). The file keeps the
 /// shape it always had, a map from broker to key, so older files still load.
 pub fn remember_key(home: &Path, broker: &str, key: &str) -> Result<()> {
-    let broker = &normalized(broker);
+    let broker = normalized(broker);
     let mut keys = known_keys(home);
-    if keys.get(broker).map(String::as_str) == Some(key) {
+    if keys.get(&broker).map(String::as_str) == Some(key) {
         return Ok(());
     }
-    keys.insert(broker.to_string(), key.to_string());
+    keys.insert(broker, key.to_string());
     write_private(
         home,
         &keys_file(home),

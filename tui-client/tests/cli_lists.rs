@@ -158,7 +158,10 @@ fn subcommands_and_tail_work_with_endpoint_lists() {
         tail.next(Duration::from_millis(500)).is_none(),
         "a copy was printed"
     );
-    let seqs: Vec<u64> = got.iter().map(|v| v["seq"].as_u64().expect("seq")).collect();
+    let seqs: Vec<u64> = got
+        .iter()
+        .map(|v| v["seq"].as_u64().expect("seq"))
+        .collect();
     assert_eq!(seqs, want, "every message once, in order");
     assert_eq!(got.last().expect("lines")["text"], "m10");
     drop(mute);
