@@ -1,5 +1,6 @@
-//! One connection to a zchat backend: requests through the broker (with timeout and Lazy
-//! Pirate retry) and live events from the proxy, owned by one socket thread ([`crate::io`]).
+//! One connection to a zchat backend: requests through a broker (with timeout, Lazy Pirate
+//! retry, and failover between several brokers) and live events from every proxy, owned by
+//! one socket thread ([`crate::io`]).
 //! Callers use the typed calls of [`crate::api`]; [`Client::call`] is their common core.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,10 +18,13 @@ use crate::link::{Counters, Pending};
 /// Where to connect and how patient to be.
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
-    /// Broker frontend, e.g. `tcp://127.0.0.1:5555`.
+    /// Broker frontend, e.g. `tcp://127.0.0.1:5555`, or several separated by commas
+    /// (`tcp://10.0.0.1:5555,tcp://10.0.0.2:5555`): requests go to one at a time and move to
+    /// the next when it does not answer ([`crate::endpoints::parse_list`] reads the list).
     pub broker: String,
-    /// Proxy XPUB, e.g. `tcp://127.0.0.1:5557`; `None` for a client that only makes
-    /// requests (a health check).
+    /// Proxy XPUB, e.g. `tcp://127.0.0.1:5557`, or several separated by commas: live events
+    /// come from all of them at once (copies dropped by [`crate::feed`]); `None` for a client
+    /// that only makes requests (a health check).
     pub proxy: Option<String>,
     /// How long to wait for a reply before retrying.
     pub request_timeout: Duration,
@@ -126,6 +130,9 @@ pub struct ClientStats {
     /// Times the request socket was reopened after a timeout (at most once per timeout
     /// window, however many requests timed out together).
     pub reconnects: u64,
+    /// Times the client moved to another broker of its list (after a timeout, a lost
+    /// connection, or a broker it could not connect to). Zero with one broker.
+    pub failovers: u64,
 }
 
 /// A handle to one backend connection. Clone freely; the socket thread stops when the
@@ -166,9 +173,16 @@ impl Client {
         let pending: Pending = Arc::default();
         let counters: Arc<Counters> = Arc::default();
         let security = io::security(config.server_key.as_deref())?;
+        let brokers = crate::endpoints::parse_list(&config.broker)
+            .map_err(|e| ClientError::Local(format!("broker endpoints: {e}")))?;
+        let proxies = match config.proxy.as_deref() {
+            Some(list) => crate::endpoints::parse_list(list)
+                .map_err(|e| ClientError::Local(format!("proxy endpoints: {e}")))?,
+            None => Vec::new(),
+        };
         let io = io::start(
-            &config.broker,
-            config.proxy.as_deref(),
+            brokers,
+            proxies,
             security,
             pending.clone(),
             counters.clone(),
@@ -195,6 +209,7 @@ impl Client {
             unreachable: c.unreachable.load(Ordering::Relaxed),
             deferred: c.deferred.load(Ordering::Relaxed),
             reconnects: c.reconnects.load(Ordering::Relaxed),
+            failovers: c.failovers.load(Ordering::Relaxed),
         }
     }
 
@@ -238,8 +253,8 @@ impl Client {
     }
 
     /// Sends a request and waits for its reply. On timeout the request socket is closed,
-    /// reopened and the request resent with the same id (Lazy Pirate), up to
-    /// `attempts` times. `send` requests should carry a nonce so a retry cannot duplicate.
+    /// reopened (on the next broker, with several) and the request resent with the same id
+    /// (Lazy Pirate, and the zguide's Freelance pattern), up to `attempts` times. `send` requests should carry a nonce so a retry cannot duplicate.
     /// `Reply::Error` becomes `ClientError::Server`. Callers outside this crate use the
     /// typed calls of [`crate::api`].
     pub(crate) async fn call(&self, request: Request) -> Result<Reply, ClientError> {
@@ -335,8 +350,9 @@ impl Client {
         })
     }
 
-    /// Reopens the request socket (Lazy Pirate), unless it was reopened within the last
-    /// `window`: the requests that timed out together then retry on that fresh socket.
+    /// Reopens the request socket (Lazy Pirate; on the next broker when there are several),
+    /// unless it was reopened within the last `window`: the requests that timed out
+    /// together then retry on that fresh socket.
     fn reconnect_once_per(&self, window: Duration) {
         let now = tokio::time::Instant::now();
         let mut last = self

@@ -1,14 +1,24 @@
 //! A gap-free live feed: every message of the watched conversations exactly once, in
 //! `seq` order, whatever the network does (the zguide's Clone pattern).
 //!
-//! Live events come from the proxy; each conversation remembers the last `seq` delivered.
-//! An event at or below it is a duplicate and dropped; one beyond `last + 1` reveals a gap,
-//! filled from `history` before the event is delivered. Because a subscription takes a
-//! moment to reach the proxy, and events are lost while the proxy or server is away, the
-//! feed also re-synchronises: as soon as the proxy's `probe` proves its subscriptions live
-//! (after start, every `watch` and every reconnection; PROTOCOL.md §5.2), when pings start
-//! succeeding again, and every few seconds (two cheap requests compare each conversation's
-//! newest `seq` with what was delivered).
+//! Live events come from the proxies (each event once per proxy the client hears); each
+//! conversation keeps a [`Sequencer`] that remembers the last `seq` delivered. An event at
+//! or below it, or one already held, is a duplicate and dropped; one beyond `last + 1` is
+//! held, since two servers publishing at once may deliver 3 before 2: the missing ones
+//! usually follow within milliseconds and release it. A gap still open after
+//! [`REORDER_PATIENCE`] is filled from `history`. Read markers only move forward, so a marker
+//! at or below the last one reported is a copy (or stale) and dropped too. Because a
+//! subscription takes a moment to reach a proxy, and events are lost while the proxies or
+//! the server are away, the feed also re-synchronises: as soon as a proxy's `probe` proves
+//! its subscriptions live (after start, every `watch`, and whenever a proxy connection is
+//! made or lost; PROTOCOL.md §5.2, §11.1), when pings start succeeding again, and every few
+//! seconds (two cheap requests compare each conversation's newest `seq` with what was
+//! delivered).
+//!
+//! With several proxies, subscriptions count as live once the probe came back from **one**
+//! of them: every server publishes every event to every proxy, so one proxy with live
+//! subscriptions delivers everything; losing that proxy is itself a connection event, which
+//! probes again and re-syncs.
 //!
 //! The connection state comes from a heartbeat on a task of its own, so that a slow re-sync
 //! or backfill (whose requests retry for up to 9 s while the server is away) never delays
@@ -21,6 +31,7 @@ use tokio::sync::mpsc;
 use zchat_protocol::{topic, Event, Message, Target};
 
 use crate::api::HistoryQuery;
+use crate::order::Sequencer;
 use crate::{Client, ClientError, Live};
 
 /// What the feed delivers.
@@ -90,6 +101,11 @@ const SYNC_RETRY: Duration = Duration::from_secs(2);
 const RESYNC: Duration = Duration::from_secs(5);
 /// A probe not answered within this long is replaced by a new one (the proxy was away).
 const PROBE_PATIENCE: Duration = Duration::from_secs(2);
+/// How long a gap in a conversation may stay open, waiting for the missing messages to
+/// arrive live, before it is filled from `history`. Events of one conversation published by
+/// two servers arrive out of order by well under this; a message that was truly lost costs
+/// this much extra delay.
+pub const REORDER_PATIENCE: Duration = Duration::from_millis(200);
 
 impl Feed {
     /// Starts a feed for user `me` whose session inbox topic is `inbox`. Direct messages are
@@ -118,10 +134,11 @@ impl Feed {
             client,
             me,
             tracks: HashMap::new(),
+            markers: HashMap::new(),
             out: out_tx,
             next_sync: None,
             probing: None,
-            proxy_up: true,
+            proxies_up: None,
             dms_baselined: false,
         };
         tokio::spawn(task.run(cmd_rx, live, back_rx));
@@ -148,7 +165,16 @@ impl Feed {
 
 struct Track {
     target: Target,
-    last: u64,
+    seq: Sequencer,
+}
+
+impl Track {
+    fn new(target: Target, last: u64) -> Track {
+        Track {
+            target,
+            seq: Sequencer::new(last),
+        }
+    }
 }
 
 struct FeedTask {
@@ -156,14 +182,17 @@ struct FeedTask {
     client: Client,
     me: String,
     tracks: HashMap<String, Track>,
+    /// The last read marker reported per conversation key: one at or below it is a copy
+    /// (one per proxy) or stale, and not reported again.
+    markers: HashMap<String, u64>,
     out: mpsc::UnboundedSender<FeedEvent>,
     next_sync: Option<Instant>,
     /// The probe topic subscribed last and when, until the proxy's `probe` event on it
     /// proves every subscription before it live.
     probing: Option<(String, Instant)>,
-    /// False between a lost proxy connection and its return: no probing meanwhile (each
-    /// probe would only queue more subscription traffic behind the outage).
-    proxy_up: bool,
+    /// Proxy connections up (`None` until the first is reported). No probing while it is
+    /// `Some(0)` (each probe would only queue more subscription traffic behind the outage).
+    proxies_up: Option<usize>,
     dms_baselined: bool,
 }
 
@@ -204,10 +233,18 @@ impl FeedTask {
                     }
                     Some(Live::Event { event, .. }) => self.on_event(event).await,
                     Some(Live::ProxyConnected) => {
-                        self.proxy_up = true;
+                        self.proxies_up = Some(self.proxies_up.unwrap_or(0) + 1);
                         self.probe();
                     }
-                    Some(Live::ProxyDisconnected) => self.proxy_up = false,
+                    Some(Live::ProxyDisconnected) => {
+                        let up = self.proxies_up.unwrap_or(1).saturating_sub(1);
+                        self.proxies_up = Some(up);
+                        // Another proxy is still up, but the lost one may be the one whose
+                        // subscriptions were proven live: prove the others', then re-sync.
+                        if up > 0 {
+                            self.probe();
+                        }
+                    }
                     None => return,
                 },
                 // The heartbeat saw the server answer again after an outage: catch up on
@@ -220,9 +257,10 @@ impl FeedTask {
                         self.sync_all().await;
                     }
                     let overdue = self.probing.as_ref().is_some_and(|(_, at)| at.elapsed() > PROBE_PATIENCE);
-                    if overdue && self.proxy_up {
+                    if overdue && self.proxies_up != Some(0) {
                         self.probe();
                     }
+                    self.fill_old_gaps().await;
                 }
             }
             if self.out.is_closed() {
@@ -236,7 +274,7 @@ impl FeedTask {
             self.client.subscribe(&topic::channel(name));
         }
         let key = target.key();
-        self.tracks.insert(key.clone(), Track { target, last });
+        self.tracks.insert(key.clone(), Track::new(target, last));
         self.backfill(&key).await;
         self.probe();
     }
@@ -270,58 +308,78 @@ impl FeedTask {
                         return;
                     }
                     // A DM conversation new since start: everything in it is news.
-                    self.tracks.insert(
-                        key.clone(),
-                        Track {
-                            target: conv,
-                            last: 0,
-                        },
-                    );
+                    self.tracks.insert(key.clone(), Track::new(conv, 0));
                 }
-                let last = self.tracks.get(&key).map_or(0, |t| t.last);
-                if message.seq <= last {
-                    return; // duplicate
+                // Duplicates dropped, a message beyond a gap held (see `fill_old_gaps`).
+                self.offer(&key, message);
+                if self.tracks.get(&key).is_some_and(|t| t.seq.overfull()) {
+                    self.backfill(&key).await;
                 }
-                if message.seq > last + 1 {
-                    self.backfill(&key).await; // gap: fetch what was missed (includes this one)
-                }
-                self.deliver(&key, message);
             }
             Event::ReadMarker { target, seq } => {
+                let key = target.key();
+                if self.markers.get(&key).is_some_and(|&known| seq <= known) {
+                    return; // a copy from another proxy, or overtaken
+                }
+                self.markers.insert(key, seq);
                 let _ = self.out.send(FeedEvent::ReadMarker { target, seq });
             }
             Event::Probe { .. } => {} // handled in `run`
         }
     }
 
-    /// Delivers `message` if it is the next one of its conversation.
-    fn deliver(&mut self, key: &str, message: Message) {
+    /// Hands `message` to its conversation's sequencer and delivers what that releases:
+    /// nothing for a duplicate or a message beyond a gap, else it and the held messages
+    /// that follow it.
+    fn offer(&mut self, key: &str, message: Message) {
         if let Some(track) = self.tracks.get_mut(key) {
-            if message.seq == track.last + 1 {
-                track.last = message.seq;
-                let _ = self.out.send(FeedEvent::Message(message));
+            for m in track.seq.offer(message, Instant::now()) {
+                let _ = self.out.send(FeedEvent::Message(m));
             }
         }
     }
 
-    /// Fetches and delivers everything after the conversation's last delivered `seq`.
+    /// Backfills every conversation whose gap has waited [`REORDER_PATIENCE`] in vain.
+    async fn fill_old_gaps(&mut self) {
+        let due: Vec<String> = self
+            .tracks
+            .iter()
+            .filter(|(_, t)| {
+                t.seq
+                    .gap_since()
+                    .is_some_and(|at| at.elapsed() >= REORDER_PATIENCE)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in due {
+            self.backfill(&key).await;
+        }
+    }
+
+    /// Fetches and delivers everything after the conversation's last delivered `seq`
+    /// (which also releases the messages held beyond a gap).
     async fn backfill(&mut self, key: &str) {
         for _ in 0..1000 {
             let Some(track) = self.tracks.get(key) else {
                 return;
             };
-            let query = HistoryQuery::after(track.last, zchat_protocol::MAX_HISTORY_LIMIT);
+            let last = track.seq.last();
+            let query = HistoryQuery::after(last, zchat_protocol::MAX_HISTORY_LIMIT);
             match self.client.history(&track.target.clone(), query).await {
                 Ok(page) => {
                     for m in page.messages {
-                        self.deliver(key, m);
+                        self.offer(key, m);
                     }
-                    if !page.has_more {
+                    let advanced = self.tracks.get(key).is_some_and(|t| t.seq.last() > last);
+                    if !page.has_more || !advanced {
                         return;
                     }
                 }
                 Err(e) => {
                     tracing::debug!("backfill of {key} failed: {e}");
+                    if let Some(track) = self.tracks.get_mut(key) {
+                        track.seq.gap_retried(Instant::now());
+                    }
                     self.next_sync = Some(Instant::now() + SYNC_RETRY);
                     return;
                 }
@@ -338,7 +396,7 @@ impl FeedTask {
                 for c in me.channels {
                     let key = format!("#{}", c.name);
                     if let Some(t) = self.tracks.get(&key) {
-                        if c.last_seq > t.last {
+                        if c.last_seq > t.seq.last() {
                             behind.push(key);
                         }
                     }
@@ -354,12 +412,12 @@ impl FeedTask {
                     let target = Target::User(d.peer.clone());
                     let key = target.key();
                     match self.tracks.get(&key) {
-                        Some(t) if d.last_seq > t.last => behind.push(key),
+                        Some(t) if d.last_seq > t.seq.last() => behind.push(key),
                         Some(_) => {}
                         None => {
                             // At start, existing conversations are history, not news.
                             let last = if baseline { d.last_seq } else { 0 };
-                            self.tracks.insert(key.clone(), Track { target, last });
+                            self.tracks.insert(key.clone(), Track::new(target, last));
                             if d.last_seq > last {
                                 behind.push(key);
                             }

@@ -1,4 +1,5 @@
-//! The socket thread: owns the DEALER (to the broker) and the SUB (from the proxy).
+//! The socket thread: owns the DEALER (to one broker at a time) and the SUB (from every
+//! proxy).
 //!
 //! Commands come in over a std channel with a wake-up byte on a socketpair that the thread
 //! polls beside the zmq sockets, so requests go out at once; the poll timeout only paces
@@ -17,15 +18,30 @@
 //! from the sockets' monitors, never guessed from a timeout: on the DEALER it fails every
 //! waiting request at once with the reason ([`HandshakeFailure`]), and the socket is closed
 //! until the next request (libzmq alone would retry every 100 ms forever); on the SUB it is
-//! logged. Live events report the proxy as connected only once a handshake succeeded.
+//! logged. Live events report a proxy as connected only once a handshake succeeded.
+//!
+//! Several brokers (the zguide's Freelance pattern, in its simplest robust form): the DEALER
+//! talks to one broker at a time, the *active* one, and stays with it while it answers. It
+//! moves to the next in the list ([`Io::fail_over`]) when a request times out (the caller
+//! asks, [`Command::Reconnect`]), at once when the active broker's connection drops after a
+//! handshake (a killed broker: the kernel closes its sockets), and when the active broker
+//! has not completed a handshake [`CONNECT_PATIENCE`] after becoming active while requests
+//! wait (nobody listens there). Moving resends, on the new socket and in request order,
+//! every request whose caller still waits: the same encoded frame, so the same id and, for
+//! a `send`, the same nonce. The thread remembers which requests each socket was given, so a
+//! request is never sent twice on one socket, whoever asks.
+//!
+//! Several proxies: the SUB connects to all of them, so each event arrives once per proxy
+//! that the publishing server reached; [`crate::feed`] drops the copies.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc as std_mpsc;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use tokio::sync::mpsc;
@@ -46,6 +62,12 @@ pub const REQUEST_HWM: i32 = 10_000;
 /// everything a client may have in flight has room on both sides.
 pub const REPLY_HWM: i32 = 100_000;
 
+/// With several brokers, how long the active one may go without a completed handshake while
+/// requests wait before the next one is tried. A broker on loopback or a LAN completes its
+/// CURVE handshake in milliseconds; one that nobody listens on never does. Short, so that
+/// a dead first entry in the list costs well under the 2 s failover budget.
+pub const CONNECT_PATIENCE: Duration = Duration::from_millis(750);
+
 /// What the async side asks of the socket thread.
 pub(crate) enum Command {
     /// A request frame and its id (the same for every attempt).
@@ -53,6 +75,8 @@ pub(crate) enum Command {
         id: u64,
         frame: Vec<u8>,
     },
+    /// A request timed out: reopen the request socket, on the next broker when there are
+    /// several, and resend there what is still awaited.
     Reconnect,
     Subscribe(String),
     Unsubscribe(String),
@@ -116,37 +140,41 @@ fn describe_failure(event: u16, value: u32, security: &Security) -> String {
     }
 }
 
+/// Starts the socket thread: the DEALER on the first of `brokers` (a non-empty list), the
+/// SUB on every one of `proxies` (none for a requests-only client).
 pub(crate) fn start(
-    broker: &str,
-    proxy: Option<&str>,
+    brokers: Vec<String>,
+    proxies: Vec<String>,
     security: Security,
     pending: Pending,
     counters: Arc<Counters>,
 ) -> Result<IoHandle> {
     let ctx = zmq::Context::new();
-    let (dealer, dealer_monitor) = new_dealer(&ctx, broker, &security)?;
+    let first = brokers.first().context("no broker endpoint")?;
+    let (dealer, dealer_monitor) = new_dealer(&ctx, first, &security)?;
     let sub = net::socket(&ctx, zmq::SUB, Exposure::Internal, &security)?;
     sub.set_linger(0)?;
     // Subscriptions are small and must never be dropped at the high-water mark while the
     // proxy is away (a dropped one would never be resent): no limit on what SUB queues.
     sub.set_sndhwm(0)?;
     let monitor = net::monitor(&ctx, &sub, "client-sub")?;
-    if let Some(proxy) = proxy {
+    for proxy in &proxies {
         net::connect(&sub, proxy).context("client to proxy")?;
     }
     let (wake_rx, wake_tx) = UnixStream::pair()?;
     wake_rx.set_nonblocking(true)?;
     wake_tx.set_nonblocking(true)?;
     let (tx, rx) = std_mpsc::channel();
-    let broker = broker.to_string();
-    let proxy = proxy.unwrap_or_default().to_string();
     std::thread::Builder::new()
         .name("zchat-client-io".into())
         .spawn(move || {
             let mut io = Io {
                 ctx,
-                broker,
-                proxy,
+                brokers,
+                active: 0,
+                active_since: Instant::now(),
+                active_up: false,
+                proxies,
                 security,
                 dealer,
                 dealer_monitor,
@@ -154,13 +182,15 @@ pub(crate) fn start(
                 no_detail_streak: 0,
                 sub,
                 monitor,
-                sub_up: false,
+                sub_up: HashMap::new(),
                 sub_failure_logged: None,
                 sink: None,
                 pending,
                 counters,
                 backlog: VecDeque::new(),
                 waiting: HashSet::new(),
+                inflight: BTreeMap::new(),
+                prune_at: PRUNE_MIN,
             };
             io.run(wake_rx, rx);
         })?;
@@ -196,11 +226,32 @@ impl Drop for Io {
 /// dropped connection happens once).
 const NO_DETAIL_FINAL: u32 = 3;
 
+/// `inflight` is pruned of requests nobody awaits any more when it grows past twice its
+/// size after the last pruning, and never below this.
+const PRUNE_MIN: usize = 1024;
+
+/// What became of a request handed to the DEALER.
+enum Sent {
+    /// The DEALER took it.
+    Taken,
+    /// No room for it now: it waits in the backlog.
+    Full,
+    /// A socket error: dropped (logged); its caller times out and retries.
+    Failed,
+}
+
 struct Io {
     ctx: zmq::Context,
-    broker: String,
-    /// The proxy endpoint ("" for a requests-only client), for messages.
-    proxy: String,
+    /// The broker endpoints, in the order given (never empty).
+    brokers: Vec<String>,
+    /// The index in `brokers` of the one the DEALER is connected to.
+    active: usize,
+    /// When the active broker became active (the DEALER was opened on it).
+    active_since: Instant,
+    /// A handshake with the active broker succeeded and its connection has not dropped since.
+    active_up: bool,
+    /// The proxy endpoints (none for a requests-only client), for messages.
+    proxies: Vec<String>,
     security: Security,
     dealer: zmq::Socket,
     dealer_monitor: zmq::Socket,
@@ -212,8 +263,10 @@ struct Io {
     no_detail_streak: u32,
     sub: zmq::Socket,
     monitor: zmq::Socket,
-    /// A handshake with the proxy succeeded and the connection has not been lost since.
-    sub_up: bool,
+    /// The SUB's connections whose handshake succeeded and that have not been lost since,
+    /// counted by the address the monitor names (one per proxy; two if a proxy is listed
+    /// twice).
+    sub_up: HashMap<String, u32>,
     /// When a SUB handshake failure was last logged (at most one line a minute).
     sub_failure_logged: Option<std::time::Instant>,
     sink: Option<mpsc::UnboundedSender<Live>>,
@@ -223,6 +276,11 @@ struct Io {
     backlog: VecDeque<(u64, Vec<u8>)>,
     /// The ids in `backlog`.
     waiting: HashSet<u64>,
+    /// Requests handed to the current DEALER, by id (ids grow, so this is request order):
+    /// never handed to it again, and resent on the next socket while their callers wait.
+    inflight: BTreeMap<u64, Vec<u8>>,
+    /// The size of `inflight` that triggers the next pruning.
+    prune_at: usize,
 }
 
 impl Io {
@@ -244,7 +302,9 @@ impl Io {
                     zmq::PollItem::from_fd(wake_fd, zmq::POLLIN),
                     self.dealer_monitor.as_poll_item(zmq::POLLIN),
                 ];
-                if net::poll(&mut items, 1000).is_err() {
+                // While a broker switch may be due, look again soon.
+                let timeout = if self.switch_pending() { 50 } else { 1000 };
+                if net::poll(&mut items, timeout).is_err() {
                     return;
                 }
                 (
@@ -292,27 +352,64 @@ impl Io {
                     Err(std_mpsc::TryRecvError::Disconnected) => return,
                 }
             }
+            if self.switch_pending() && self.active_since.elapsed() >= CONNECT_PATIENCE {
+                let awaited = self.awaited();
+                if awaited {
+                    self.fail_over("no connection");
+                }
+            }
         }
+    }
+
+    /// The active broker of several has no working connection and requests wait for it:
+    /// once [`CONNECT_PATIENCE`] has passed, the next one is tried.
+    fn switch_pending(&self) -> bool {
+        self.brokers.len() > 1
+            && !self.active_up
+            && !self.dealer_failed
+            && (!self.inflight.is_empty() || !self.backlog.is_empty())
+    }
+
+    /// Whether any request given to this thread still has a caller waiting for it.
+    fn awaited(&self) -> bool {
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.inflight
+            .keys()
+            .chain(self.waiting.iter())
+            .any(|id| pending.contains_key(id))
+    }
+
+    /// The active broker's endpoint.
+    fn broker(&self) -> &str {
+        self.brokers.get(self.active).map_or("", String::as_str)
     }
 
     fn on_command(&mut self, cmd: Command) {
         match cmd {
             Command::Send { id, frame } => {
                 if self.dealer_failed {
-                    self.reopen_dealer();
+                    self.reopen_dealer(true);
                 }
-                if self.waiting.contains(&id) {
-                    // An earlier attempt still waits for room: that one goes out, once.
+                if self.waiting.contains(&id) || self.inflight.contains_key(&id) {
+                    // An earlier attempt still waits for room, or this socket already has
+                    // it (resent there when the socket was replaced): never twice.
                 } else if !self.backlog.is_empty() {
                     self.defer(id, frame);
-                } else if let Some(frame) = self.send_now(id, frame) {
-                    self.defer(id, frame);
+                } else {
+                    match self.send_now(id, &frame) {
+                        Sent::Taken => self.taken(id, frame),
+                        Sent::Full => self.defer(id, frame),
+                        Sent::Failed => {}
+                    }
                 }
             }
-            // The old socket is closed with whatever libzmq still queued in it (those
-            // callers time out and retry); the backlog was never handed to it, so it goes
-            // out on the new socket, in order.
-            Command::Reconnect => self.reopen_dealer(),
+            // The old socket is closed with whatever libzmq still queued in it; what its
+            // callers still wait for goes out on the new socket, in order, before the
+            // backlog (which was never handed to the old one).
+            Command::Reconnect => self.fail_over("no reply within the timeout"),
             Command::Subscribe(topic) => {
                 let _ = self.sub.set_subscribe(topic.as_bytes());
             }
@@ -323,22 +420,34 @@ impl Io {
         }
     }
 
-    /// Hands a request to the DEALER; gives it back when there is no room for it now. A
-    /// socket error drops it (logged): its caller times out and retries.
-    fn send_now(&self, id: u64, frame: Vec<u8>) -> Option<Vec<u8>> {
-        match self
-            .dealer
-            .send_multipart([&b""[..], &frame[..]], zmq::DONTWAIT)
-        {
-            Ok(()) => None,
-            Err(zmq::Error::EAGAIN) => Some(frame),
+    /// Hands a request to the DEALER, if it has room for it now. A socket error drops it
+    /// (logged): its caller times out and retries.
+    fn send_now(&self, id: u64, frame: &[u8]) -> Sent {
+        match self.dealer.send_multipart([&b""[..], frame], zmq::DONTWAIT) {
+            Ok(()) => Sent::Taken,
+            Err(zmq::Error::EAGAIN) => Sent::Full,
             Err(e) => {
                 tracing::warn!(
                     id,
                     "request not sent (it will time out and be retried): {e}"
                 );
-                None
+                Sent::Failed
             }
+        }
+    }
+
+    /// Remembers a request the DEALER took, for resending on the next socket; now and then
+    /// forgets those nobody awaits any more (callers that gave up).
+    fn taken(&mut self, id: u64, frame: Vec<u8>) {
+        self.inflight.insert(id, frame);
+        if self.inflight.len() >= self.prune_at {
+            let pending = self
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.inflight.retain(|id, _| pending.contains_key(id));
+            drop(pending);
+            self.prune_at = (self.inflight.len() * 2).max(PRUNE_MIN);
         }
     }
 
@@ -362,10 +471,14 @@ impl Io {
             if !wanted {
                 continue;
             }
-            if let Some(frame) = self.send_now(id, frame) {
-                self.waiting.insert(id);
-                self.backlog.push_front((id, frame));
-                break;
+            match self.send_now(id, &frame) {
+                Sent::Taken => self.taken(id, frame),
+                Sent::Full => {
+                    self.waiting.insert(id);
+                    self.backlog.push_front((id, frame));
+                    break;
+                }
+                Sent::Failed => {}
             }
         }
     }
@@ -376,6 +489,7 @@ impl Io {
             tracing::warn!("undecodable reply ignored");
             return;
         };
+        self.inflight.remove(&resp.id);
         let waiter = self
             .pending
             .lock()
@@ -400,17 +514,48 @@ impl Io {
         });
     }
 
-    /// Replaces the request socket (and its monitor) with a new one.
-    fn reopen_dealer(&mut self) {
-        match new_dealer(&self.ctx, &self.broker, &self.security) {
+    /// Replaces the request socket with a new one on the next broker (the same one when
+    /// there is only one), and resends there, in request order, every request still
+    /// awaited: those the old socket had, then the backlog.
+    fn fail_over(&mut self, why: &str) {
+        let moving = self.brokers.len() > 1;
+        if moving {
+            let from = self.broker().to_string();
+            self.active = (self.active + 1) % self.brokers.len();
+            self.counters.failovers.fetch_add(1, Ordering::Relaxed);
+            tracing::info!("broker {from}: {why}; trying {}", self.broker());
+        }
+        // Every broker of a deployment holds the same key: handshakes failing at one broker
+        // after another still add up to "wrong key" (else moving on every 750 ms would
+        // never let three failures in a row be seen).
+        self.reopen_dealer(!moving);
+        let mut queue: Vec<(u64, Vec<u8>)> = std::mem::take(&mut self.inflight)
+            .into_iter()
+            .chain(self.backlog.drain(..))
+            .collect();
+        queue.sort_by_key(|(id, _)| *id);
+        self.waiting = queue.iter().map(|(id, _)| *id).collect();
+        self.backlog = queue.into();
+        // Skips the requests nobody awaits any more.
+        self.flush_backlog();
+    }
+
+    /// Replaces the request socket (and its monitor) with a new one on the active broker;
+    /// `fresh_start`: forget the handshake failures seen so far, too.
+    fn reopen_dealer(&mut self, fresh_start: bool) {
+        match new_dealer(&self.ctx, self.broker(), &self.security) {
             Ok((dealer, monitor)) => {
                 net::unmonitor(&mut self.dealer);
                 self.dealer = dealer;
                 self.dealer_monitor = monitor;
                 self.dealer_failed = false;
+                self.active_up = false;
+                self.active_since = Instant::now();
                 // A fresh socket: what failed before is found out again, not assumed (the
                 // broker may be down now, which is "unreachable", not a key problem).
-                self.no_detail_streak = 0;
+                if fresh_start {
+                    self.no_detail_streak = 0;
+                }
                 *self
                     .counters
                     .handshake
@@ -428,7 +573,14 @@ impl Io {
         let Some(event) = net::monitor_event(frames) else {
             return;
         };
-        if event == net::EVENT_HANDSHAKE_SUCCEEDED {
+        if event == net::EVENT_DISCONNECTED {
+            // A broker that was answering went away (a killed broker's kernel closes its
+            // connections at once): with another to go to, go now, not at the timeout.
+            if std::mem::take(&mut self.active_up) && self.brokers.len() > 1 {
+                self.fail_over("connection lost");
+            }
+        } else if event == net::EVENT_HANDSHAKE_SUCCEEDED {
+            self.active_up = true;
             self.no_detail_streak = 0;
             *self
                 .counters
@@ -444,7 +596,7 @@ impl Io {
             }
             let value = net::monitor_value(frames).unwrap_or(0);
             let failure = HandshakeFailure {
-                endpoint: self.broker.clone(),
+                endpoint: self.broker().to_string(),
                 detail: describe_failure(event, value, &self.security),
             };
             tracing::warn!(
@@ -457,24 +609,36 @@ impl Io {
                 .handshake
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(failure);
-            // Dropping the reply slots wakes every caller with the failure.
+            // Dropping the reply slots wakes every caller with the failure. Every broker of
+            // a deployment holds the same key, so trying the next one cannot help.
             self.pending
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clear();
-            let _ = self.dealer.disconnect(&self.broker);
+            self.inflight.clear();
+            let broker = self.broker().to_string();
+            let _ = self.dealer.disconnect(&broker);
             self.dealer_failed = true;
         }
     }
 
+    /// A SUB connection (one per proxy) came up or went down: reported per connection, so
+    /// the feed can tell "one proxy of two lost" from "every proxy lost".
     fn on_monitor(&mut self, frames: &[Vec<u8>]) {
+        let address = frames
+            .get(1)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .unwrap_or_default();
         match net::monitor_event(frames) {
             Some(net::EVENT_HANDSHAKE_SUCCEEDED) => {
-                self.sub_up = true;
+                *self.sub_up.entry(address).or_default() += 1;
                 self.emit(Live::ProxyConnected);
             }
-            Some(net::EVENT_DISCONNECTED) if self.sub_up => {
-                self.sub_up = false;
+            // Only a connection that was up (a failed handshake ends with a disconnect too).
+            Some(net::EVENT_DISCONNECTED) if self.sub_up.get(&address).is_some_and(|n| *n > 0) => {
+                if let Some(n) = self.sub_up.get_mut(&address) {
+                    *n -= 1;
+                }
                 self.emit(Live::ProxyDisconnected);
             }
             Some(event) if net::is_handshake_failure(event) => {
@@ -484,9 +648,13 @@ impl Io {
                 if due {
                     self.sub_failure_logged = Some(std::time::Instant::now());
                     let value = net::monitor_value(frames).unwrap_or(0);
+                    let proxy = if address.is_empty() {
+                        self.proxies.join(",")
+                    } else {
+                        address
+                    };
                     tracing::warn!(
-                        "the proxy at {} {} (live events cannot arrive; libzmq keeps retrying)",
-                        self.proxy,
+                        "the proxy at {proxy} {} (live events cannot arrive from it; libzmq keeps retrying)",
                         describe_failure(event, value, &self.security)
                     );
                 }

@@ -19,10 +19,12 @@ pub enum Live {
         /// The event.
         event: Event,
     },
-    /// The subscriber socket (re)connected to the proxy: anything published while it was
-    /// away is lost and must be backfilled.
+    /// The subscriber socket (re)connected to a proxy (reported once per proxy connection,
+    /// with several proxies): anything published while it was away may be lost and must be
+    /// backfilled.
     ProxyConnected,
-    /// The subscriber socket lost the proxy.
+    /// The subscriber socket lost a proxy it was connected to (one report per lost
+    /// connection: with several proxies the others may still be up).
     ProxyDisconnected,
 }
 
@@ -47,4 +49,5 @@ pub(crate) struct Counters {
     pub(crate) unreachable: AtomicU64,
     pub(crate) deferred: AtomicU64,
     pub(crate) reconnects: AtomicU64,
+    pub(crate) failovers: AtomicU64,
 }

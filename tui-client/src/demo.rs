@@ -158,6 +158,14 @@ impl DemoData {
 
 /// Runs the demo until the TUI quits.
 pub async fn run(opts: DemoOptions) -> Result<()> {
+    for (flag, list) in [("--broker", &opts.broker), ("--proxy", &opts.proxy)] {
+        if list.as_deref().is_some_and(|l| l.contains(',')) {
+            anyhow::bail!(
+                "the demo runs one broker and one proxy: give {flag} a single endpoint to bind, \
+                 not a list (lists are for clients of a deployment with several)"
+            );
+        }
+    }
     let data = DemoData::load()?;
     let temp;
     let dir: PathBuf = match &opts.data_dir {

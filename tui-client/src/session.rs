@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 /// A signed-in session, saved as `session.json` (mode 0600) in the zchat home directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
-    /// Broker endpoint the session was made with.
+    /// Broker endpoint the session was made with, or the comma-separated list of them.
     pub broker: String,
-    /// Proxy endpoint.
+    /// Proxy endpoint, or the comma-separated list of them.
     pub proxy: String,
     /// User name (canonical case).
     pub user: String,
@@ -44,8 +44,8 @@ impl Session {
     pub fn from_login(client: &zchat_client::Client, session: zchat_client::Session) -> Session {
         let config = client.config();
         Session {
-            broker: config.broker.clone(),
-            proxy: config.proxy.clone().unwrap_or_default(),
+            broker: normalized(&config.broker),
+            proxy: normalized(&config.proxy.clone().unwrap_or_default()),
             user: session.user,
             token: session.token,
             inbox: session.inbox,
@@ -55,12 +55,28 @@ impl Session {
     }
 
     /// The server key saved for these endpoints: the session's, else the one remembered
-    /// for the broker (see [`remember_key`]), so signing out and in again needs no flag.
+    /// for the broker list, else for any broker in it (see [`remember_key`]), so signing
+    /// out and in again needs no flag.
     pub fn saved_key(home: &Path, broker: &str, proxy: &str) -> Option<String> {
         Session::load(home)
-            .filter(|s| s.broker == broker && s.proxy == proxy)
+            .filter(|s| s.is_for(broker, proxy))
             .and_then(|s| s.server_key)
-            .or_else(|| known_keys(home).remove(broker))
+            .or_else(|| {
+                let mut keys = known_keys(home);
+                let list = normalized(broker);
+                keys.remove(&list).or_else(|| {
+                    // One deployment, one key: a key remembered for one of the brokers (a
+                    // file from before lists, or a shorter list) holds for the others.
+                    list.split(',').find_map(|b| keys.remove(b))
+                })
+            })
+    }
+
+    /// Whether the session was made with these endpoints (the same lists, in the same
+    /// order, however spaced).
+    pub fn is_for(&self, broker: &str, proxy: &str) -> bool {
+        normalized(&self.broker) == normalized(broker)
+            && normalized(&self.proxy) == normalized(proxy)
     }
 
     /// The saved session, if any and not expired.
@@ -102,13 +118,22 @@ fn known_keys(home: &Path) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// Remembers `key` as the server key of `broker` (replacing an older one).
+/// An endpoint list written the way it is saved and compared (as given when it is not a
+/// valid list: then it matches only itself).
+fn normalized(list: &str) -> String {
+    zchat_client::endpoints::normalize_list(list).unwrap_or_else(|_| list.to_string())
+}
+
+/// Remembers `key` as the server key of `broker`, one endpoint or a list (keyed by the
+/// whole list as written by [`normalized`]; replacing an older one). The file keeps the
+/// shape it always had, a map from broker to key, so older files still load.
 pub fn remember_key(home: &Path, broker: &str, key: &str) -> Result<()> {
+    let broker = normalized(broker);
     let mut keys = known_keys(home);
-    if keys.get(broker).map(String::as_str) == Some(key) {
+    if keys.get(&broker).map(String::as_str) == Some(key) {
         return Ok(());
     }
-    keys.insert(broker.to_string(), key.to_string());
+    keys.insert(broker, key.to_string());
     write_private(
         home,
         &keys_file(home),
@@ -132,4 +157,61 @@ fn write_private(home: &Path, path: &Path, text: &str) -> Result<()> {
     f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     f.write_all(text.as_bytes())
         .with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+
+    #[test]
+    fn keys_are_remembered_by_broker_list_and_found_by_any_member() {
+        let home = tempfile::tempdir().expect("home");
+        let home = home.path();
+        // A file from before lists: keyed by one endpoint.
+        std::fs::write(
+            keys_file(home),
+            format!(r#"{{"tcp://10.0.0.1:5555": "{KEY}"}}"#),
+        )
+        .expect("write");
+        assert_eq!(
+            Session::saved_key(home, "tcp://10.0.0.1:5555", "p").as_deref(),
+            Some(KEY)
+        );
+        assert_eq!(
+            Session::saved_key(home, "tcp://10.0.0.2:5555, tcp://10.0.0.1:5555", "p").as_deref(),
+            Some(KEY),
+            "a list naming that broker"
+        );
+        assert_eq!(Session::saved_key(home, "tcp://10.0.0.2:5555", "p"), None);
+        // A list is remembered whole, written one way.
+        remember_key(home, "tcp://10.0.0.3:1 ,tcp://10.0.0.4:1", "other").expect("remember");
+        assert_eq!(
+            Session::saved_key(home, "tcp://10.0.0.3:1,tcp://10.0.0.4:1", "p").as_deref(),
+            Some("other")
+        );
+        let text = std::fs::read_to_string(keys_file(home)).expect("read");
+        assert!(
+            text.contains("\"tcp://10.0.0.3:1,tcp://10.0.0.4:1\""),
+            "{text}"
+        );
+        assert!(text.contains("\"tcp://10.0.0.1:5555\""), "{text}");
+    }
+
+    #[test]
+    fn a_session_is_for_the_same_lists_however_spaced() {
+        let s = Session {
+            broker: "tcp://a:1,tcp://b:1".into(),
+            proxy: "tcp://a:2".into(),
+            user: "ana".into(),
+            token: String::new(),
+            inbox: String::new(),
+            expires_at: 0,
+            server_key: None,
+        };
+        assert!(s.is_for("tcp://a:1, tcp://b:1", "tcp://a:2"));
+        assert!(!s.is_for("tcp://b:1,tcp://a:1", "tcp://a:2"));
+        assert!(!s.is_for("tcp://a:1", "tcp://a:2"));
+    }
 }

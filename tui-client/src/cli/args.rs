@@ -30,11 +30,13 @@ pub const DEFAULT_PROXY: &str = "tcp://127.0.0.1:5557";
                   with two homes."
 )]
 pub struct Cli {
-    /// Broker endpoint for requests [default: the saved session's, else tcp://127.0.0.1:5555].
-    #[arg(long, env = "ZCHAT_BROKER", global = true)]
+    /// Broker endpoint for requests, or several separated by commas (requests fail over
+    /// from one to the next) [default: the saved session's, else tcp://127.0.0.1:5555].
+    #[arg(long, env = "ZCHAT_BROKER", global = true, value_parser = endpoint_list)]
     pub broker: Option<String>,
-    /// Proxy endpoint for live messages [default: the saved session's, else tcp://127.0.0.1:5557].
-    #[arg(long, env = "ZCHAT_PROXY", global = true)]
+    /// Proxy endpoint for live messages, or several separated by commas (all are heard at
+    /// once) [default: the saved session's, else tcp://127.0.0.1:5557].
+    #[arg(long, env = "ZCHAT_PROXY", global = true, value_parser = endpoint_list)]
     pub proxy: Option<String>,
     /// The server's CURVE public key, 40 characters (`zchat-server public-key` prints it):
     /// traffic is encrypted and the server proven to be the deployment's [default: the key
@@ -312,6 +314,12 @@ pub(super) fn password(arg: PasswordArg, user: &str) -> Result<String> {
     rpassword::prompt_password(format!("password for {user}: ")).context("reading the password")
 }
 
+/// `--broker`/`--proxy`: one endpoint or a comma-separated list, checked (no empty item)
+/// and written the one way it is saved and compared (items trimmed, joined by `,`).
+fn endpoint_list(s: &str) -> std::result::Result<String, String> {
+    zchat_client::endpoints::normalize_list(s).map_err(|e| e.to_string())
+}
+
 pub(super) fn parse_target(s: &str) -> Result<Target> {
     Target::parse(s).map_err(|e| anyhow!("{e}"))
 }
@@ -356,6 +364,28 @@ mod tests {
             Cli::try_parse_from(["zchat", "users", "--plaintext", "--server-key", key]).is_err(),
             "a key and --plaintext contradict each other"
         );
+        let cli = Cli::try_parse_from([
+            "zchat",
+            "whoami",
+            "--broker",
+            "tcp://127.0.0.1:1, tcp://127.0.0.1:2",
+        ])
+        .expect("a list of brokers");
+        assert_eq!(
+            cli.env().broker,
+            "tcp://127.0.0.1:1,tcp://127.0.0.1:2",
+            "trimmed, as saved"
+        );
+        for bad in [
+            "tcp://127.0.0.1:1,",
+            "",
+            "tcp://127.0.0.1:1,,tcp://127.0.0.1:2",
+        ] {
+            let e = Cli::try_parse_from(["zchat", "whoami", "--proxy", bad])
+                .expect_err(bad)
+                .to_string();
+            assert!(e.contains("empty"), "{bad:?}: {e}");
+        }
         let cli = Cli::try_parse_from(["zchat"]).expect("no subcommand is the full-screen chat");
         assert!(cli.command.is_none());
         let cli = Cli::try_parse_from(["zchat", "send", "@bob", "hello", "world", "--nonce", "5"])

@@ -56,7 +56,7 @@ pub async fn run(opts: TuiOptions) -> Result<()> {
     // A session saved for another server is not used (the form opens instead), nor one
     // without a key to connect with (the form asks for it). The key given now wins.
     let session = Session::load(&opts.home)
-        .filter(|s| s.broker == opts.broker && s.proxy == opts.proxy)
+        .filter(|s| s.is_for(&opts.broker, &opts.proxy))
         .filter(|_| opts.plaintext || opts.server_key.is_some())
         .map(|s| Session {
             server_key: if opts.plaintext {
