@@ -273,7 +273,8 @@ impl Links {
                     tracing::info!("connected to the {role} at {peer}");
                 }
                 Some(net::EVENT_DISCONNECTED) => {
-                    if link.up.remove(&peer) {
+                    let was_up = link.up.remove(&peer);
+                    if was_up {
                         tracing::warn!("lost the {role} at {peer}; reconnecting");
                     }
                 }
