@@ -101,8 +101,8 @@ impl AllInOne {
         )?;
         let shutdown = Shutdown::new();
         let server_config = ServerConfig {
-            broker: connectable(broker.backend_endpoint()),
-            proxy: connectable(proxy.xsub_endpoint()),
+            broker: vec![connectable(broker.backend_endpoint())],
+            proxy: vec![connectable(proxy.xsub_endpoint())],
             db: config
                 .db
                 .clone()

@@ -155,14 +155,16 @@ pub struct ProxyArgs {
     about = "zchat server: accounts, channels, messages, history"
 )]
 pub struct ServerArgs {
-    /// The broker's backend endpoint to connect to (in --all-in-one: to bind).
+    /// The brokers' backend endpoints to connect to, comma-separated: one DEALER each, so
+    /// every broker can bring requests (in --all-in-one: the one endpoint to bind).
     #[arg(
         long,
         env = "ZCHAT_SERVER_BROKER",
         default_value = "tcp://127.0.0.1:5556"
     )]
     pub broker: String,
-    /// The proxy's XSUB endpoint to connect to (in --all-in-one: to bind).
+    /// The proxies' XSUB endpoints to connect to, comma-separated: every event is published
+    /// to all of them (in --all-in-one: the one endpoint to bind).
     #[arg(
         long,
         env = "ZCHAT_SERVER_PROXY",
@@ -351,6 +353,15 @@ pub async fn run_server(args: ServerArgs) -> Result<()> {
     }
     if args.all_in_one {
         let db = args.db_url()?;
+        for (flag, value) in [("--broker", &args.broker), ("--proxy", &args.proxy)] {
+            if value.contains(',') {
+                bail!(
+                    "{flag} {value:?}: --all-in-one binds one broker backend and one proxy \
+                     XSUB endpoint itself; lists of endpoints are for a plain zchat-server \
+                     that connects to several brokers and proxies"
+                );
+            }
+        }
         let mut all = AllInOne::start(AllInOneConfig {
             db: Some(db),
             data_dir: args.data_dir,
@@ -398,13 +409,15 @@ pub async fn run_server(args: ServerArgs) -> Result<()> {
         );
     }
     let db = args.db_url()?;
+    let broker = endpoint_list("--broker", &args.broker)?;
+    let proxy = endpoint_list("--proxy", &args.proxy)?;
     let transport = args.transport.transport()?;
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();
     server::run(
         ServerConfig {
-            broker: args.broker,
-            proxy: args.proxy,
+            broker,
+            proxy,
             db,
             fsync: args.fsync,
             session_ttl: Duration::from_secs(args.session_ttl_hours.max(1) * 3600),
@@ -416,6 +429,29 @@ pub async fn run_server(args: ServerArgs) -> Result<()> {
         shutdown,
     )
     .await
+}
+
+/// Splits the comma-separated endpoint list given to `flag` (`--broker`, `--proxy`), so a
+/// server can connect to several brokers and proxies. Items are trimmed; an empty item (a
+/// stray comma) or an endpoint given twice (the PUB would send every event twice to that
+/// proxy) is an error naming the flag, not something to guess about.
+pub fn endpoint_list(flag: &str, value: &str) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, item) in value.split(',').enumerate() {
+        let item = item.trim();
+        if item.is_empty() {
+            bail!(
+                "{flag} {value:?}: item {} is empty; give one endpoint or a comma-separated \
+                 list, e.g. tcp://10.0.0.1:5556,tcp://10.0.0.2:5556",
+                i + 1
+            );
+        }
+        if out.iter().any(|e| e == item) {
+            bail!("{flag} {value:?}: {item} is listed twice");
+        }
+        out.push(item.to_string());
+    }
+    Ok(out)
 }
 
 /// Writes `endpoints` as one JSON object to `path`, through a temporary file and a rename,
@@ -474,6 +510,64 @@ mod tests {
         BrokerArgs::command().debug_assert();
         ProxyArgs::command().debug_assert();
         ServerArgs::command().debug_assert();
+    }
+
+    #[test]
+    fn endpoint_lists_are_split_trimmed_and_checked() {
+        assert_eq!(
+            endpoint_list("--broker", "tcp://127.0.0.1:5556").expect("one"),
+            vec!["tcp://127.0.0.1:5556"]
+        );
+        assert_eq!(
+            endpoint_list("--broker", " tcp://a:1 ,tcp://b:2,  tcp://c:3").expect("three"),
+            vec!["tcp://a:1", "tcp://b:2", "tcp://c:3"]
+        );
+        for bad in ["", " ", "tcp://a:1,", ",tcp://a:1", "tcp://a:1, ,tcp://b:2"] {
+            let e = endpoint_list("--proxy", bad).expect_err(bad).to_string();
+            assert!(
+                e.starts_with("--proxy") && e.contains("is empty"),
+                "{bad:?}: {e}"
+            );
+        }
+        let e = endpoint_list("--broker", "tcp://a:1,tcp://a:1")
+            .expect_err("twice")
+            .to_string();
+        assert!(e.contains("tcp://a:1 is listed twice"), "{e}");
+    }
+
+    #[test]
+    fn server_takes_lists_but_all_in_one_does_not() {
+        let args = ServerArgs::try_parse_from([
+            "zchat-server",
+            "--broker",
+            "tcp://127.0.0.1:1,tcp://127.0.0.1:2",
+            "--proxy",
+            "tcp://127.0.0.1:3",
+        ])
+        .expect("parses");
+        assert_eq!(
+            endpoint_list("--broker", &args.broker).expect("list").len(),
+            2
+        );
+        let args = ServerArgs::try_parse_from([
+            "zchat-server",
+            "--all-in-one",
+            "--plaintext",
+            "--broker",
+            "tcp://127.0.0.1:*,tcp://127.0.0.1:*",
+        ])
+        .expect("parses");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let e = rt
+            .block_on(run_server(args))
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            e.contains("--broker") && e.contains("--all-in-one binds one"),
+            "{e}"
+        );
     }
 
     #[test]

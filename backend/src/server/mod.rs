@@ -42,10 +42,12 @@ use crate::zmq_bridge::{self, BridgeConfig, BridgeStats, Incoming};
 /// How the server runs.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// The broker's backend endpoint to connect to.
-    pub broker: String,
-    /// The proxy's XSUB endpoint to connect to.
-    pub proxy: String,
+    /// Every broker's backend endpoint to connect to (at least one): requests come from
+    /// all of them, each reply goes back through the broker its request came from.
+    pub broker: Vec<String>,
+    /// Every proxy's XSUB endpoint to connect to (at least one): each publication goes to
+    /// all of them.
+    pub proxy: Vec<String>,
     /// Where the data lives: a SQLite file or a PostgreSQL database.
     pub db: DbUrl,
     /// SQLite `synchronous=FULL`: durable across power loss, not only process crashes.
@@ -103,7 +105,11 @@ pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
     let stats = Arc::new(BridgeStats::default());
     let (out, io_thread) =
         zmq_bridge::start(&zctx, &bridge, in_tx, stats.clone(), bridge_stop.clone())?;
-    tracing::info!(broker = %config.broker, proxy = %config.proxy, "server running");
+    tracing::info!(
+        broker = %config.broker.join(","),
+        proxy = %config.proxy.join(","),
+        "server running"
+    );
 
     let ctx = Arc::new(Ctx {
         store: Arc::new(store),
@@ -170,7 +176,7 @@ async fn serve(
     incoming: Incoming,
 ) -> Result<()> {
     let permit = in_flight.clone().acquire_owned().await?;
-    let responder = Responder::new(incoming.envelope, ctx.out.clone(), permit);
+    let responder = Responder::new(incoming.dealer, incoming.envelope, ctx.out.clone(), permit);
     let env = match codec::decode_request(&incoming.body) {
         Ok(env) => env,
         Err(e) => {

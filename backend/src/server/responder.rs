@@ -14,6 +14,8 @@ use crate::zmq_bridge::{Outbound, OutboundSender};
 
 /// The means to answer one request, exactly once (it is consumed by [`Responder::answer`]).
 pub struct Responder {
+    /// The DEALER (broker) the request came through: the answer goes back there.
+    dealer: usize,
     envelope: Vec<Vec<u8>>,
     id: u64,
     out: OutboundSender,
@@ -21,10 +23,16 @@ pub struct Responder {
 }
 
 impl Responder {
-    /// A responder for the request that arrived with `envelope`. The `id` is the request's,
-    /// or 0 until it has been read.
-    pub fn new(envelope: Vec<Vec<u8>>, out: OutboundSender, permit: OwnedSemaphorePermit) -> Self {
+    /// A responder for the request that arrived on DEALER `dealer` with `envelope`. The `id`
+    /// is the request's, or 0 until it has been read.
+    pub fn new(
+        dealer: usize,
+        envelope: Vec<Vec<u8>>,
+        out: OutboundSender,
+        permit: OwnedSemaphorePermit,
+    ) -> Self {
         Responder {
+            dealer,
             envelope,
             id: 0,
             out,
@@ -58,6 +66,7 @@ impl Responder {
             }
         };
         self.out.send(Outbound::Reply {
+            dealer: self.dealer,
             envelope: self.envelope,
             body,
         });

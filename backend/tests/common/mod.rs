@@ -46,13 +46,19 @@ impl User {
     /// A client on the cluster's broker, not signed in. One attempt per request with a
     /// [`TIMEOUT`] wait: tests see exactly what the server answers, never a retry's answer.
     pub fn connect(cluster: &Cluster) -> User {
+        let mut config = cluster.requests_config();
+        config.request_timeout = TIMEOUT;
+        config.attempts = 1;
+        User::with_config(config)
+    }
+
+    /// A client with the given configuration (e.g. one broker of several, or with retries),
+    /// not signed in.
+    pub fn with_config(config: zchat_client::ClientConfig) -> User {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("runtime");
-        let mut config = cluster.requests_config();
-        config.request_timeout = TIMEOUT;
-        config.attempts = 1;
         let api = Client::start(config).expect("client");
         User {
             rt,
@@ -205,11 +211,18 @@ impl Sub {
     /// applies one connection's subscriptions in order: once something published on the
     /// *last* topic arrives, every subscription before it is in effect too.
     pub fn connect(cluster: &Cluster, topics: &[&[u8]]) -> Sub {
+        Sub::connect_via(cluster, 0, topics)
+    }
+
+    /// [`Sub::connect`] to proxy `proxy` of the cluster.
+    pub fn connect_via(cluster: &Cluster, proxy: usize, topics: &[&[u8]]) -> Sub {
         let ctx = zmq::Context::new();
         let socket = ctx.socket(zmq::SUB).expect("sub");
         socket.set_linger(0).expect("linger");
         curve_client(&socket, cluster);
-        socket.connect(&cluster.proxy_endpoint()).expect("connect");
+        socket
+            .connect(&cluster.proxy_endpoints()[proxy])
+            .expect("connect");
         for t in topics {
             socket.set_subscribe(t).expect("subscribe");
         }
