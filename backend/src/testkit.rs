@@ -124,6 +124,7 @@ pub struct ClusterBuilder {
     proxies: usize,
     servers: usize,
     curve: bool,
+    db: Option<String>,
 }
 
 impl Default for ClusterBuilder {
@@ -133,6 +134,7 @@ impl Default for ClusterBuilder {
             proxies: 1,
             servers: 1,
             curve: true,
+            db: None,
         }
     }
 }
@@ -156,6 +158,14 @@ impl ClusterBuilder {
     #[must_use]
     pub fn servers(mut self, n: usize) -> Self {
         self.servers = n;
+        self
+    }
+
+    /// The servers' `--db` URL (e.g. a PostgreSQL database from `test_postgres`); default:
+    /// SQLite in the cluster's data dir.
+    #[must_use]
+    pub fn db(mut self, url: impl Into<String>) -> Self {
+        self.db = Some(url.into());
         self
     }
 
@@ -193,6 +203,7 @@ impl ClusterBuilder {
             servers: std::iter::repeat_with(ServerProc::default)
                 .take(self.servers)
                 .collect(),
+            db: self.db.clone(),
         };
         for i in 0..self.brokers {
             c.start_broker_nth(i)?;
@@ -235,6 +246,8 @@ pub struct Cluster {
     proxies: Vec<Device>,
     /// Server 0 logs to `server.log`, server i to `server-{i+1}.log`.
     servers: Vec<ServerProc>,
+    /// The servers' `--db`; `None`: SQLite in the data dir.
+    db: Option<String>,
 }
 
 impl Cluster {
@@ -424,14 +437,18 @@ impl Cluster {
     }
 
     fn server_args(&self) -> Vec<String> {
-        vec![
+        let mut args = vec![
             "--broker".into(),
             self.broker_backend_endpoints().join(","),
             "--proxy".into(),
             self.proxy_publisher_endpoints().join(","),
             "--data-dir".into(),
             self.data_dir().display().to_string(),
-        ]
+        ];
+        if let Some(db) = &self.db {
+            args.extend(["--db".into(), db.clone()]);
+        }
+        args
     }
 
     /// Starts one more server process on every broker and proxy and the same database
