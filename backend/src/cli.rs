@@ -222,7 +222,8 @@ pub struct ServerArgs {
     /// start).
     #[command(flatten)]
     pub transport: TransportArgs,
-    /// Key management instead of running a server.
+    /// Key management, or copying an installation to PostgreSQL, instead of running a
+    /// server.
     #[command(subcommand)]
     pub command: Option<ServerCommand>,
 }
@@ -238,7 +239,7 @@ impl ServerArgs {
     }
 }
 
-/// `zchat-server keygen` / `zchat-server public-key`.
+/// `zchat-server keygen` / `zchat-server public-key` / `zchat-server copy-db`.
 #[derive(Debug, Subcommand)]
 pub enum ServerCommand {
     /// Create the deployment's CURVE key pair in DIR (zchat.key, mode 0600, and zchat.pub)
@@ -255,6 +256,41 @@ pub enum ServerCommand {
         #[arg(long, env = "ZCHAT_KEY_DIR")]
         key_dir: PathBuf,
     },
+    /// Copy a SQLite installation into an empty PostgreSQL database, and verify the copy.
+    ///
+    /// Copies users with their password hashes, sessions, login throttling, channels,
+    /// memberships, read markers and every message with its seq, keeping every id. Then
+    /// checks that every table has as many rows on both sides and that each conversation's
+    /// last seq, message count and largest seq are equal. All in one PostgreSQL transaction:
+    /// on any error or difference nothing is committed. Exit status 0 only when the copy is
+    /// complete and verified; the summary goes to stdout.
+    ///
+    /// The target must hold no zchat row (its schema is created or migrated as a server
+    /// start would). Stop every server using the SQLite file first: what is written to it
+    /// during the copy is not copied. A source made by an older release is upgraded in
+    /// place first, as a server start would do; one from a newer release is refused.
+    #[command(name = "copy-db")]
+    CopyDb {
+        /// The installation to copy: sqlite:PATH (e.g. sqlite:./data/zchat.db). Must exist.
+        #[arg(long, env = "ZCHAT_COPY_FROM")]
+        from: String,
+        /// The empty PostgreSQL database: postgres://USER:PASSWORD@HOST:PORT/DATABASE
+        /// (prefer the env var for a URL with a password: arguments show up in `ps`).
+        #[arg(long, env = "ZCHAT_COPY_TO", hide_env_values = true)]
+        to: String,
+    },
+}
+
+/// Runs `copy-db` on a thread that may block (the PostgreSQL client is synchronous) and
+/// prints its summary on stdout. The URLs are parsed here rather than by clap, whose error
+/// would echo a bad value — a password included.
+pub async fn run_copy_db(from: &str, to: &str) -> Result<()> {
+    let (from, to): (DbUrl, DbUrl) = (from.parse()?, to.parse()?);
+    let report = tokio::task::spawn_blocking(move || crate::store::copy::copy_db(&from, &to))
+        .await
+        .context("the copy thread failed")??;
+    println!("{report}");
+    Ok(())
 }
 
 /// Runs `keygen` or `public-key`, printing the public key on stdout.
@@ -278,6 +314,7 @@ pub fn run_key_command(command: &ServerCommand) -> Result<()> {
                 zchat_protocol::net::encode_key(&keys::load_public(key_dir)?)
             }
         }
+        ServerCommand::CopyDb { .. } => bail!("copy-db is not a key command"),
     };
     println!("{public}");
     Ok(())
@@ -343,8 +380,10 @@ pub async fn run_proxy(args: ProxyArgs) -> Result<()> {
 
 /// Runs the server (or all three, with `--all-in-one`) until SIGINT/SIGTERM.
 pub async fn run_server(args: ServerArgs) -> Result<()> {
-    if let Some(command) = &args.command {
-        return run_key_command(command);
+    match args.command {
+        Some(ServerCommand::CopyDb { from, to }) => return run_copy_db(&from, &to).await,
+        Some(command) => return run_key_command(&command),
+        None => {}
     }
     if args.healthcheck {
         let default_dir = args.all_in_one.then_some(args.data_dir.as_path());

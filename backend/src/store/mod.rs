@@ -13,7 +13,11 @@
 //! retried send (same nonce) stores nothing new and returns the original; the same bad input
 //! is refused with the same error. Messages are stored by one group-commit thread per server
 //! ([`writer`]); every other call is synchronous and runs on tokio's blocking pool.
+//!
+//! [`copy`] moves an installation from SQLite to an empty PostgreSQL database
+//! (`zchat-server copy-db`).
 
+pub mod copy;
 mod engine_url;
 pub mod postgres;
 pub mod sqlite;

@@ -326,6 +326,12 @@ impl Postgres {
     }
 }
 
+/// Brings the database on `client` to [`VERSION`] (refusing a newer one), on a connection
+/// of the caller's own: `copy-db` prepares its target with it, outside any pool.
+pub(crate) fn migrate(client: &mut Client) -> Result<(), String> {
+    schema::migrate(client)
+}
+
 /// Converts a stored non-negative count or seq.
 fn unsigned(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)

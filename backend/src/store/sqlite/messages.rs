@@ -78,7 +78,7 @@ impl Sqlite {
                  JOIN users u ON u.id = CASE WHEN c.user_a = ?1 THEN c.user_b ELSE c.user_a END
                  LEFT JOIN dm_read r ON r.conv_id = c.id AND r.user_id = ?1
                  WHERE c.user_a = ?1 OR c.user_b = ?1
-                 ORDER BY c.last_ts DESC",
+                 ORDER BY c.last_ts DESC, c.id DESC",
             )?;
             let rows: Vec<(i64, String, i64, i64)> = st
                 .query_map([user_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
