@@ -38,7 +38,7 @@ pub(crate) use super::{
 pub use schema::VERSION;
 
 /// How long a request waits for a pooled connection before it is answered `unavailable`.
-const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(3);
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Connections per server process (readers and the other writes; the writer has its own).
 const POOL_SIZE: u32 = 8;
 /// How often a whole batch is retried after a serialization failure or deadlock.
