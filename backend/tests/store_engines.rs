@@ -295,6 +295,9 @@ on_both_engines! {
         // Forgotten a window after the last attempt.
         assert_eq!(s.count_login_attempt("zoe", 3_000 + 60_001, 60_000).expect("count"), 0);
         assert_eq!(s.count_login_attempt("other", 0, 60_000).expect("count"), 0);
+        // Stale counts are purged; recent ones stay.
+        assert_eq!(s.purge_login_failures(1).expect("purge"), 1, "only `other` is that old");
+        assert_eq!(s.count_login_attempt("zoe", 3_000 + 60_002, 60_000).expect("count"), 1);
     }
 
     reopening_keeps_everything(db) {

@@ -1,6 +1,6 @@
 //! `login`: check the password and open a session.
 
-use zchat_protocol::{topic, ErrorCode, Reply};
+use zchat_protocol::{topic, validate, ErrorCode, Reply};
 
 use super::{ApiError, ApiResult, Ctx};
 use crate::auth;
@@ -10,7 +10,9 @@ use crate::auth;
 /// session and returns its token and private inbox topic.
 pub async fn handle(ctx: &Ctx, user: String, password: String) -> ApiResult {
     let wrong = || ApiError::new(ErrorCode::WrongCredentials, "wrong user name or password");
-    if user.len() > 64 || password.len() > 1024 {
+    // A name no account can have (too long, or breaking the naming rules: a NUL byte, say)
+    // is answered at once, uncounted, the same on both storage engines.
+    if user.len() > 64 || password.len() > 1024 || validate::user_name(&user).is_err() {
         return Err(wrong());
     }
     let Some(_attempt) = ctx.throttle.admit(&user) else {

@@ -65,6 +65,30 @@ pub struct ServerConfig {
 /// broker, which queues them).
 const MAX_IN_FLIGHT: usize = 8192;
 
+/// How often expired sessions and stale login-failure counts are deleted.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
+
+/// Deletes expired sessions and login-failure counts past their window (logged, never
+/// fatal: the next round tries again).
+async fn purge_stale(ctx: Arc<Ctx>) {
+    let now = zchat_protocol::now_millis();
+    let window = crate::auth::WINDOW.as_millis() as i64;
+    let purged = ctx
+        .db(move |s| {
+            Ok((
+                s.purge_expired_sessions(now)?,
+                s.purge_login_failures(now - window)?,
+            ))
+        })
+        .await;
+    match purged {
+        Ok((sessions, failures)) => {
+            tracing::debug!(sessions, login_failures = failures, "purged stale rows");
+        }
+        Err(e) => tracing::warn!("housekeeping failed: {}", e.message),
+    }
+}
+
 /// How long a graceful stop waits for requests in flight to be answered.
 const DRAIN_AT_STOP: Duration = Duration::from_secs(5);
 
@@ -76,21 +100,26 @@ pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
     let store = tokio::task::spawn_blocking(move || -> Result<Store> {
         let store =
             Store::open(&url, fsync).with_context(|| format!("cannot open the database {url}"))?;
-        let purged = store.purge_expired_sessions(zchat_protocol::now_millis())?;
+        let now = zchat_protocol::now_millis();
+        let purged = store.purge_expired_sessions(now)?;
+        store.purge_login_failures(now - crate::auth::WINDOW.as_millis() as i64)?;
         tracing::info!(db = %url, purged_sessions = purged, "storage ready");
         Ok(store)
     })
     .await??;
     let sessions = Arc::new(session_cache::SessionCache::default());
+    // Nothing is cached until a revocation listener (PostgreSQL) confirms it hears every
+    // logout; suspended before the listener starts, so its first `Resumed` is not lost.
+    sessions.suspend();
     let cache = sessions.clone();
     let notified = store.watch_revocations(move |event| match event {
         Revocation::Session(hash) => cache.remove(&hash),
         Revocation::Suspended => cache.suspend(),
         Revocation::Resumed => cache.resume(),
     });
-    if notified {
-        // Nothing is cached until the listener confirms it hears every logout.
-        sessions.suspend();
+    if !notified {
+        // SQLite: no listener; the cache revalidates on its timer.
+        sessions.resume();
     }
 
     let zctx = zmq::Context::new();
@@ -121,9 +150,15 @@ pub async fn run(config: ServerConfig, shutdown: Shutdown) -> Result<()> {
     });
     let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
     let mut tasks = JoinSet::new();
+    let mut housekeeping = tokio::time::interval(HOUSEKEEPING_EVERY);
+    housekeeping.tick().await; // the first tick is now: start-up just purged
     loop {
         let incoming = tokio::select! {
             _ = shutdown.wait() => break,
+            _ = housekeeping.tick() => {
+                tasks.spawn(purge_stale(ctx.clone()));
+                continue;
+            }
             Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
             incoming = in_rx.recv() => match incoming {
                 Some(i) => i,

@@ -33,10 +33,11 @@ pub fn handle(
     let out = ctx.out.clone();
     ctx.store.submit_post(post, move |result| {
         let outcome = result.map_err(ApiError::from).map(|stored| {
-            // A retry with a known nonce returns the original, which was published then.
-            if stored.fresh {
-                publish_message(&out, &stored.message, &stored.inboxes);
-            }
+            // A retry with a known nonce returns the original and publishes it again: the
+            // first publication may have been lost with a server killed between its commit
+            // and its publication (or with a commit whose answer never came). Subscribers
+            // drop the copy by `seq`.
+            publish_message(&out, &stored.message, &stored.inboxes);
             Reply::Sent {
                 message: stored.message,
             }

@@ -48,22 +48,47 @@ impl DbUrl {
     }
 }
 
-/// `scheme://user:secret@host` → `scheme://user:***@host` (for logs and errors).
-fn hide_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (auth, tail) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match auth.rsplit_once('@') {
-        Some((cred, host)) => match cred.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
+/// What an error may show of a value that did not parse: its scheme only (a password may be
+/// anywhere in the rest: after a `/`, in `?password=`, in a key/value string).
+fn scheme_only(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, _))
+            if scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '+') =>
+        {
+            format!("{scheme}://…")
+        }
+        _ => "(not a URL)".to_string(),
     }
+}
+
+/// A parsed PostgreSQL configuration as a URL without its password (for logs and errors),
+/// rebuilt from the parsed parts rather than cut out of the text.
+fn shown(config: &::postgres::Config) -> String {
+    let user = config.get_user().unwrap_or("");
+    let secret = if config.get_password().is_some() {
+        ":***"
+    } else {
+        ""
+    };
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let name = match host {
+                ::postgres::config::Host::Tcp(name) => name.clone(),
+                ::postgres::config::Host::Unix(path) => path.display().to_string(),
+            };
+            match config.get_ports().get(i).or(config.get_ports().first()) {
+                Some(port) => format!("{name}:{port}"),
+                None => name,
+            }
+        })
+        .collect();
+    let db = config.get_dbname().unwrap_or("");
+    format!("postgres://{user}{secret}@{}/{db}", hosts.join(","))
 }
 
 impl FromStr for DbUrl {
@@ -78,11 +103,11 @@ impl FromStr for DbUrl {
             return Ok(DbUrl::Sqlite(PathBuf::from(path)));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let shown = hide_password(url);
             let config = ::postgres::Config::from_str(url).map_err(|e| DbUrlError::Postgres {
-                url: shown.clone(),
+                url: scheme_only(url),
                 why: e.to_string(),
             })?;
+            let shown = shown(&config);
             let missing = if config.get_user().is_none() {
                 Some("user")
             } else if config.get_hosts().is_empty() {
@@ -97,7 +122,7 @@ impl FromStr for DbUrl {
             }
             return Ok(DbUrl::Postgres(Box::new(config), shown));
         }
-        Err(DbUrlError::Scheme(hide_password(url)))
+        Err(DbUrlError::Scheme(scheme_only(url)))
     }
 }
 

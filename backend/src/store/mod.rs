@@ -291,6 +291,13 @@ impl Store {
         on_engine!(self, e => e.purge_expired_sessions(now))
     }
 
+    /// Forgets login-failure counts whose last attempt began before `before` (past the
+    /// window, they count for nothing); returns how many. Keeps the table from growing with
+    /// every name ever tried.
+    pub fn purge_login_failures(&self, before: i64) -> StoreResult<usize> {
+        on_engine!(self, e => e.purge_login_failures(before))
+    }
+
     /// Counts a login attempt for `name` (case-insensitive) and returns how many counted
     /// attempts preceded it. The count starts again from zero when the last attempt is more
     /// than `window_ms` old, and is cleared by [`Store::clear_login_failures`]. Shared by

@@ -134,13 +134,17 @@ impl Postgres {
                         .ok_or_else(|| {
                             StoreError::Forbidden(format!("you are not a member of #{name}"))
                         })?;
+                    // The member may have left (through another server) since the SELECT.
                     let marker: i64 = db
-                        .query_one(
+                        .query_opt(
                             "UPDATE memberships SET read_seq = GREATEST(read_seq, LEAST($3, (SELECT last_seq FROM channels WHERE id = $1)))
                              WHERE channel_id = $1 AND user_id = $2 RETURNING read_seq",
                             &[&channel_id, &user.id, &seq],
                         )?
-                        .get(0);
+                        .map(|r| r.get(0))
+                        .ok_or_else(|| {
+                            StoreError::Forbidden(format!("you are not a member of #{name}"))
+                        })?;
                     (target.clone(), before, marker)
                 }
                 Target::User(peer) => {
@@ -231,11 +235,14 @@ pub(super) fn store_batch(
         resolved.push(r);
     }
     for id in &channels {
-        db.query("SELECT 1 FROM channels WHERE id = $1 FOR UPDATE", &[id])?;
+        db.query(
+            "SELECT 1 FROM channels WHERE id = $1 FOR NO KEY UPDATE",
+            &[id],
+        )?;
     }
     for id in &convs {
         db.query(
-            "SELECT 1 FROM dm_conversations WHERE id = $1 FOR UPDATE",
+            "SELECT 1 FROM dm_conversations WHERE id = $1 FOR NO KEY UPDATE",
             &[id],
         )?;
     }
@@ -345,13 +352,15 @@ fn post_channel(
 
 fn send_dm(db: &mut Db<'_>, p: &NewPost, conv_id: i64, peer: &UserRow) -> StoreResult<Stored> {
     let target = Target::User(peer.name.clone());
-    if let Some(original) = replay(
+    if let Some(mut original) = replay(
         db,
         "SELECT seq, ts, text FROM dm_messages WHERE sender_id = $1 AND nonce = $2 AND conv_id = $3",
         conv_id,
         p,
         &target,
     )? {
+        // Published again (see `server::send`): to the participants' live inboxes.
+        original.inboxes = live_inboxes(db, &[p.sender.id, peer.id], p.now)?;
         return Ok(original);
     }
     let seq: i64 = db

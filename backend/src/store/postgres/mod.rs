@@ -10,7 +10,7 @@
 //!
 //! Correct with many writers: a message's `seq` is allocated by
 //! `UPDATE … SET last_seq = last_seq + 1 … RETURNING` in the transaction that inserts it,
-//! after the conversation's row is locked (`FOR UPDATE`, in id order across a batch, so two
+//! after the conversation's row is locked (`FOR NO KEY UPDATE`, in id order across a batch, so two
 //! servers' batches cannot deadlock); the nonce lookup runs after that lock, so a send
 //! retried through another server finds the original once its first try has committed.
 //! Serialization failures and deadlocks are retried; a lost connection is
@@ -25,7 +25,7 @@ mod users;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ::postgres::types::ToSql;
 use ::postgres::{Client, NoTls, Row, Statement};
@@ -43,6 +43,12 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(1);
 const POOL_SIZE: u32 = 8;
 /// How often a whole batch is retried after a serialization failure or deadlock.
 const BATCH_RETRIES: usize = 5;
+/// A connection idle longer than this is checked with a round trip before use.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
+/// Per-session settings (the URL's own `options` come after, so they win): bounded waits
+/// for locks and statements, and no transaction left open by a vanished client.
+const SESSION_OPTIONS: &str =
+    "-c lock_timeout=5s -c statement_timeout=30s -c idle_in_transaction_session_timeout=10s";
 
 impl From<::postgres::Error> for StoreError {
     fn from(e: ::postgres::Error) -> Self {
@@ -54,21 +60,26 @@ impl From<::postgres::Error> for StoreError {
     }
 }
 
-/// A lost or refused connection (as opposed to a statement the database refused).
+/// A lost or refused connection, or a wait cut short by the session timeouts set in
+/// [`Postgres::open`] (as opposed to a statement the database refused, or a bug such as an
+/// unexpected row count: those stay errors of their own).
 fn is_connection_loss(e: &::postgres::Error) -> bool {
     if e.is_closed() {
         return true;
     }
-    match e.code() {
+    if let Some(state) = e.code() {
+        let code = state.code();
         // Class 08 (connection exception), 57P01-57P03 (admin/crash shutdown, cannot
-        // connect now), 53300 (too many connections).
-        Some(state) => {
-            let code = state.code();
-            code.starts_with("08") || code.starts_with("57P") || code == "53300"
-        }
-        // No SQLSTATE: an I/O error, a timeout, the server went away.
-        None => e.as_db_error().is_none(),
+        // connect now), 53300 (too many connections); 55P03 (lock_timeout: a row held too
+        // long, perhaps by a server whose host died), 57014 (statement_timeout), 25P03
+        // (idle_in_transaction_session_timeout).
+        return code.starts_with("08")
+            || code.starts_with("57P")
+            || matches!(code, "53300" | "55P03" | "57014" | "25P03");
     }
+    // No SQLSTATE: an I/O failure connecting or talking, or a timeout.
+    let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
+    io || e.to_string().starts_with("timeout")
 }
 
 /// A serialization failure or deadlock: the transaction can simply run again.
@@ -81,6 +92,11 @@ fn is_retryable(e: &StoreError) -> bool {
 pub(crate) struct PgConn {
     client: Client,
     statements: HashMap<String, Statement>,
+    /// A transaction was begun and not ended (a panic or a failed COMMIT midway): the
+    /// connection must not be used again (the pool drops it).
+    in_tx: bool,
+    /// When it was last used, to check a connection idle for long before relying on it.
+    used_at: Instant,
 }
 
 impl PgConn {
@@ -88,34 +104,52 @@ impl PgConn {
         Ok(PgConn {
             client: config.connect(NoTls)?,
             statements: HashMap::new(),
+            in_tx: false,
+            used_at: Instant::now(),
         })
+    }
+
+    /// Whether it can still be used: open, no transaction left behind, and — when idle for
+    /// a while — answering (a server restart closes idle connections unnoticed until used).
+    fn healthy(&mut self) -> bool {
+        if self.client.is_closed() || self.in_tx {
+            return false;
+        }
+        self.used_at.elapsed() < IDLE_CHECK || self.client.simple_query("").is_ok()
     }
 
     /// Runs `f` in a transaction (committed when `f` succeeds, rolled back otherwise) with
     /// cached statements. (`BEGIN`/`COMMIT` by hand rather than `postgres::Transaction`, so
     /// that one statement cache type serves transactions and plain calls alike.)
     fn transaction<T>(&mut self, f: impl FnOnce(&mut Db<'_>) -> StoreResult<T>) -> StoreResult<T> {
+        self.used_at = Instant::now();
+        self.in_tx = true;
         self.client.batch_execute("BEGIN")?;
-        let PgConn { client, statements } = self;
-        match f(&mut Db { client, statements }) {
+        let PgConn {
+            client, statements, ..
+        } = self;
+        let out = match f(&mut Db { client, statements }) {
             Ok(out) => {
                 self.client.batch_execute("COMMIT")?;
                 Ok(out)
             }
             Err(e) => {
                 if !self.client.is_closed() {
-                    if let Err(rollback) = self.client.batch_execute("ROLLBACK") {
-                        tracing::warn!("rollback failed: {rollback}");
-                    }
+                    self.client.batch_execute("ROLLBACK")?;
                 }
                 Err(e)
             }
-        }
+        };
+        self.in_tx = false;
+        out
     }
 
     /// Runs `f` outside a transaction (single statements, reads) with cached statements.
     fn plain<T>(&mut self, f: impl FnOnce(&mut Db<'_>) -> StoreResult<T>) -> StoreResult<T> {
-        let PgConn { client, statements } = self;
+        self.used_at = Instant::now();
+        let PgConn {
+            client, statements, ..
+        } = self;
         f(&mut Db { client, statements })
     }
 }
@@ -191,11 +225,18 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut PgConn) -> Result<(), ::postgres::Error> {
+        if conn.in_tx {
+            // Cannot happen (has_broken drops such a connection first); a query tells.
+            return conn.client.simple_query("ROLLBACK").map(|_| ());
+        }
+        if conn.used_at.elapsed() < IDLE_CHECK && !conn.client.is_closed() {
+            return Ok(());
+        }
         conn.client.simple_query("").map(|_| ())
     }
 
     fn has_broken(&self, conn: &mut PgConn) -> bool {
-        conn.client.is_closed()
+        conn.client.is_closed() || conn.in_tx
     }
 }
 
@@ -217,11 +258,22 @@ impl Postgres {
     pub fn open(config: &::postgres::Config) -> StoreResult<Postgres> {
         let mut config = config.clone();
         if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
+            config.connect_timeout(Duration::from_secs(2));
         }
+        // A server whose host dies mid-transaction must not hold its row locks (and so every
+        // other server's posts) for the OS's two-hour keepalive: the database ends such a
+        // session, waits for a lock are bounded, and a dead peer is noticed in seconds.
         config
             .keepalives(true)
-            .keepalives_idle(Duration::from_secs(10));
+            .keepalives_idle(Duration::from_secs(10))
+            .keepalives_interval(Duration::from_secs(2))
+            .keepalives_retries(3)
+            .tcp_user_timeout(Duration::from_secs(10));
+        let options = match config.get_options() {
+            Some(theirs) => format!("{SESSION_OPTIONS} {theirs}"),
+            None => SESSION_OPTIONS.to_string(),
+        };
+        config.options(&options);
         if config.get_application_name().is_none() {
             config.application_name("zchat-server");
         }
@@ -233,7 +285,7 @@ impl Postgres {
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .connection_timeout(CHECKOUT_TIMEOUT)
-            .test_on_check_out(false)
+            .test_on_check_out(true)
             .build_unchecked(Manager {
                 config: config.clone(),
             });
@@ -291,7 +343,8 @@ impl Postgres {
             .writer
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
+        if !slot.as_mut().is_some_and(PgConn::healthy) {
+            *slot = None;
             *slot = Some(PgConn::connect(&self.config)?);
         }
         let Some(conn) = slot.as_mut() else {

@@ -155,6 +155,14 @@ impl Postgres {
         })
     }
 
+    /// See `Store::purge_login_failures`.
+    pub(crate) fn purge_login_failures(&self, before: i64) -> StoreResult<usize> {
+        self.read(|db| {
+            let n = db.execute("DELETE FROM login_failures WHERE last_at < $1", &[&before])?;
+            Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        })
+    }
+
     /// See `Store::clear_login_failures`.
     pub(crate) fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
         self.read(|db| {

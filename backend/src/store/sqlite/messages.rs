@@ -325,7 +325,9 @@ pub(super) fn send_dm_in(
         .ok_or_else(|| StoreError::NotFound(format!("no user named {recipient:?}")))?;
     let target = Target::User(peer.name.clone());
     let conv_id = ensure_conversation(tx, sender.id, peer.id)?;
-    if let Some(original) = replay(tx, Replay::Dm(conv_id), sender, &target, text, nonce)? {
+    if let Some(mut original) = replay(tx, Replay::Dm(conv_id), sender, &target, text, nonce)? {
+        // Published again (see `server::send`): to the participants' live inboxes.
+        original.inboxes = live_inboxes(tx, &[sender.id, peer.id], now)?;
         return Ok(original);
     }
     let seq: i64 = tx

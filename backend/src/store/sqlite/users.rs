@@ -139,6 +139,16 @@ impl Sqlite {
         })
     }
 
+    /// See `Store::purge_login_failures`.
+    pub(crate) fn purge_login_failures(&self, before: i64) -> StoreResult<usize> {
+        self.write(|c| {
+            Ok(
+                c.prepare_cached("DELETE FROM login_failures WHERE last_at < ?1")?
+                    .execute([before])?,
+            )
+        })
+    }
+
     /// Forgets the failures of `key` (lower case).
     pub(crate) fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
         self.write(|c| {
