@@ -1207,3 +1207,50 @@ fn the_sign_in_form_carries_the_server_key() {
     }));
     assert_eq!(app.link(), zchat_tui::app::Link::Online);
 }
+
+#[test]
+fn a_send_the_server_could_not_store_for_now_is_kept_and_sent_again_with_its_nonce() {
+    let mut app = signed_in();
+    app.update(Action::Tick(1_000_000));
+    type_text(&mut app, "while the database restarts");
+    let fx = app.update(key(KeyCode::Enter, KeyModifiers::NONE));
+    let Some(Effect::Send { nonce, .. }) = fx
+        .iter()
+        .find(|f| matches!(f, Effect::Send { .. }))
+        .cloned()
+    else {
+        panic!("no send: {fx:?}");
+    };
+    // `unavailable`: the connection is fine, the server's database is not (and the message
+    // may even have been stored): nothing is given back to the input, nothing dropped.
+    app.update(Action::Sent {
+        target: t("#general"),
+        nonce,
+        result: Err(SendFailure::NotNow(
+            "the server cannot reach its database".into(),
+        )),
+    });
+    assert_eq!(conv(&app, "#general").pending.len(), 1);
+    assert!(conv(&app, "#general").pending[0].failed);
+    assert!(
+        app.input.is_empty(),
+        "the text stays in the feed, not back in the input"
+    );
+    // Not at once, and not waiting for a reconnect that will not come: on the clock.
+    let fx = app.update(Action::Tick(1_001_000));
+    assert!(!fx.iter().any(|f| matches!(f, Effect::Send { .. })));
+    let fx = app.update(Action::Tick(1_003_500));
+    let again: Vec<u64> = fx
+        .iter()
+        .filter_map(|f| match f {
+            Effect::Send { nonce, .. } => Some(*nonce),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(again, vec![nonce], "sent again once, with the same nonce");
+    let fx = app.update(Action::Tick(1_010_000));
+    assert!(
+        !fx.iter().any(|f| matches!(f, Effect::Send { .. })),
+        "only once per refusal"
+    );
+}

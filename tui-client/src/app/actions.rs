@@ -33,6 +33,7 @@ impl App {
             }
             Action::Tick(now) => {
                 self.now_ms = now;
+                self.retry_unsent_when_due(&mut fx);
                 if self.notice.as_ref().is_some_and(|n| now - n.at > NOTICE_MS) {
                     self.notice = None;
                     self.redraw = true;

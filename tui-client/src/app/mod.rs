@@ -161,6 +161,10 @@ pub enum Action {
 pub enum SendFailure {
     /// No answer: kept, marked unsent, and sent again (same nonce) on reconnect.
     Offline(String),
+    /// The server answered but could not store it now (`unavailable`, `internal`: it may
+    /// even have been stored): kept, marked unsent, and sent again with the same nonce (which
+    /// never stores twice) a few seconds later, connection or not.
+    NotNow(String),
     /// The server refused it (not a member, invalid text…): dropped, with the reason shown.
     Rejected(String),
     /// The user or channel does not exist: dropped like `Rejected`, and a DM conversation
@@ -308,6 +312,9 @@ pub struct App {
     bootstrap_again: bool,
     bootstrap_in_flight: bool,
     last_bootstrap_try: i64,
+    /// When to send again messages the server could not store for now (`unavailable`: its
+    /// database is away) while the connection itself stays up; `None`: nothing waits so.
+    retry_unsent_at: Option<i64>,
     watched: HashSet<String>,
     /// Channels joined or left here while a bootstrap was in flight: its snapshot of the
     /// joined channels predates them, so it must neither drop nor bring back those.
@@ -362,6 +369,7 @@ impl App {
             bootstrap_again: false,
             bootstrap_in_flight: false,
             last_bootstrap_try: 0,
+            retry_unsent_at: None,
             watched: HashSet::new(),
             changed_during_bootstrap: HashSet::new(),
             next_nonce: 1,

@@ -1,6 +1,9 @@
 //! Keeping conversations in step with the server: bootstrap, history pages, send
 //! outcomes, live messages, and re-sending what is unsent.
 
+/// How long a message refused for now (`unavailable`) waits before it is sent again.
+const RETRY_NOT_NOW_MS: i64 = 3_000;
+
 use super::*;
 use conversation::Jump;
 
@@ -190,17 +193,39 @@ impl App {
                 self.notify(format!("not sent: {e}"), true);
             }
             Err(SendFailure::Offline(e)) => {
-                if let Some(p) = self.conversations[i]
-                    .pending
-                    .iter_mut()
-                    .find(|p| p.nonce == nonce)
-                {
-                    p.failed = true;
-                }
+                self.mark_unsent(i, nonce);
                 self.notify_outage(format!(
                     "not sent ({e}); it will be retried when the server is back"
                 ));
             }
+            Err(SendFailure::NotNow(e)) => {
+                self.mark_unsent(i, nonce);
+                self.retry_unsent_at = Some(self.now_ms + RETRY_NOT_NOW_MS);
+                self.notify(
+                    format!("not sent yet ({e}); retrying in a few seconds"),
+                    true,
+                );
+            }
+        }
+    }
+
+    /// Marks a pending message unsent (shown so, sent again with its nonce later).
+    fn mark_unsent(&mut self, i: usize, nonce: u64) {
+        if let Some(p) = self.conversations[i]
+            .pending
+            .iter_mut()
+            .find(|p| p.nonce == nonce)
+        {
+            p.failed = true;
+        }
+    }
+
+    /// Sends again, on the clock, what the server could not store for now (see
+    /// [`SendFailure::NotNow`]).
+    pub(super) fn retry_unsent_when_due(&mut self, fx: &mut Vec<Effect>) {
+        if self.retry_unsent_at.is_some_and(|at| self.now_ms >= at) {
+            self.retry_unsent_at = None;
+            self.retry_unsent(fx);
         }
     }
 

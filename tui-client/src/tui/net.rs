@@ -166,6 +166,14 @@ impl Net {
                     Err(e) if e.code() == Some(ErrorCode::NotFound) => {
                         Err(SendFailure::NotFound(explain(&e)))
                     }
+                    Err(e)
+                        if matches!(
+                            e.code(),
+                            Some(ErrorCode::Unavailable | ErrorCode::Internal)
+                        ) =>
+                    {
+                        Err(SendFailure::NotNow(explain(&e)))
+                    }
                     Err(e @ (ClientError::Server { .. } | ClientError::UnexpectedReply { .. })) => {
                         Err(SendFailure::Rejected(explain(&e)))
                     }
