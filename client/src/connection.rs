@@ -363,7 +363,7 @@ impl Client {
             *last = Some(now);
             self.counters.reconnects.fetch_add(1, Ordering::Relaxed);
             tracing::debug!("reopening the request socket");
-            self.io.send(Command::Reconnect);
+            self.io.send(Command::Reconnect { timeout: window });
         }
     }
 }

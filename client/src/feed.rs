@@ -106,6 +106,8 @@ const PROBE_PATIENCE: Duration = Duration::from_secs(2);
 /// two servers arrive out of order by well under this; a message that was truly lost costs
 /// this much extra delay.
 pub const REORDER_PATIENCE: Duration = Duration::from_millis(200);
+/// Up to this much more patience, drawn once per feed (see `FeedTask::gap_patience`).
+const GAP_JITTER_MS: u64 = 300;
 
 impl Feed {
     /// Starts a feed for user `me` whose session inbox topic is `inbox`. Direct messages are
@@ -140,6 +142,8 @@ impl Feed {
             probing: None,
             proxies_up: None,
             dms_baselined: false,
+            gap_patience: REORDER_PATIENCE
+                + Duration::from_millis(rand::random::<u64>() % GAP_JITTER_MS),
         };
         tokio::spawn(task.run(cmd_rx, live, back_rx));
         (
@@ -194,6 +198,10 @@ struct FeedTask {
     /// `Some(0)` (each probe would only queue more subscription traffic behind the outage).
     proxies_up: Option<usize>,
     dms_baselined: bool,
+    /// [`REORDER_PATIENCE`] plus this feed's own random share of [`GAP_JITTER_MS`]: when a
+    /// publication is lost, the thousands of members of a channel do not all ask `history`
+    /// for it in the same millisecond.
+    gap_patience: Duration,
 }
 
 impl FeedTask {
@@ -339,7 +347,7 @@ impl FeedTask {
         }
     }
 
-    /// Backfills every conversation whose gap has waited [`REORDER_PATIENCE`] in vain.
+    /// Backfills every conversation whose gap has waited its patience in vain.
     async fn fill_old_gaps(&mut self) {
         let due: Vec<String> = self
             .tracks
@@ -347,7 +355,7 @@ impl FeedTask {
             .filter(|(_, t)| {
                 t.seq
                     .gap_since()
-                    .is_some_and(|at| at.elapsed() >= REORDER_PATIENCE)
+                    .is_some_and(|at| at.elapsed() >= self.gap_patience)
             })
             .map(|(k, _)| k.clone())
             .collect();

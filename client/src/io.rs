@@ -75,9 +75,14 @@ pub(crate) enum Command {
         id: u64,
         frame: Vec<u8>,
     },
-    /// A request timed out: reopen the request socket, on the next broker when there are
-    /// several, and resend there what is still awaited.
-    Reconnect,
+    /// A request timed out after `timeout`: reopen the request socket, on the next broker
+    /// when there are several, and resend there what is still awaited — unless the socket
+    /// is younger than `timeout` (the thread itself failed over since: the request went out
+    /// again on it, and its answer may still come; moving again would go back to a dead
+    /// broker).
+    Reconnect {
+        timeout: Duration,
+    },
     Subscribe(String),
     Unsubscribe(String),
     SetSink(mpsc::UnboundedSender<Live>),
@@ -409,7 +414,11 @@ impl Io {
             // The old socket is closed with whatever libzmq still queued in it; what its
             // callers still wait for goes out on the new socket, in order, before the
             // backlog (which was never handed to the old one).
-            Command::Reconnect => self.fail_over("no reply within the timeout"),
+            Command::Reconnect { timeout } => {
+                if self.active_since.elapsed() >= timeout {
+                    self.fail_over("no reply within the timeout");
+                }
+            }
             Command::Subscribe(topic) => {
                 let _ = self.sub.set_subscribe(topic.as_bytes());
             }
@@ -528,7 +537,11 @@ impl Io {
         // Every broker of a deployment holds the same key: handshakes failing at one broker
         // after another still add up to "wrong key" (else moving on every 750 ms would
         // never let three failures in a row be seen).
-        self.reopen_dealer(!moving);
+        if !self.reopen_dealer(!moving) {
+            // No new socket (e.g. out of file descriptors): everything stays where it was,
+            // never sent twice on the old socket; the next timeout tries again.
+            return;
+        }
         let mut queue: Vec<(u64, Vec<u8>)> = std::mem::take(&mut self.inflight)
             .into_iter()
             .chain(self.backlog.drain(..))
@@ -541,8 +554,9 @@ impl Io {
     }
 
     /// Replaces the request socket (and its monitor) with a new one on the active broker;
-    /// `fresh_start`: forget the handshake failures seen so far, too.
-    fn reopen_dealer(&mut self, fresh_start: bool) {
+    /// `fresh_start`: forget the handshake failures seen so far, too. `false` when no new socket
+    /// could be made (the old one is kept).
+    fn reopen_dealer(&mut self, fresh_start: bool) -> bool {
         match new_dealer(&self.ctx, self.broker(), &self.security) {
             Ok((dealer, monitor)) => {
                 net::unmonitor(&mut self.dealer);
@@ -561,8 +575,12 @@ impl Io {
                     .handshake
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+                true
             }
-            Err(e) => tracing::warn!("cannot reopen request socket: {e:#}"),
+            Err(e) => {
+                tracing::warn!("cannot reopen request socket: {e:#}");
+                false
+            }
         }
     }
 
