@@ -4,12 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::Tail;
 use zchat_backend::testkit::Cluster;
 
 const ZCHAT: &str = env!("CARGO_BIN_EXE_zchat");
@@ -39,69 +40,16 @@ fn ok(cluster: &Cluster, home: &Path, args: &[&str]) -> String {
     stdout
 }
 
-/// A running `zchat tail --json` whose lines arrive on a channel.
-struct Tail {
-    child: Child,
-    lines: mpsc::Receiver<serde_json::Value>,
-}
-
-impl Tail {
-    fn start(cluster: &Cluster, home: &Path) -> Tail {
-        let mut child = Command::new(ZCHAT)
-            .args(["tail", "--json"])
-            .env("ZCHAT_HOME", home)
-            .env("ZCHAT_BROKER", cluster.broker_endpoint())
-            .env("ZCHAT_PROXY", cluster.proxy_endpoint())
-            .env("ZCHAT_SERVER_KEY", cluster.public_key().expect("CURVE"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tail");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str(&line) {
-                    if tx.send(v).is_err() {
-                        return;
-                    }
-                }
-            }
-        });
-        Tail { child, lines }
-    }
-
-    /// Collects lines until `n` have arrived in total or the timeout passes.
-    fn collect(&self, into: &mut Vec<serde_json::Value>, n: usize, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while into.len() < n {
-            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                return;
-            };
-            match self.lines.recv_timeout(left) {
-                Ok(v) => into.push(v),
-                Err(_) => return,
-            }
-        }
-    }
-}
-
-impl Tail {
-    /// Collects lines until one with `text` has arrived; panics at `deadline`.
-    fn collect_until_text(&self, into: &mut Vec<serde_json::Value>, text: &str, deadline: Instant) {
-        while into.last().and_then(|v| v["text"].as_str()) != Some(text) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "{text:?} never reached the tail: {into:?}");
-            self.collect(into, into.len() + 1, left);
-        }
-    }
-}
-
-impl Drop for Tail {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `zchat tail --json` as the user of `home`.
+fn tail(cluster: &Cluster, home: &Path) -> Tail {
+    let mut command = Command::new(ZCHAT);
+    command
+        .args(["tail", "--json"])
+        .env("ZCHAT_HOME", home)
+        .env("ZCHAT_BROKER", cluster.broker_endpoint())
+        .env("ZCHAT_PROXY", cluster.proxy_endpoint())
+        .env("ZCHAT_SERVER_KEY", cluster.public_key().expect("CURVE"));
+    Tail::spawn(command)
 }
 
 #[test]
@@ -127,7 +75,7 @@ fn two_users_chat_with_the_cli_and_tail_survives_restart_and_kill() {
         "{channels}"
     );
 
-    let tail = Tail::start(&cluster, &b);
+    let tail = tail(&cluster, &b);
     let mut got = Vec::new();
     // Wait until the tail is live: it delivers a probe message (one is posted every poll).
     let deadline = Instant::now() + Duration::from_secs(20);

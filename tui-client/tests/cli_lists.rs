@@ -5,13 +5,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::Tail;
 use zchat_backend::testkit::Cluster;
 
 const ZCHAT: &str = env!("CARGO_BIN_EXE_zchat");
@@ -56,47 +57,6 @@ impl Lists {
     }
 }
 
-/// A running `zchat tail --json` whose JSON lines arrive on a channel.
-struct Tail {
-    child: Child,
-    lines: mpsc::Receiver<serde_json::Value>,
-}
-
-impl Tail {
-    fn start(lists: &Lists, home: &Path) -> Tail {
-        let mut child = lists
-            .command(home, &["tail", "--json"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tail");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str(&line) {
-                    if tx.send(v).is_err() {
-                        return;
-                    }
-                }
-            }
-        });
-        Tail { child, lines }
-    }
-
-    /// The next line, if one comes within `within`.
-    fn next(&self, within: Duration) -> Option<serde_json::Value> {
-        self.lines.recv_timeout(within).ok()
-    }
-}
-
-impl Drop for Tail {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn subcommands_and_tail_work_with_endpoint_lists() {
     let cluster = Cluster::start().expect("cluster");
@@ -128,7 +88,7 @@ fn subcommands_and_tail_work_with_endpoint_lists() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let tail = Tail::start(&lists, &b);
+    let tail = Tail::spawn(lists.command(&b, &["tail", "--json"]));
     // Wait until the tail is live: it prints a probe message (one is posted every poll).
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut got: Vec<serde_json::Value> = Vec::new();

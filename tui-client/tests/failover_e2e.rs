@@ -7,14 +7,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: fail loudly where they fail
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::Tail;
 use zchat_backend::test_postgres::Postgres;
 use zchat_backend::testkit::Cluster;
 use zchat_client::api::HistoryQuery;
@@ -81,41 +83,6 @@ fn poster(
     })
 }
 
-/// A running `zchat tail --json #ha`, its lines on a channel.
-struct Tail {
-    child: Child,
-    lines: mpsc::Receiver<serde_json::Value>,
-}
-
-impl Tail {
-    fn start(cluster: &Cluster, home: &Path) -> Tail {
-        let mut child = zchat(cluster, home, &["tail", "--json", "#ha"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tail");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Ok(v) = serde_json::from_str(&line) {
-                    if tx.send(v).is_err() {
-                        return;
-                    }
-                }
-            }
-        });
-        Tail { child, lines }
-    }
-}
-
-impl Drop for Tail {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `zchat` with the cluster's lists of brokers and proxies and its key.
 fn zchat(cluster: &Cluster, home: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(ZCHAT);
@@ -171,7 +138,7 @@ fn nothing_acknowledged_is_lost_or_doubled_while_servers_brokers_and_proxies_die
     ok(&cluster, &watcher, &["register", "watcher"]);
     ok(&cluster, &watcher, &["login", "watcher"]);
     ok(&cluster, &watcher, &["create", "#ha"]);
-    let tail = Tail::start(&cluster, &watcher);
+    let tail = Tail::spawn(zchat(&cluster, &watcher, &["tail", "--json", "#ha"]));
     // The tail is live once it shows a message posted after it started.
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut probe = 0;
@@ -183,7 +150,7 @@ fn nothing_acknowledged_is_lost_or_doubled_while_servers_brokers_and_proxies_die
             &watcher,
             &["send", "#ha", &format!("probe {probe}")],
         );
-        while let Ok(line) = tail.lines.recv_timeout(Duration::from_millis(300)) {
+        while let Ok(line) = tail.next(Duration::from_millis(300)).ok_or(()) {
             if line["text"]
                 .as_str()
                 .is_some_and(|t| t.starts_with("probe"))
@@ -312,14 +279,14 @@ fn nothing_acknowledged_is_lost_or_doubled_while_servers_brokers_and_proxies_die
             "the tail never showed {} acknowledged messages",
             acked.keys().filter(|s| !shown.contains_key(s)).count()
         );
-        if let Ok(line) = tail.lines.recv_timeout(Duration::from_millis(200)) {
+        if let Ok(line) = tail.next(Duration::from_millis(200)).ok_or(()) {
             let seq = line["seq"].as_u64().expect("seq");
             let text = line["text"].as_str().expect("text").to_string();
             shown.entry(seq).or_insert((text, 0)).1 += 1;
         }
     }
     // Anything still in the pipe counts too (a late copy would be a failure).
-    while let Ok(line) = tail.lines.recv_timeout(Duration::from_millis(300)) {
+    while let Ok(line) = tail.next(Duration::from_millis(300)).ok_or(()) {
         let seq = line["seq"].as_u64().expect("seq");
         let text = line["text"].as_str().expect("text").to_string();
         shown.entry(seq).or_insert((text, 0)).1 += 1;

@@ -78,7 +78,8 @@ fn is_connection_loss(e: &::postgres::Error) -> bool {
             || matches!(code, "53300" | "55P03" | "57014" | "25P03");
     }
     // No SQLSTATE: an I/O failure connecting or talking, or a timeout.
-    let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
+    let io =
+        std::error::Error::source(e).is_some_and(<dyn std::error::Error>::is::<std::io::Error>);
     io || e.to_string().starts_with("timeout")
 }
 
