@@ -205,6 +205,7 @@ ok "deployment key: $SERVER_KEY"
 # ============================================================== 2. users, channel, tail
 for u in "${CLIENTS[@]}"; do
   zc "$u" register "$u" >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "register $u"; }
+  zc "$u" login "$u" >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "login $u"; }
 done
 zc alice create '#ha' --desc "HA e2e" >"$TMP/out" 2>&1 || { cat "$TMP/out" >&2; fail "create #ha"; }
 for u in "${CLIENTS[@]}"; do zc "$u" join '#ha' >/dev/null 2>&1 || true; done
