@@ -177,6 +177,8 @@ pub fn connections(cfg: &Config, bin_dir: &Path) -> Result<Vec<Row>> {
     ));
     let ctx = zmq::Context::new();
     let cpu0 = procs::cpu_us_sum(&[broker, proxy, server]);
+    let holder_pids: Vec<u32> = holders.iter().map(Proc::pid).collect();
+    let holders_cpu0 = procs::cpu_us_sum(&holder_pids);
     let t = Instant::now();
     let posted = post_paced(
         &ctx,
@@ -189,6 +191,7 @@ pub fn connections(cfg: &Config, bin_dir: &Path) -> Result<Vec<Row>> {
     )?;
     let window = t.elapsed().as_secs_f64();
     let cpu = procs::cpu_us_sum(&[broker, proxy, server]).saturating_sub(cpu0) as f64 / 1e6;
+    let holders_cpu = procs::cpu_us_sum(&holder_pids).saturating_sub(holders_cpu0) as f64 / 1e6;
     // Deliveries are in flight for milliseconds; let the last ones land.
     std::thread::sleep(Duration::from_secs(2));
     for f in &files {
@@ -250,6 +253,10 @@ pub fn connections(cfg: &Config, bin_dir: &Path) -> Result<Vec<Row>> {
     add(
         "backend CPU while posting, % of a core",
         100.0 * cpu / window.max(1e-9),
+    );
+    add(
+        "bench holders' CPU while posting, % of a core",
+        100.0 * holders_cpu / window.max(1e-9),
     );
     let per_k = |a: f64, b: f64| (b - a) / (clients as f64 / 1_000.0);
     for (k, name) in ["broker", "proxy", "server"].iter().enumerate() {
