@@ -325,6 +325,7 @@ pub async fn run_broker(args: BrokerArgs) -> Result<()> {
     if args.healthcheck {
         return tcp_healthcheck(&args.frontend);
     }
+    crate::limits::raise_fd_limit_logged("broker");
     let endpoints = Endpoints::new(args.transport.transport()?)?;
     let broker = Broker::start(
         &endpoints,
@@ -354,6 +355,7 @@ pub async fn run_proxy(args: ProxyArgs) -> Result<()> {
     if args.healthcheck {
         return tcp_healthcheck(&args.xpub);
     }
+    crate::limits::raise_fd_limit_logged("proxy");
     let endpoints = Endpoints::new(args.transport.transport()?)?;
     let proxy = Proxy::start(
         &endpoints,
@@ -391,6 +393,7 @@ pub async fn run_server(args: ServerArgs) -> Result<()> {
         return ping(&args.health_endpoint, key, Duration::from_secs(3)).await;
     }
     if args.all_in_one {
+        crate::limits::raise_fd_limit_logged("all-in-one");
         let db = args.db_url()?;
         for (flag, value) in [("--broker", &args.broker), ("--proxy", &args.proxy)] {
             if value.contains(',') {

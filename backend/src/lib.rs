@@ -19,6 +19,7 @@ pub mod auth;
 pub mod broker;
 pub mod cli;
 pub mod keys;
+pub mod limits;
 pub mod proxy;
 pub mod server;
 pub mod shutdown;

@@ -90,7 +90,31 @@ struct Cli {
     /// repeat, and a table of CURVE's cost follows. [default: curve; quick curve,plaintext]
     #[arg(long, value_delimiter = ',', value_enum, env = "ZCHAT_BENCH_TRANSPORT")]
     transport: Option<Vec<Transport>>,
-    /// Scenarios to run, comma-separated: post, fanout, storm, history, tui.
+    /// Connected clients in the connections scenario (a DEALER and a SUB each). [default:
+    /// 10000; quick 300]
+    #[arg(long, env = "ZCHAT_BENCH_CONN_CLIENTS")]
+    conn_clients: Option<usize>,
+    /// Of them, members of the one channel (registered, logged in, joined). [default:
+    /// 2000; quick 100]
+    #[arg(long, env = "ZCHAT_BENCH_CONN_CHANNEL")]
+    conn_channel: Option<usize>,
+    /// Posts per second to the channel in the connections scenario.
+    #[arg(long, default_value_t = 10.0, env = "ZCHAT_BENCH_CONN_RATE")]
+    conn_rate: f64,
+    /// Measured posts in the connections scenario. [default: 200; quick 30]
+    #[arg(long, env = "ZCHAT_BENCH_CONN_POSTS")]
+    conn_posts: Option<u64>,
+    /// How often each held client pings, seconds (the full-screen client's heartbeat: 1).
+    #[arg(long, default_value_t = 10.0, env = "ZCHAT_BENCH_CONN_PING_SECS")]
+    conn_ping_secs: f64,
+    /// Holder processes for the connections scenario (0: one per 2,500 clients).
+    #[arg(long, default_value_t = 0, env = "ZCHAT_BENCH_CONN_PROCS")]
+    conn_procs: usize,
+    /// Clients each holder opens per second.
+    #[arg(long, default_value_t = 500.0, env = "ZCHAT_BENCH_CONN_CONNECT_RATE")]
+    conn_connect_rate: f64,
+    /// Scenarios to run, comma-separated: post, fanout, storm, history, tui, connections
+    /// (not run unless named: it needs a quiet machine and minutes at full size).
     #[arg(
         long,
         value_delimiter = ',',
@@ -165,6 +189,12 @@ enum Helper {
         #[arg(long)]
         preload: bool,
     },
+    /// Holds connected clients for the connections scenario (spec: a JSON file).
+    #[command(hide = true)]
+    ConnHold {
+        /// The spec file the bench wrote; ready/stop/result files go next to it.
+        spec: std::path::PathBuf,
+    },
 }
 
 fn config(cli: &Cli) -> Config {
@@ -200,6 +230,15 @@ fn config(cli: &Cli) -> Config {
         tui_frames: cli.tui_frames.unwrap_or(if q { 30 } else { 200 }).max(1),
         tui_scroll_budget: Duration::from_secs_f64(cli.tui_scroll_secs.max(0.0)),
         transports: transports(cli),
+        connections: scenarios::ConnConfig {
+            clients: cli.conn_clients.unwrap_or(if q { 300 } else { 10_000 }),
+            channel: cli.conn_channel.unwrap_or(if q { 100 } else { 2_000 }),
+            rate: cli.conn_rate.max(0.1),
+            posts: cli.conn_posts.unwrap_or(if q { 30 } else { 200 }),
+            ping_every: Duration::from_secs_f64(cli.conn_ping_secs.max(0.01)),
+            procs: cli.conn_procs,
+            connect_rate: cli.conn_connect_rate.max(1.0),
+        },
     }
 }
 
@@ -262,6 +301,7 @@ fn main() -> Result<()> {
             println!("{figures}");
             return Ok(());
         }
+        Some(Helper::ConnHold { spec }) => return load::connections::hold(spec),
         None => {}
     }
     let cfg = config(&cli);
@@ -272,11 +312,14 @@ fn main() -> Result<()> {
     let started = std::time::Instant::now();
     let load_before = loadavg();
     let mut rows = Vec::new();
+    let bin_dir = procs::zchat_bin_dir()?;
+    if (backend || want("connections"))
+        && !cli.no_build
+        && std::env::var_os("ZCHAT_BIN_DIR").is_none()
+    {
+        procs::build_backend(&bin_dir)?;
+    }
     if backend {
-        let bin_dir = procs::zchat_bin_dir()?;
-        if !cli.no_build && std::env::var_os("ZCHAT_BIN_DIR").is_none() {
-            procs::build_backend(&bin_dir)?;
-        }
         let sys = scenarios::start(&cfg, &bin_dir)?;
         if want("post") {
             rows.extend(scenarios::post_throughput(&cfg, &sys)?);
@@ -290,6 +333,10 @@ fn main() -> Result<()> {
         if want("history") {
             rows.extend(scenarios::history(&cfg, &sys)?);
         }
+    }
+    // Alone on the machine: its own backend, started after the shared one is stopped.
+    if want("connections") {
+        rows.extend(scenarios::connections(&cfg, &bin_dir)?);
     }
     // The client scenario needs no backend; it runs after the backend is stopped so that
     // the two do not share the cores.

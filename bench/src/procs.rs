@@ -36,6 +36,14 @@ pub fn write_ready_file(path: &Path, endpoints: &[(&str, &str)]) -> Result<()> {
     Ok(())
 }
 
+/// Writes `value` as JSON to `path` through a rename, like [`write_ready_file`].
+pub fn write_ready_file_json(path: &Path, value: &serde_json::Value) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec(value)?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
 /// Waits (bounded) until `proc` has written its ready file `path`, and returns the
 /// endpoints under `keys`, in order. Fails at once if the process exits first.
 fn read_ready_file<const N: usize>(
@@ -502,4 +510,28 @@ impl Ngircd {
             _dir: dir,
         })
     }
+}
+
+/// Raises this process's soft open-file limit to its hard limit, so that the children it
+/// starts next (which inherit it) can hold thousands of sockets: the connections scenario's
+/// holders. Returns (soft before, soft now).
+#[allow(unsafe_code)]
+pub fn raise_fd_limit() -> Result<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, writable rlimit that outlives the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        bail!("getrlimit: {}", std::io::Error::last_os_error());
+    }
+    let before = lim.rlim_cur;
+    if lim.rlim_cur < lim.rlim_max {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: `lim` was read above; only its soft value is raised, to its hard one.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+            bail!("setrlimit: {}", std::io::Error::last_os_error());
+        }
+    }
+    Ok((before, lim.rlim_cur))
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use tokio::task::JoinSet;
 use zchat_client::api::HistoryQuery;
-use zchat_client::{Client, ClientConfig, ClientError, Page};
+use zchat_client::{Client, ClientConfig, ClientError, Page, Session};
 use zchat_protocol::codec::{decode, encode};
 use zchat_protocol::{ErrorCode, Request, RequestEnvelope, ResponseEnvelope, Target};
 
@@ -62,6 +62,15 @@ impl Api {
     /// Registers users `<prefix>0..<prefix>n` and logs each in, all at once; returns their
     /// session tokens.
     pub fn users(&self, prefix: &str, n: usize) -> Result<Vec<String>> {
+        Ok(self
+            .sessions(prefix, n)?
+            .into_iter()
+            .map(|s| s.token)
+            .collect())
+    }
+
+    /// [`Api::users`], returning the whole sessions (token and inbox topic), in order.
+    pub fn sessions(&self, prefix: &str, n: usize) -> Result<Vec<Session>> {
         // Argon2 is deliberately slow and every request is in flight at once: give the
         // whole batch a generous timeout (login and register get 5× the base).
         let client = self.client(Duration::from_secs(6 + n as u64 / 5), None)?;
@@ -81,12 +90,15 @@ impl Api {
                 let (c, name) = (client.clone(), name.clone());
                 logins.spawn(async move { (i, c.login(&name, PASSWORD).await) });
             }
-            let mut tokens = vec![String::new(); n];
+            let mut sessions: Vec<Option<Session>> = vec![None; n];
             while let Some(r) = logins.join_next().await {
                 let (i, session) = r?;
-                tokens[i] = session.context("login")?.token;
+                sessions[i] = Some(session.context("login")?);
             }
-            Ok(tokens)
+            sessions
+                .into_iter()
+                .map(|s| s.context("a login never answered"))
+                .collect()
         })
     }
 

@@ -2,6 +2,7 @@
 //! raw PUB/SUB, IRC). Every loop is bounded by a count and a deadline.
 
 mod closed_loop;
+pub mod connections;
 mod fanout;
 
 pub use closed_loop::*;

@@ -11,12 +11,14 @@ use crate::stats::{Cell, Row, Samples};
 use crate::transport::Transport;
 use crate::zchat::{self};
 
+mod connections;
 mod fanout;
 mod history;
 mod post;
 mod storm;
 mod tui;
 
+pub use connections::{connections, ConnConfig};
 pub use fanout::fanout;
 pub use history::history;
 pub use post::post_throughput;
@@ -64,6 +66,8 @@ pub struct Config {
     pub tui_scroll_budget: Duration,
     /// Transports of zchat and raw ZeroMQ, the main one first (at least one).
     pub transports: Vec<Transport>,
+    /// The connections scenario's sizes.
+    pub connections: ConnConfig,
 }
 
 /// zchat and its raw ZeroMQ counterpart over one transport, with the bench's users.
