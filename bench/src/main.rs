@@ -2,7 +2,9 @@
 //!
 //! Starts the real broker, proxy and server on free loopback ports in a temp dir, the raw
 //! ZeroMQ counterparts (as child processes of this binary) and, when installed, ngircd; drives
-//! them all with real client sockets and prints one table. See `BENCHMARKS.md`.
+//! them all with real client sockets and prints one table. The `engines` and `failover`
+//! scenarios (issue 13) start clusters of their own (`zchat_backend::testkit`) on SQLite and
+//! on a real PostgreSQL (`test_postgres`), and print a section each. See `BENCHMARKS.md`.
 //!
 //! Everything targets 127.0.0.1, and every load loop is bounded in count and in time.
 
