@@ -2,7 +2,9 @@
 //!
 //! Starts the real broker, proxy and server on free loopback ports in a temp dir, the raw
 //! ZeroMQ counterparts (as child processes of this binary) and, when installed, ngircd; drives
-//! them all with real client sockets and prints one table. See `BENCHMARKS.md`.
+//! them all with real client sockets and prints one table. The `engines` and `failover`
+//! scenarios (issue 13) start clusters of their own (`zchat_backend::testkit`) on SQLite and
+//! on a real PostgreSQL (`test_postgres`), and print a section each. See `BENCHMARKS.md`.
 //!
 //! Everything targets 127.0.0.1, and every load loop is bounded in count and in time.
 
@@ -113,12 +115,55 @@ struct Cli {
     /// Clients each holder opens per second.
     #[arg(long, default_value_t = 500.0, env = "ZCHAT_BENCH_CONN_CONNECT_RATE")]
     conn_connect_rate: f64,
-    /// Scenarios to run, comma-separated: post, fanout, storm, history, tui, connections
-    /// (not run unless named: it needs a quiet machine and minutes at full size).
+    /// Storage setups of the engines scenario, comma-separated: `sqlite` (one server),
+    /// `postgres` (one server on PostgreSQL), `postgres-3` (three servers on one PostgreSQL
+    /// database); each behind one broker and one proxy, all measured in the same run beside
+    /// the raw ZeroMQ echo.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "post,fanout,storm,history,tui",
+        value_enum,
+        default_value = "sqlite,postgres,postgres-3",
+        env = "ZCHAT_BENCH_ENGINES"
+    )]
+    engines: Vec<scenarios::Setup>,
+    /// Concurrent posters of the engines scenario, comma-separated. [default: 1,8,64;
+    /// quick 1,8]
+    #[arg(long, value_delimiter = ',', env = "ZCHAT_BENCH_ENGINE_CLIENTS")]
+    engine_clients: Option<Vec<usize>>,
+    /// Messages stored and paged through per setup in the engines scenario. [default:
+    /// 20000; quick 1000]
+    #[arg(long, env = "ZCHAT_BENCH_ENGINE_HISTORY_MESSAGES")]
+    engine_history_messages: Option<u64>,
+    /// Steady posters during the failover scenario, each on both brokers. [default: 8;
+    /// quick 4]
+    #[arg(long, env = "ZCHAT_BENCH_FAILOVER_POSTERS")]
+    failover_posters: Option<usize>,
+    /// Posts per second of each failover poster (closed loop: the next waits for the
+    /// acknowledgement).
+    #[arg(long, default_value_t = 50.0, env = "ZCHAT_BENCH_FAILOVER_RATE")]
+    failover_rate: f64,
+    /// Kills of each kind (server, broker, proxy) per request timeout. [default: 5; quick 1]
+    #[arg(long, env = "ZCHAT_BENCH_FAILOVER_REPEATS")]
+    failover_repeats: Option<usize>,
+    /// The clients' request timeouts in seconds, comma-separated: the failover scenario
+    /// runs once with each (3 is the client library's default).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "3,1",
+        env = "ZCHAT_BENCH_FAILOVER_TIMEOUTS"
+    )]
+    failover_timeouts: Vec<f64>,
+    /// Scenarios to run, comma-separated: post, fanout, storm, history, tui, engines
+    /// (SQLite and PostgreSQL), failover (kill -9 of a server, a broker, a proxy). The last
+    /// two start a real PostgreSQL (Debian's `postgresql` package; without it their cells
+    /// read "skipped", except under CI=true, where that is an error), connections (10,000
+    /// clients; not run unless named: it needs a quiet machine and minutes at full size).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "post,fanout,storm,history,tui,engines,failover",
         env = "ZCHAT_BENCH_ONLY"
     )]
     only: Vec<String>,
@@ -239,6 +284,37 @@ fn config(cli: &Cli) -> Config {
             procs: cli.conn_procs,
             connect_rate: cli.conn_connect_rate.max(1.0),
         },
+        engine_setups: {
+            let mut v: Vec<scenarios::Setup> = Vec::new();
+            for &s in &cli.engines {
+                if !v.contains(&s) {
+                    v.push(s);
+                }
+            }
+            if v.is_empty() {
+                v.push(scenarios::Setup::Sqlite);
+            }
+            v
+        },
+        engine_clients: cli.engine_clients.clone().unwrap_or_else(|| {
+            if q {
+                vec![1, 8]
+            } else {
+                vec![1, 8, 64]
+            }
+        }),
+        engine_history_messages: cli
+            .engine_history_messages
+            .unwrap_or(if q { 1_000 } else { 20_000 })
+            .max(1),
+        failover_posters: cli.failover_posters.unwrap_or(if q { 4 } else { 8 }).max(1),
+        failover_rate: cli.failover_rate.clamp(1.0, 1000.0),
+        failover_repeats: cli.failover_repeats.unwrap_or(if q { 1 } else { 5 }).max(1),
+        failover_timeouts: cli
+            .failover_timeouts
+            .iter()
+            .map(|s| Duration::from_secs_f64(s.clamp(0.05, 60.0)))
+            .collect(),
     }
 }
 
@@ -312,26 +388,36 @@ fn main() -> Result<()> {
     let started = std::time::Instant::now();
     let load_before = loadavg();
     let mut rows = Vec::new();
+    let mut sections = Vec::new();
     let bin_dir = procs::zchat_bin_dir()?;
-    if (backend || want("connections"))
+    if (backend || want("engines") || want("failover") || want("connections"))
         && !cli.no_build
         && std::env::var_os("ZCHAT_BIN_DIR").is_none()
     {
         procs::build_backend(&bin_dir)?;
     }
-    if backend {
-        let sys = scenarios::start(&cfg, &bin_dir)?;
-        if want("post") {
-            rows.extend(scenarios::post_throughput(&cfg, &sys)?);
+    {
+        if backend {
+            // Stopped before the scenarios below start systems of their own.
+            let sys = scenarios::start(&cfg, &bin_dir)?;
+            if want("post") {
+                rows.extend(scenarios::post_throughput(&cfg, &sys)?);
+            }
+            if want("fanout") {
+                rows.extend(scenarios::fanout(&cfg, &sys)?);
+            }
+            if want("storm") {
+                rows.extend(scenarios::login_storm(&cfg, &sys)?);
+            }
+            if want("history") {
+                rows.extend(scenarios::history(&cfg, &sys)?);
+            }
         }
-        if want("fanout") {
-            rows.extend(scenarios::fanout(&cfg, &sys)?);
+        if want("engines") {
+            sections.push(scenarios::engines(&cfg)?);
         }
-        if want("storm") {
-            rows.extend(scenarios::login_storm(&cfg, &sys)?);
-        }
-        if want("history") {
-            rows.extend(scenarios::history(&cfg, &sys)?);
+        if want("failover") {
+            sections.push(scenarios::failover(&cfg)?);
         }
     }
     // Alone on the machine: its own backend, started after the shared one is stopped.
@@ -366,9 +452,14 @@ fn main() -> Result<()> {
         .filter(|r| r.transport.is_none_or(|t| t == main_transport))
         .cloned()
         .collect();
-    print!("{}", stats::render(&main_rows, main_transport));
+    if !main_rows.is_empty() {
+        print!("{}", stats::render(&main_rows, main_transport));
+    }
     if let Some(table) = cost::render(&rows) {
         print!("\n{table}");
+    }
+    for section in sections {
+        print!("\n{section}");
     }
     Ok(())
 }

@@ -158,6 +158,35 @@ pub fn cpu_us_sum(pids: &[u32]) -> u64 {
     pids.iter().filter_map(|&p| cpu_us(p)).sum()
 }
 
+/// `pid` and its direct children (a PostgreSQL postmaster and its backends, checkpointer,
+/// WAL writer…), from `/proc`: what to sum for the database's CPU time.
+pub fn with_children(pid: u32) -> Vec<u32> {
+    let mut out = vec![pid];
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in entries.filter_map(std::result::Result::ok) {
+        let Some(child) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let parent = std::fs::read_to_string(format!("/proc/{child}/stat"))
+            .ok()
+            .and_then(|stat| {
+                // "PID (COMM) STATE PPID …", where COMM may hold spaces.
+                let rest = stat.get(stat.rfind(')')? + 2..)?.to_string();
+                rest.split_whitespace().nth(1)?.parse::<u32>().ok()
+            });
+        if parent == Some(pid) {
+            out.push(child);
+        }
+    }
+    out
+}
+
 /// Where the zchat binaries are: `$ZCHAT_BIN_DIR`, else next to this executable (the same
 /// cargo profile directory).
 pub fn zchat_bin_dir() -> Result<PathBuf> {

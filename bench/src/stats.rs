@@ -165,7 +165,14 @@ pub fn render(rows: &[Row], transport: Transport) -> String {
 
 /// A Markdown table with padded columns.
 pub fn markdown<const N: usize>(header: &[String; N], body: &[[String; N]]) -> String {
-    let mut widths = header.clone().map(|h| h.chars().count());
+    let body: Vec<Vec<String>> = body.iter().map(|line| line.to_vec()).collect();
+    markdown_vec(header, &body)
+}
+
+/// A Markdown table with padded columns, for tables whose column count is chosen at run
+/// time (one column per storage setup, say). Short lines are padded with empty cells.
+pub fn markdown_vec(header: &[String], body: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for line in body {
         for (w, c) in widths.iter_mut().zip(line) {
             *w = (*w).max(c.chars().count());
@@ -173,8 +180,9 @@ pub fn markdown<const N: usize>(header: &[String; N], body: &[[String; N]]) -> S
     }
     let fmt_line = |cells: &[String]| {
         let mut s = String::from("|");
-        for (c, w) in cells.iter().zip(widths) {
-            let pad = w - c.chars().count();
+        for (k, w) in widths.iter().enumerate() {
+            let c = cells.get(k).map_or("", String::as_str);
+            let pad = w - c.chars().count().min(*w);
             s.push(' ');
             s.push_str(c);
             s.push_str(&" ".repeat(pad));
@@ -184,7 +192,8 @@ pub fn markdown<const N: usize>(header: &[String; N], body: &[[String; N]]) -> S
         s
     };
     let mut out = fmt_line(header);
-    out.push_str(&fmt_line(&widths.map(|w| "-".repeat(w))));
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    out.push_str(&fmt_line(&rule));
     for line in body {
         out.push_str(&fmt_line(line));
     }

@@ -13,6 +13,24 @@ use zchat_protocol::{ErrorCode, Request, RequestEnvelope, ResponseEnvelope, Targ
 
 use crate::transport::Endpoint;
 
+/// Where the bench's raw sockets reach broker `i` of a testkit cluster (`zchat_backend::
+/// testkit::Cluster`), with the deployment's key when it runs CURVE.
+pub fn cluster_frontend(cluster: &zchat_backend::testkit::Cluster, i: usize) -> Result<Endpoint> {
+    let addr = cluster
+        .broker_endpoints()
+        .get(i)
+        .cloned()
+        .with_context(|| format!("the cluster has no broker {i}"))?;
+    let key = match cluster.public_key() {
+        Some(z85) => Some(
+            zchat_protocol::net::decode_key(&z85)
+                .map_err(|e| anyhow::anyhow!("the cluster's public key: {e}"))?,
+        ),
+        None => None,
+    };
+    Ok(Endpoint::new(addr, key))
+}
+
 /// The password of every bench user.
 pub const PASSWORD: &str = "bench-password-1";
 

@@ -12,6 +12,8 @@ use crate::transport::Transport;
 use crate::zchat::{self};
 
 mod connections;
+mod engines;
+mod failover;
 mod fanout;
 mod history;
 mod post;
@@ -19,6 +21,8 @@ mod storm;
 mod tui;
 
 pub use connections::{connections, ConnConfig};
+pub use engines::{engines, Setup};
+pub use failover::failover;
 pub use fanout::fanout;
 pub use history::history;
 pub use post::post_throughput;
@@ -68,6 +72,20 @@ pub struct Config {
     pub transports: Vec<Transport>,
     /// The connections scenario's sizes.
     pub connections: ConnConfig,
+    /// Storage setups the engines scenario compares, in column order.
+    pub engine_setups: Vec<Setup>,
+    /// Concurrent posters per engines post run.
+    pub engine_clients: Vec<usize>,
+    /// Messages stored (and paged through) per setup in the engines scenario.
+    pub engine_history_messages: u64,
+    /// Steady posters during the failover scenario.
+    pub failover_posters: usize,
+    /// Posts per second of each failover poster.
+    pub failover_rate: f64,
+    /// Kills of each kind (server, broker, proxy) per request timeout.
+    pub failover_repeats: usize,
+    /// The clients' request timeouts the failover scenario runs with, one full run each.
+    pub failover_timeouts: Vec<Duration>,
 }
 
 /// zchat and its raw ZeroMQ counterpart over one transport, with the bench's users.
