@@ -67,6 +67,8 @@ pub const REPLY_HWM: i32 = 100_000;
 /// CURVE handshake in milliseconds; one that nobody listens on never does. Short, so that
 /// a dead first entry in the list costs well under the 2 s failover budget.
 pub const CONNECT_PATIENCE: Duration = Duration::from_millis(750);
+/// The longest the connect patience grows to (see `SocketThread::connect_patience`).
+pub const MAX_CONNECT_PATIENCE: Duration = Duration::from_secs(6);
 
 /// What the async side asks of the socket thread.
 pub(crate) enum Command {
@@ -178,6 +180,7 @@ pub(crate) fn start(
                 brokers,
                 active: 0,
                 active_since: Instant::now(),
+                connect_patience: CONNECT_PATIENCE,
                 active_up: false,
                 proxies,
                 security,
@@ -255,6 +258,12 @@ struct Io {
     active_since: Instant,
     /// A handshake with the active broker succeeded and its connection has not dropped since.
     active_up: bool,
+    /// How long a broker may take to complete a handshake before the next is tried:
+    /// [`CONNECT_PATIENCE`], doubled after each broker that did not make it (to
+    /// [`MAX_CONNECT_PATIENCE`]), so that on a machine so loaded that handshakes take longer,
+    /// the client does not give up on every broker in turn forever; back to the start at the
+    /// first success.
+    connect_patience: Duration,
     /// The proxy endpoints (none for a requests-only client), for messages.
     proxies: Vec<String>,
     security: Security,
@@ -357,9 +366,10 @@ impl Io {
                     Err(std_mpsc::TryRecvError::Disconnected) => return,
                 }
             }
-            if self.switch_pending() && self.active_since.elapsed() >= CONNECT_PATIENCE {
+            if self.switch_pending() && self.active_since.elapsed() >= self.connect_patience {
                 let awaited = self.awaited();
                 if awaited {
+                    self.connect_patience = (self.connect_patience * 2).min(MAX_CONNECT_PATIENCE);
                     self.fail_over("no connection");
                 }
             }
@@ -599,6 +609,7 @@ impl Io {
             }
         } else if event == net::EVENT_HANDSHAKE_SUCCEEDED {
             self.active_up = true;
+            self.connect_patience = CONNECT_PATIENCE;
             self.no_detail_streak = 0;
             *self
                 .counters

@@ -22,6 +22,9 @@ const PASSWORD: &str = "correct horse battery";
 
 struct Tmux {
     socket: String,
+    /// Each `zchat`'s stderr file, shown when tmux fails (a `zchat` that exited takes its
+    /// session, and with the last one the tmux server, with it).
+    logs: std::cell::RefCell<Vec<std::path::PathBuf>>,
 }
 
 impl Tmux {
@@ -35,6 +38,7 @@ impl Tmux {
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         ok.then(|| Tmux {
             socket: format!("zchat-e2e-{}-{n}", std::process::id()),
+            logs: std::cell::RefCell::new(Vec::new()),
         })
     }
 
@@ -47,11 +51,23 @@ impl Tmux {
             .args(args)
             .output()
             .expect("running tmux");
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        if !out.status.success() {
+            let logs: Vec<String> = self
+                .logs
+                .borrow()
+                .iter()
+                .map(|p| {
+                    let text = std::fs::read_to_string(p).unwrap_or_default();
+                    let tail = &text[text.len().saturating_sub(2000)..];
+                    format!("--- {} ---\n{tail}", p.display())
+                })
+                .collect();
+            panic!(
+                "tmux {args:?}: {}\nthe zchat processes' stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr),
+                logs.join("\n")
+            );
+        }
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -69,12 +85,16 @@ impl Tmux {
     /// Starts `zchat ARGS` with `ZCHAT_HOME=home` in its own tmux session, `width`×30.
     fn start_args(&self, name: &str, home: &Path, args: &str, width: u16) {
         std::fs::create_dir_all(home).unwrap();
+        let log = home.join(format!("{name}.stderr.log"));
+        // The exit status too, should `zchat` end.
         let cmd = format!(
-            "env TERM=xterm-256color ZCHAT_HOME='{}' '{}' {args} 2>'{}'",
+            "env TERM=xterm-256color ZCHAT_HOME='{}' '{}' {args} 2>'{}'; echo \"zchat exited with $?\" >>'{}'",
             home.display(),
             env!("CARGO_BIN_EXE_zchat"),
-            home.join(format!("{name}.stderr.log")).display(),
+            log.display(),
+            log.display(),
         );
+        self.logs.borrow_mut().push(log);
         self.run(&[
             "new-session",
             "-d",
