@@ -133,6 +133,51 @@ pub struct HistoryPage {
     pub has_more: bool,
 }
 
+/// One history page's query, the same on both engines (see [`Store::history`]): the rows
+/// with `lo < seq < hi`, ordered by seq in `order`, at most `take` (one more than asked, to
+/// tell whether more exist).
+pub(crate) struct PageQuery {
+    pub(crate) lo: i64,
+    pub(crate) hi: i64,
+    /// `ASC` (after a seq) or `DESC` (the newest, or before a seq).
+    pub(crate) order: &'static str,
+    pub(crate) take: i64,
+    limit: usize,
+}
+
+impl PageQuery {
+    pub(crate) fn new(after: Option<u64>, before: Option<u64>, limit: u32) -> PageQuery {
+        let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let (lo, hi, order) = match (after, before) {
+            (Some(a), b) => (clamp(a), b.map_or(i64::MAX, clamp), "ASC"),
+            (None, Some(b)) => (0, clamp(b), "DESC"),
+            (None, None) => (0, i64::MAX, "DESC"),
+        };
+        PageQuery {
+            lo,
+            hi,
+            order,
+            take: i64::from(limit) + 1,
+            limit: limit as usize,
+        }
+    }
+
+    /// The rows fetched (in `order`) as the page: at most `limit`, oldest first, and
+    /// whether more exist in the direction asked.
+    pub(crate) fn page(&self, target: Target, mut messages: Vec<Message>) -> HistoryPage {
+        let has_more = messages.len() as i64 == self.take;
+        messages.truncate(self.limit);
+        if self.order == "DESC" {
+            messages.reverse();
+        }
+        HistoryPage {
+            target,
+            messages,
+            has_more,
+        }
+    }
+}
+
 /// The outcome of [`Store::mark_read`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarkerUpdate {

@@ -6,6 +6,7 @@ use zchat_protocol::{DmSummary, Message, Target};
 
 use super::channels::channel_id;
 use super::*;
+use crate::store::PageQuery;
 
 const CHANNEL_PAGE: &str = "SELECT m.seq, m.ts, u.name, NULL::TEXT, m.text FROM channel_messages m
      JOIN users u ON u.id = m.sender_id WHERE m.channel_id = $1";
@@ -45,30 +46,17 @@ impl Postgres {
                     }
                 }
             };
-            let take = i64::from(limit) + 1;
-            let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-            let (lo, hi, order) = match (after, before) {
-                (Some(a), b) => (clamp(a), b.map_or(i64::MAX, clamp), "ASC"),
-                (None, Some(b)) => (0, clamp(b), "DESC"),
-                (None, None) => (0, i64::MAX, "DESC"),
-            };
-            let sql =
-                format!("{conv_sql} AND m.seq > $2 AND m.seq < $3 ORDER BY m.seq {order} LIMIT $4");
-            let mut msgs: Vec<Message> = db
-                .query(&sql, &[&conv_id, &lo, &hi, &take])?
+            let q = PageQuery::new(after, before, limit);
+            let sql = format!(
+                "{conv_sql} AND m.seq > $2 AND m.seq < $3 ORDER BY m.seq {} LIMIT $4",
+                q.order
+            );
+            let msgs: Vec<Message> = db
+                .query(&sql, &[&conv_id, &q.lo, &q.hi, &q.take])?
                 .iter()
                 .map(|r| row_to_message(r, &target))
                 .collect();
-            let has_more = msgs.len() as i64 == take;
-            msgs.truncate(limit as usize);
-            if order == "DESC" {
-                msgs.reverse();
-            }
-            Ok(HistoryPage {
-                target,
-                messages: msgs,
-                has_more,
-            })
+            Ok(q.page(target, msgs))
         })
     }
 

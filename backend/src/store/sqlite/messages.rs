@@ -7,6 +7,7 @@ use zchat_protocol::{DmSummary, Message, Target};
 
 use super::channels::channel_id;
 use super::*;
+use crate::store::PageQuery;
 
 impl Sqlite {
     /// A page of a conversation, oldest first, and whether more exist in that direction.
@@ -41,31 +42,18 @@ impl Sqlite {
                     }
                 }
             };
-            let take = i64::from(limit) + 1;
-            let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-            let (lo, hi, order) = match (after, before) {
-                (Some(a), b) => (clamp(a), b.map_or(i64::MAX, clamp), "ASC"),
-                (None, Some(b)) => (0, clamp(b), "DESC"),
-                (None, None) => (0, i64::MAX, "DESC"),
-            };
-            let sql =
-                format!("{conv_sql} AND m.seq > ?2 AND m.seq < ?3 ORDER BY m.seq {order} LIMIT ?4");
-            let mut st = c.prepare_cached(&sql)?;
-            let mut msgs: Vec<Message> = st
-                .query_map(params![conv_id, lo, hi, take], |r| {
+            let q = PageQuery::new(after, before, limit);
+            let sql = format!(
+                "{conv_sql} AND m.seq > ?2 AND m.seq < ?3 ORDER BY m.seq {} LIMIT ?4",
+                q.order
+            );
+            let msgs: Vec<Message> = c
+                .prepare_cached(&sql)?
+                .query_map(params![conv_id, q.lo, q.hi, q.take], |r| {
                     row_to_message(r, &target)
                 })?
                 .collect::<Result<_, _>>()?;
-            let has_more = msgs.len() as i64 == take;
-            msgs.truncate(limit as usize);
-            if order == "DESC" {
-                msgs.reverse();
-            }
-            Ok(HistoryPage {
-                target,
-                messages: msgs,
-                has_more,
-            })
+            Ok(q.page(target, msgs))
         })
     }
 
