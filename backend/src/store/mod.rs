@@ -106,6 +106,51 @@ pub struct Stored {
     pub inboxes: Vec<String>,
 }
 
+impl Stored {
+    /// A message just stored by `sender` (published to `inboxes` when it is a DM).
+    pub(crate) fn new_message(
+        sender: &UserRow,
+        target: Target,
+        seq: i64,
+        ts: i64,
+        text: &str,
+        inboxes: Vec<String>,
+    ) -> Stored {
+        Stored {
+            message: Message {
+                target,
+                seq: u64::try_from(seq).unwrap_or(0),
+                ts,
+                from: sender.name.clone(),
+                text: text.to_string(),
+            },
+            fresh: true,
+            inboxes,
+        }
+    }
+
+    /// The rule for a retried send, the same on both engines: `found` is what this sender
+    /// already stored in this conversation with this nonce (`seq`, `ts`, text). The same
+    /// text returns the original, not fresh; another text is refused.
+    pub(crate) fn replayed(
+        sender: &UserRow,
+        target: &Target,
+        text: &str,
+        nonce: u64,
+        found: Option<(i64, i64, String)>,
+    ) -> StoreResult<Option<Stored>> {
+        let Some((seq, ts, stored_text)) = found else {
+            return Ok(None);
+        };
+        if stored_text != text {
+            return Err(StoreError::NonceReused(nonce));
+        }
+        let mut original = Stored::new_message(sender, target.clone(), seq, ts, text, vec![]);
+        original.fresh = false;
+        Ok(Some(original))
+    }
+}
+
 /// A message to store: who sends what where, the client's idempotency nonce, and the time.
 #[derive(Debug, Clone)]
 pub struct NewPost {

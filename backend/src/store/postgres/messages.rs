@@ -261,24 +261,10 @@ fn replay(
     let Some(nonce) = p.nonce else {
         return Ok(None);
     };
-    let Some(r) = db.query_opt(sql, &[&p.sender.id, &signed(nonce), &id])? else {
-        return Ok(None);
-    };
-    let (seq, ts, text): (i64, i64, String) = (r.get(0), r.get(1), r.get(2));
-    if text != p.text {
-        return Err(StoreError::NonceReused(nonce));
-    }
-    Ok(Some(Stored {
-        message: Message {
-            target: target.clone(),
-            seq: unsigned(seq),
-            ts,
-            from: p.sender.name.clone(),
-            text,
-        },
-        fresh: false,
-        inboxes: vec![],
-    }))
+    let found = db
+        .query_opt(sql, &[&p.sender.id, &signed(nonce), &id])?
+        .map(|r| (r.get(0), r.get(1), r.get(2)));
+    Stored::replayed(&p.sender, target, &p.text, nonce, found)
 }
 
 fn post_channel(
@@ -325,17 +311,14 @@ fn post_channel(
             &p.nonce.map(signed),
         ],
     )?;
-    Ok(Stored {
-        message: Message {
-            target,
-            seq: unsigned(seq),
-            ts: p.now,
-            from: p.sender.name.clone(),
-            text: p.text.clone(),
-        },
-        fresh: true,
-        inboxes: vec![],
-    })
+    Ok(Stored::new_message(
+        &p.sender,
+        target,
+        seq,
+        p.now,
+        &p.text,
+        vec![],
+    ))
 }
 
 fn send_dm(db: &mut Db<'_>, p: &NewPost, conv_id: i64, peer: &UserRow) -> StoreResult<Stored> {
@@ -376,17 +359,9 @@ fn send_dm(db: &mut Db<'_>, p: &NewPost, conv_id: i64, peer: &UserRow) -> StoreR
         &[&conv_id, &p.sender.id, &seq],
     )?;
     let inboxes = live_inboxes(db, &[p.sender.id, peer.id], p.now)?;
-    Ok(Stored {
-        message: Message {
-            target,
-            seq: unsigned(seq),
-            ts: p.now,
-            from: p.sender.name.clone(),
-            text: p.text.clone(),
-        },
-        fresh: true,
-        inboxes,
-    })
+    Ok(Stored::new_message(
+        &p.sender, target, seq, p.now, &p.text, inboxes,
+    ))
 }
 
 fn row_to_message(r: &Row, target: &Target) -> Message {

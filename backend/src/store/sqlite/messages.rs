@@ -212,23 +212,7 @@ pub(super) fn replay(
             ))
         })
         .optional()?;
-    let Some((seq, ts, stored_text)) = existing else {
-        return Ok(None);
-    };
-    if stored_text != text {
-        return Err(StoreError::NonceReused(nonce));
-    }
-    Ok(Some(Stored {
-        message: Message {
-            target: target.clone(),
-            seq: seq as u64,
-            ts,
-            from: sender.name.clone(),
-            text: stored_text,
-        },
-        fresh: false,
-        inboxes: vec![],
-    }))
+    Stored::replayed(sender, target, text, nonce, existing)
 }
 
 /// Stores one channel message inside the caller's transaction (see `super::writer`). A repeated
@@ -285,18 +269,7 @@ pub(super) fn post_channel_in(
         text,
         nonce.map(|n| n as i64)
     ])?;
-    let stored = Stored {
-        message: Message {
-            target,
-            seq: seq as u64,
-            ts: now,
-            from: sender.name.clone(),
-            text: text.to_string(),
-        },
-        fresh: true,
-        inboxes: vec![],
-    };
-    Ok(stored)
+    Ok(Stored::new_message(sender, target, seq, now, text, vec![]))
 }
 
 /// Stores one direct message inside the caller's transaction; `Stored::inboxes` lists
@@ -342,18 +315,7 @@ pub(super) fn send_dm_in(
     )?
     .execute(params![conv_id, sender.id, seq])?;
     let inboxes = live_inboxes(tx, &[sender.id, peer.id], now)?;
-    let stored = Stored {
-        message: Message {
-            target,
-            seq: seq as u64,
-            ts: now,
-            from: sender.name.clone(),
-            text: text.to_string(),
-        },
-        fresh: true,
-        inboxes,
-    };
-    Ok(stored)
+    Ok(Stored::new_message(sender, target, seq, now, text, inboxes))
 }
 
 const CHANNEL_PAGE: &str = "SELECT m.seq, m.ts, u.name, NULL, m.text FROM channel_messages m
